@@ -1,0 +1,483 @@
+// The PostgreSQL applier: groups source transactions into target transactions, writes each
+// table's coalesced rows with set-based statements, and commits the applied position with
+// the data.
+#include <chrono>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "batch.h"
+#include "stagesync/apply.h"
+#include "stagesync/log.h"
+#include "stagesync/pg.h"
+#include "table_plan.h"
+#include "target_catalog.h"
+
+namespace stagesync::apply {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr size_t kChunkRows = 10000;                 // rows written per statement round at most
+constexpr size_t kChunkBytes = 32u * 1024u * 1024u;  // bytes buffered before writing
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// One row as the statement builders see it.
+struct RowView {
+  const Tuple* key = nullptr;
+  const Tuple* image = nullptr;
+  const Tuple* old = nullptr;
+};
+
+std::string DescribeKey(const TablePlan& plan, const RowChange& c) {
+  std::string out = "(";
+  if (plan.keyless) {
+    out += "no key";
+  } else {
+    Tuple key = KeyOf(plan, c);
+    for (size_t i = 0; i < key.size(); ++i) {
+      if (i) out += ", ";
+      out += plan.relation->columns[plan.key_source[i]].name + "=";
+      out += key[i].is_null() ? "NULL" : key[i].text.substr(0, 64);
+    }
+  }
+  return out + ")";
+}
+
+const char* OpName(RowOp op) {
+  switch (op) {
+    case RowOp::kInsert:
+      return "insert";
+    case RowOp::kUpdate:
+      return "update";
+    case RowOp::kDelete:
+      return "delete";
+  }
+  return "?";
+}
+
+}  // namespace
+
+struct PostgresApplier::Impl {
+  Config config;
+  std::unique_ptr<pqxx::connection> conn;
+  std::unique_ptr<pqxx::work> tx;
+  ApplyProgress progress;
+  Lsn applied = 0;
+  uint64_t events_total = 0, txns_total = 0;
+  KnownSourceColumns known;
+  std::unordered_map<const SourceRelation*, std::unique_ptr<TablePlan>> plans;
+  std::map<int, TableBatch> batches;  // by plan id
+  std::vector<RowChange> raw;         // the batched changes, in order, for the exact fallback
+  size_t raw_bytes = 0;
+  std::unordered_map<std::string, std::string> prepared;  // sql -> statement name
+  std::set<std::string> warned;
+  int next_plan_id = 1;
+
+  // Group (target transaction) state.
+  bool in_txn = false, skipping = false, txn_has_data = false;
+  Lsn group_end = 0;
+  TimestampUs group_commit_time = 0;
+  uint64_t group_events = 0, group_txns = 0;
+  size_t group_rows = 0;
+  Clock::time_point group_start;
+
+  Status Connect() {
+    try {
+      conn = pg::Connect(config.target, "stagesync-apply");
+      pqxx::nontransaction s(*conn);
+      s.exec0("SET synchronous_commit = on");
+      s.exec0("SET statement_timeout = 0");
+      s.exec0("SET lock_timeout = 0");
+      s.exec0("SET idle_in_transaction_session_timeout = 0");
+      s.exec0("SET search_path = pg_catalog, pg_temp");
+      try {
+        // Like PostgreSQL's own apply worker: no FK/trigger firing, so order between tables
+        // inside a batch cannot fail on foreign keys.
+        s.exec0("SET session_replication_role = replica");
+      } catch (const pqxx::sql_error& e) {
+        LOG_WARN("apply: cannot SET session_replication_role = replica ("
+                 << pg::Describe(e) << "); foreign keys and triggers on the target will fire. "
+                 << "Connect as a superuser to avoid order failures.");
+      }
+      auto row = s.exec_params(
+          "SELECT lsn::text, events_applied, transactions_applied "
+          "FROM stagesync.applied_position WHERE stream = $1",
+          config.source.slot);
+      if (row.empty()) {
+        return Status::Usage("target has no applied position for stream " + config.source.slot +
+                             ": run `stagesync setup` with this config first");
+      }
+      applied = ParseLsn(row[0][0].as<std::string>()).value_or(0);
+      events_total = row[0][1].as<uint64_t>();
+      txns_total = row[0][2].as<uint64_t>();
+      for (const auto& r : s.exec_params(
+               "SELECT table_name, column_name FROM stagesync.source_columns WHERE stream = $1",
+               config.source.slot)) {
+        known[r[0].as<std::string>()].insert(r[1].as<std::string>());
+      }
+      conn->prepare("stagesync_checkpoint",
+                    "UPDATE stagesync.applied_position SET lsn = $2::pg_lsn, "
+                    "commit_time = 'epoch'::timestamptz + $3::int8 * interval '1 microsecond', "
+                    "events_applied = $4::int8, transactions_applied = $5::int8, "
+                    "updated_at = clock_timestamp() "
+                    "WHERE stream = $1");
+    } catch (const pqxx::sql_error& e) {
+      return Status::Usage("target: " + pg::Describe(e) +
+                           " (did `stagesync setup` run with this config?)");
+    } catch (const std::exception& e) {
+      return Status::Error("target: " + pg::Describe(e));
+    }
+    progress.durable = applied;
+    progress.events_applied = events_total;
+    progress.transactions_applied = txns_total;
+    return Status::Ok();
+  }
+
+  bool IsHeartbeat(const SourceRelation& rel) const {
+    return rel.schema == "stagesync" && rel.name == "heartbeat";
+  }
+
+  // The plan for a relation; built (and the target re-read) when the source announces it.
+  Status PlanFor(const RelationPtr& rel, TablePlan** out) {
+    if (auto it = plans.find(rel.get()); it != plans.end()) {
+      *out = it->second.get();
+      return Status::Ok();
+    }
+    // A new shape of a table we already write: what is pending under the old one goes first.
+    if (Status s = FlushAll(); !s.ok()) return s;
+    auto [schema, name] = MappedTargetName(config, rel->schema, rel->name);
+    auto target = LoadTargetTable(*tx, schema, name);
+    if (!target) {
+      return Status::Error("source table " + rel->QualifiedName() + " has no target table " +
+                           schema + "." + name +
+                           ": create it on the target or map it in [mapping]");
+    }
+    auto plan = std::make_unique<TablePlan>();
+    std::vector<std::string> warnings;
+    if (Status s =
+            BuildTablePlan(config, rel, *target, known, next_plan_id++, plan.get(), &warnings);
+        !s.ok()) {
+      return s;
+    }
+    for (const auto& w : warnings) {
+      if (warned.insert(w).second) LOG_WARN("apply: " << w);
+    }
+    // Keep only the newest shape per relation id; older plans have nothing pending.
+    for (auto it = plans.begin(); it != plans.end();) {
+      if (it->first->id == rel->id) {
+        batches.erase(it->second->id);
+        it = plans.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    *out = plan.get();
+    plans.emplace(rel.get(), std::move(plan));
+    return Status::Ok();
+  }
+
+  const std::string& Prepare(const std::string& sql) {
+    auto it = prepared.find(sql);
+    if (it != prepared.end()) return it->second;
+    std::string name = "ss" + std::to_string(prepared.size() + 1);
+    conn->prepare(name, sql);
+    return prepared.emplace(sql, name).first->second;
+  }
+
+  void Exec(pqxx::transaction_base& t, const TablePlan& plan, const StatementShape& shape,
+            const std::vector<RowView>& rows) {
+    const std::string& name = Prepare(BuildStatement(plan, shape));
+    auto params = StatementParams(plan, shape);
+    std::vector<std::string> arrays(params.size());
+    for (size_t p = 0; p < params.size(); ++p) {
+      std::string& a = arrays[p];
+      a += '{';
+      for (size_t r = 0; r < rows.size(); ++r) {
+        if (r) a += ',';
+        const ParamSource& src = params[p];
+        const Tuple* from = src.from == ParamSource::From::kKey   ? rows[r].key
+                            : src.from == ParamSource::From::kNew ? rows[r].image
+                                                                  : rows[r].old;
+        AppendArrayElement(a, (*from)[src.index]);
+      }
+      a += '}';
+    }
+    t.exec_prepared(name, pqxx::prepare::make_dynamic_params(arrays));
+  }
+
+  void FlushTable(pqxx::transaction_base& t, const TableBatch& batch) {
+    using State = PendingRow::State;
+    const TablePlan& plan = *batch.plan();
+    const size_t width = plan.relation->columns.size();
+    std::vector<RowView> deletes;
+    std::map<std::vector<bool>, std::vector<RowView>> updates, inserts;
+    for (const PendingRow& row : batch.rows()) {
+      RowView v{&row.key, &row.image, nullptr};
+      if (row.state == State::kDelete || row.state == State::kDeleteInsert) deletes.push_back(v);
+      if (row.state == State::kUpdate) updates[PresentColumns(row.image, width)].push_back(v);
+      if (row.state == State::kInsert || row.state == State::kDeleteInsert) {
+        inserts[PresentColumns(row.image, width)].push_back(v);
+      }
+    }
+    if (!deletes.empty()) Exec(t, plan, {RowOp::kDelete, std::vector<bool>(width, false)}, deletes);
+    for (const auto& [present, rows] : updates) Exec(t, plan, {RowOp::kUpdate, present}, rows);
+    for (const auto& [present, rows] : inserts) {
+      // Without a unique key on the target an insert must look before it writes.
+      Exec(t, plan, {plan.key_unique ? RowOp::kInsert : RowOp::kUpdate, present}, rows);
+    }
+  }
+
+  // Writes one change on its own: keyless tables, key moves, and the exact fallback.
+  void ExecSingle(pqxx::transaction_base& t, const TablePlan& plan, const RowChange& c) {
+    const size_t width = plan.relation->columns.size();
+    Tuple key = plan.keyless ? Tuple{} : KeyOf(plan, c);
+    RowView v{&key, &c.new_tuple, &c.old_tuple};
+    StatementShape shape{c.op, PresentColumns(c.new_tuple, width)};
+    if (plan.keyless) {
+      if (c.op != RowOp::kInsert) shape.old_present = PresentColumns(c.old_tuple, width);
+    } else {
+      if (c.op == RowOp::kInsert && !plan.key_unique) shape.op = RowOp::kUpdate;
+      shape.key_change = MovesKey(plan, c);
+    }
+    if (c.op == RowOp::kDelete) shape.present.assign(width, false);
+    Exec(t, plan, shape, {v});
+  }
+
+  Status RowError(const RowChange& c, const std::exception& e) {
+    auto it = plans.find(c.relation.get());
+    std::string key = it != plans.end() ? DescribeKey(*it->second, c) : "";
+    std::string target = it != plans.end() ? it->second->TargetName() : "?";
+    return Status::Error(
+        "apply of " + std::string(OpName(c.op)) + " on " + c.relation->QualifiedName() + " key " +
+        key + " at lsn=" + FormatLsn(c.lsn) + " into " + target + " failed: " + pg::Describe(e) +
+        ". Nothing after the last applied position was committed; fix the "
+        "target and restart `stagesync run`.");
+  }
+
+  Status FlushAll() {
+    if (raw.empty()) return Status::Ok();
+    try {
+      pqxx::subtransaction sub(*tx, "stagesync_batch");
+      for (auto& [id, batch] : batches) {
+        if (!batch.empty()) FlushTable(sub, batch);
+      }
+      sub.commit();
+    } catch (const pqxx::broken_connection& e) {
+      return Status::Error("target connection lost: " + pg::Describe(e));
+    } catch (const pqxx::sql_error& e) {
+      // The coalesced form failed (e.g. a unique value moving between rows, or a bad value):
+      // replay the same changes one by one, exactly as the source made them.
+      LOG_DEBUG("apply: batch failed (" << pg::Describe(e) << "); replaying row by row");
+      for (const RowChange& c : raw) {
+        try {
+          ExecSingle(*tx, *plans.at(c.relation.get()), c);
+        } catch (const std::exception& row_error) {
+          return RowError(c, row_error);
+        }
+      }
+    }
+    for (auto& [id, batch] : batches) batch.Clear();
+    raw.clear();
+    raw_bytes = 0;
+    return Status::Ok();
+  }
+
+  Status OnRow(RowChange& c) {
+    if (skipping) return Status::Ok();
+    if (IsHeartbeat(*c.relation)) return Status::Ok();
+    TablePlan* plan = nullptr;
+    if (Status s = PlanFor(c.relation, &plan); !s.ok()) return s;
+    txn_has_data = true;
+    group_events++;
+    group_rows++;
+    if (plan->keyless || MovesKey(*plan, c)) {
+      if (!plan->keyless) {
+        if (Status s = FlushAll(); !s.ok()) return s;
+      }
+      try {
+        ExecSingle(*tx, *plan, c);
+      } catch (const std::exception& e) {
+        return RowError(c, e);
+      }
+      return Status::Ok();
+    }
+    batches.try_emplace(plan->id, plan).first->second.Add(c);
+    raw_bytes += ApproximateSize(ChangeEvent(c));
+    raw.push_back(std::move(c));
+    if (raw.size() >= kChunkRows || raw_bytes >= kChunkBytes) return FlushAll();
+    return Status::Ok();
+  }
+
+  Status OnTruncate(const TruncateChange& t) {
+    if (skipping) return Status::Ok();
+    if (Status s = FlushAll(); !s.ok()) return s;
+    std::string list;
+    for (const auto& rel : t.relations) {
+      if (IsHeartbeat(*rel)) continue;
+      TablePlan* plan = nullptr;
+      if (Status s = PlanFor(rel, &plan); !s.ok()) return s;
+      list += (list.empty() ? "" : ", ") + plan->target.Ident();
+    }
+    if (list.empty()) return Status::Ok();
+    txn_has_data = true;
+    group_events++;
+    try {
+      tx->exec0("TRUNCATE " + list + (t.restart_identity ? " RESTART IDENTITY" : "") +
+                (t.cascade ? " CASCADE" : ""));
+    } catch (const std::exception& e) {
+      return Status::Error("apply of TRUNCATE " + list + " at lsn=" + FormatLsn(t.lsn) +
+                           " failed: " + pg::Describe(e));
+    }
+    return Status::Ok();
+  }
+
+  void OnBegin(const TxnBegin& b) {
+    in_txn = true;
+    txn_has_data = false;
+    // Already in the target (a restart re-sends from the slot's confirmed position).
+    skipping = b.final_lsn < applied;
+    if (skipping) return;
+    if (!tx) {
+      tx = std::make_unique<pqxx::work>(*conn);
+      group_start = Clock::now();
+    }
+    if (progress.pending_since == 0) progress.pending_since = b.commit_time;
+  }
+
+  void OnCommit(const TxnCommit& c) {
+    in_txn = false;
+    if (skipping) {
+      skipping = false;
+      return;
+    }
+    group_end = c.end_lsn;
+    group_commit_time = c.commit_time;
+    if (txn_has_data) group_txns++;
+  }
+
+  Status CommitGroup() {
+    if (!tx) return Status::Ok();
+    auto started = Clock::now();
+    if (Status s = FlushAll(); !s.ok()) return s;
+    try {
+      if (group_end > applied) {
+        tx->exec_prepared("stagesync_checkpoint", config.source.slot, FormatLsn(group_end),
+                          group_commit_time, events_total + group_events, txns_total + group_txns);
+      }
+      tx->commit();
+    } catch (const std::exception& e) {
+      return Status::Error("commit on the target failed: " + pg::Describe(e) + " (nothing after " +
+                           FormatLsn(applied) + " was acknowledged)");
+    }
+    tx.reset();
+    if (group_end > applied) applied = group_end;
+    events_total += group_events;
+    txns_total += group_txns;
+    progress.applied_commit_time = group_commit_time;
+    progress.events_applied = events_total;
+    progress.transactions_applied = txns_total;
+    progress.batches++;
+    progress.last_batch_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
+    progress.pending_since = 0;
+    progress.durable = applied;  // last: capture may now acknowledge it to the source
+    group_events = group_txns = 0;
+    group_rows = 0;
+    return Status::Ok();
+  }
+
+  Status Run(EventQueue& queue) {
+    while (true) {
+      auto wait = std::chrono::milliseconds(200);
+      if (tx && !in_txn) {
+        auto left =
+            config.apply.batch_delay -
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - group_start);
+        wait = std::max(std::chrono::milliseconds(0), std::min(wait, left));
+      }
+      auto batch = queue.Pop(wait);
+      if (!batch) {
+        if (tx && !in_txn) {
+          if (Status s = CommitGroup(); !s.ok()) return s;
+        }
+        if (queue.closed_and_empty()) break;
+        continue;
+      }
+      for (ChangeEvent& ev : *batch) {
+        Status s;
+        if (auto* row = std::get_if<RowChange>(&ev)) {
+          s = OnRow(*row);
+        } else if (auto* b = std::get_if<TxnBegin>(&ev)) {
+          OnBegin(*b);
+        } else if (auto* c = std::get_if<TxnCommit>(&ev)) {
+          OnCommit(*c);
+          bool full = group_rows >= config.apply.batch_rows ||
+                      Clock::now() - group_start >= config.apply.batch_delay;
+          if (tx && full) s = CommitGroup();
+        } else if (auto* t = std::get_if<TruncateChange>(&ev)) {
+          s = OnTruncate(*t);
+        }
+        if (!s.ok()) {
+          Abandon();
+          return s;
+        }
+      }
+      if (tx && !in_txn && queue.empty()) {
+        if (Status s = CommitGroup(); !s.ok()) {
+          Abandon();
+          return s;
+        }
+      }
+    }
+    if (in_txn && tx) {
+      // Stopped inside a transaction: it was not received whole, so none of the open group
+      // is committed; the source sends it again from the applied position.
+      LOG_INFO(
+          "apply: stopping inside a source transaction; its group is rolled back and "
+          "will be re-sent");
+      Abandon();
+    }
+    return Status::Ok();
+  }
+
+  void Abandon() {
+    try {
+      if (tx) tx->abort();
+    } catch (...) {
+    }
+    tx.reset();
+    raw.clear();
+    raw_bytes = 0;
+    for (auto& [id, batch] : batches) batch.Clear();
+    group_events = group_txns = 0;
+    group_rows = 0;
+    progress.pending_since = 0;
+  }
+};
+
+PostgresApplier::PostgresApplier(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PostgresApplier::~PostgresApplier() = default;
+
+Status PostgresApplier::Open(const Config& config, std::unique_ptr<PostgresApplier>* out) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  if (Status s = impl->Connect(); !s.ok()) return s;
+  out->reset(new PostgresApplier(std::move(impl)));
+  return Status::Ok();
+}
+
+Lsn PostgresApplier::resume_position() const {
+  return impl_->applied;
+}
+Status PostgresApplier::Run(EventQueue& queue) {
+  return impl_->Run(queue);
+}
+ApplyProgress& PostgresApplier::progress() {
+  return impl_->progress;
+}
+
+}  // namespace stagesync::apply

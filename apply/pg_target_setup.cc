@@ -1,0 +1,165 @@
+// Target-side setup for PostgreSQL: bookkeeping tables, the source column snapshot, mapping
+// checks, and reading the applied position back for `status`.
+#include <cctype>
+#include <set>
+
+#include "bookkeeping_sql.h"
+#include "stagesync/apply.h"
+#include "stagesync/pg.h"
+#include "table_plan.h"
+#include "target_catalog.h"
+
+namespace stagesync::apply {
+namespace {
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+}  // namespace
+
+Status PreparePostgresTarget(const Config& config, const std::vector<TableShape>& source_tables,
+                             std::vector<std::string>* warnings) {
+  try {
+    auto conn = pg::Connect(config.target, "stagesync-setup");
+    pqxx::work tx(*conn);
+    tx.exec0("SET LOCAL client_min_messages = warning");
+    tx.exec0(kPostgresBookkeepingSql);
+    // Replace the snapshot only when it differs, so a repeated setup writes nothing.
+    std::set<std::pair<std::string, std::string>> want, have;
+    for (const auto& t : source_tables) {
+      for (const auto& c : t.columns) want.emplace(Lower(t.QualifiedName()), Lower(c));
+    }
+    for (const auto& r : tx.exec_params(
+             "SELECT table_name, column_name FROM stagesync.source_columns WHERE stream = $1",
+             config.source.slot)) {
+      have.emplace(r[0].as<std::string>(), r[1].as<std::string>());
+    }
+    if (want != have) {
+      tx.exec_params("DELETE FROM stagesync.source_columns WHERE stream = $1", config.source.slot);
+      for (const auto& [table, column] : want) {
+        tx.exec_params("INSERT INTO stagesync.source_columns VALUES ($1, $2, $3)",
+                       config.source.slot, table, column);
+      }
+    }
+    tx.exec_params(
+        "INSERT INTO stagesync.applied_position (stream) VALUES ($1) ON CONFLICT DO NOTHING",
+        config.source.slot);
+    for (const auto& t : source_tables) {
+      auto [schema, name] = MappedTargetName(config, t.schema, t.name);
+      auto target = LoadTargetTable(tx, schema, name);
+      if (!target) {
+        warnings->push_back("target table " + schema + "." + name + " (for source " +
+                            t.QualifiedName() +
+                            ") does not exist yet: create or migrate staging before `run`");
+        continue;
+      }
+      auto plan_known = KnownSourceColumns{};
+      for (const auto& c : t.columns) plan_known[Lower(t.QualifiedName())].insert(Lower(c));
+      for (const auto& c : t.columns) {
+        std::string wanted = c;
+        if (auto m = config.mapping.find(Lower(t.QualifiedName())); m != config.mapping.end()) {
+          if (auto mc = m->second.columns.find(Lower(c)); mc != m->second.columns.end())
+            wanted = mc->second;
+        }
+        if (target->FindColumn(wanted) < 0) {
+          warnings->push_back("source column " + t.QualifiedName() + "." + c +
+                              " has no target column; its values will be dropped");
+        }
+      }
+    }
+    tx.commit();
+  } catch (const std::exception& e) {
+    return Status::Error("target setup failed: " + pg::Describe(e));
+  }
+  return Status::Ok();
+}
+
+Status CheckPostgresTargetMapping(const Config& config,
+                                  const std::vector<TableShape>& source_tables,
+                                  std::vector<std::string>* problems) {
+  try {
+    auto conn = pg::Connect(config.target, "stagesync-check");
+    pqxx::read_transaction tx(*conn);
+    auto bookkeeping = tx.exec(
+        "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'stagesync' AND c.relname = 'applied_position'");
+    if (bookkeeping.empty()) {
+      problems->push_back("the target has no stagesync bookkeeping: run `stagesync setup` first");
+    }
+    for (const auto& t : source_tables) {
+      auto [schema, name] = MappedTargetName(config, t.schema, t.name);
+      if (!LoadTargetTable(tx, schema, name)) {
+        problems->push_back("source table " + t.QualifiedName() + " has no target table " + schema +
+                            "." + name +
+                            ": create it on the target, map it in [mapping], or "
+                            "leave it out with source.exclude");
+      }
+    }
+  } catch (const std::exception& e) {
+    return Status::Usage("target: " + pg::Describe(e));
+  }
+  return Status::Ok();
+}
+
+Status ReadAppliedPosition(const Config& config, AppliedPosition* out) {
+  try {
+    auto conn = pg::Connect(config.target, "stagesync-status");
+    pqxx::read_transaction tx(*conn);
+    out->target_now =
+        tx.exec1("SELECT (extract(epoch FROM clock_timestamp()) * 1e6)::int8")[0].as<int64_t>();
+    auto exists = tx.exec(
+        "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'stagesync' AND c.relname = 'applied_position'");
+    if (exists.empty()) return Status::Ok();
+    auto r = tx.exec_params(
+        "SELECT lsn::text, (extract(epoch FROM commit_time) * 1e6)::int8, events_applied, "
+        "  transactions_applied, (extract(epoch FROM updated_at) * 1e6)::int8, "
+        "  (extract(epoch FROM live_at) * 1e6)::int8, live_lag_seconds, coalesce(live_state, '') "
+        "FROM stagesync.applied_position WHERE stream = $1",
+        config.source.slot);
+    if (r.empty()) return Status::Ok();
+    out->found = true;
+    out->lsn = ParseLsn(r[0][0].as<std::string>()).value_or(0);
+    if (!r[0][1].is_null()) out->commit_time = r[0][1].as<int64_t>();
+    out->events_applied = r[0][2].as<uint64_t>();
+    out->transactions_applied = r[0][3].as<uint64_t>();
+    if (!r[0][4].is_null()) out->updated_at = r[0][4].as<int64_t>();
+    if (!r[0][5].is_null()) out->live_at = r[0][5].as<int64_t>();
+    if (!r[0][6].is_null()) out->live_lag_seconds = r[0][6].as<double>();
+    out->live_state = r[0][7].as<std::string>();
+  } catch (const std::exception& e) {
+    return Status::Error("target: " + pg::Describe(e));
+  }
+  return Status::Ok();
+}
+
+}  // namespace stagesync::apply
+
+namespace stagesync::apply {
+
+struct LiveStatusConnection {
+  std::unique_ptr<pqxx::connection> conn;
+};
+
+LiveStatusWriter::LiveStatusWriter(const Config& config) : config_(config) {}
+LiveStatusWriter::~LiveStatusWriter() = default;
+
+Status LiveStatusWriter::Write(double lag_seconds, const std::string& state) {
+  try {
+    if (!conn_) {
+      conn_ = std::make_unique<LiveStatusConnection>();
+      conn_->conn = pg::Connect(config_.target, "stagesync-live-status");
+    }
+    pqxx::nontransaction tx(*conn_->conn);
+    tx.exec_params(
+        "UPDATE stagesync.applied_position SET live_lag_seconds = $2, live_state = $3, "
+        "live_at = clock_timestamp() WHERE stream = $1",
+        config_.source.slot, lag_seconds, state);
+  } catch (const std::exception& e) {
+    conn_.reset();
+    return Status::Error("target: " + pg::Describe(e));
+  }
+  return Status::Ok();
+}
+
+}  // namespace stagesync::apply

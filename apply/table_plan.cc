@@ -1,0 +1,297 @@
+#include "table_plan.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "stagesync/log.h"
+#include "stagesync/pg.h"
+
+namespace stagesync::apply {
+namespace {
+
+using pg::QuoteIdent;
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Mapped source columns carried by a row of this shape, in source order.
+std::vector<int> WrittenColumns(const TablePlan& plan, const std::vector<bool>& present) {
+  std::vector<int> out;
+  for (size_t i = 0; i < plan.source_to_target.size(); ++i) {
+    int t = plan.source_to_target[i];
+    if (t < 0 || !present[i] || plan.target.columns[t].generated) continue;
+    out.push_back(static_cast<int>(i));
+  }
+  return out;
+}
+
+const TargetColumn& TargetOf(const TablePlan& plan, int source_col) {
+  return plan.target.columns[plan.source_to_target[source_col]];
+}
+
+// Parameter as a typed array; array-typed columns travel as text[] and are cast per row.
+std::string ParamArray(int n, const TargetColumn& c) {
+  return "$" + std::to_string(n) + (c.is_array ? "::text[]" : "::" + c.type + "[]");
+}
+std::string ValueExpr(const std::string& alias, const TargetColumn& c) {
+  return c.is_array ? "(" + alias + ")::" + c.type : alias;
+}
+
+bool IsKeyColumn(const TablePlan& plan, int source_col) {
+  return std::find(plan.key_source.begin(), plan.key_source.end(), source_col) !=
+         plan.key_source.end();
+}
+
+std::string InsertColumnList(const TablePlan& plan, const std::vector<int>& cols) {
+  std::string out;
+  for (int c : cols) out += (out.empty() ? "" : ", ") + QuoteIdent(TargetOf(plan, c).name);
+  return out;
+}
+
+std::string Overriding(const TablePlan& plan, const std::vector<int>& cols) {
+  for (int c : cols) {
+    if (TargetOf(plan, c).identity_always) return " OVERRIDING SYSTEM VALUE";
+  }
+  return "";
+}
+
+}  // namespace
+
+std::pair<std::string, std::string> MappedTargetName(const Config& config,
+                                                     const std::string& schema,
+                                                     const std::string& table) {
+  auto it = config.mapping.find(Lower(schema + "." + table));
+  if (it != config.mapping.end() && !it->second.target_table.empty()) {
+    return pg::SplitQualified(it->second.target_table);
+  }
+  return {schema, table};
+}
+
+Status BuildTablePlan(const Config& config, const RelationPtr& relation, const TargetTable& target,
+                      const KnownSourceColumns& known, int id, TablePlan* plan,
+                      std::vector<std::string>* warnings) {
+  plan->relation = relation;
+  plan->target = target;
+  plan->id = id;
+  const std::string source_name = relation->QualifiedName();
+  const TableMapping* mapping = nullptr;
+  if (auto it = config.mapping.find(Lower(source_name)); it != config.mapping.end()) {
+    mapping = &it->second;
+  }
+  auto known_it = known.find(Lower(source_name));
+  plan->source_to_target.assign(relation->columns.size(), -1);
+  for (size_t i = 0; i < relation->columns.size(); ++i) {
+    const std::string& name = relation->columns[i].name;
+    std::string wanted = name;
+    if (mapping) {
+      if (auto m = mapping->columns.find(Lower(name)); m != mapping->columns.end())
+        wanted = m->second;
+    }
+    int t = target.FindColumn(wanted);
+    if (t >= 0) {
+      plan->source_to_target[i] = t;
+      continue;
+    }
+    bool was_known = known_it != known.end() && known_it->second.count(Lower(name));
+    if (!was_known) {
+      return Status::Error(
+          "source column " + source_name + "." + name + " has no target column " +
+          plan->TargetName() + "." + wanted +
+          ", and it did not exist when `stagesync setup` ran: add it to the target (ALTER TABLE " +
+          target.Ident() + " ADD COLUMN " + QuoteIdent(wanted) +
+          " ...), or map it in [mapping], or rerun `stagesync setup` to drop its values knowingly");
+    }
+    warnings->push_back("source column " + source_name + "." + name + " has no target column in " +
+                        plan->TargetName() + "; its values are dropped");
+  }
+  // Locate rows by the target's key when every key column is fed from the source identity.
+  std::vector<int> by_target_key;
+  for (int tk : target.key) {
+    auto it = std::find(plan->source_to_target.begin(), plan->source_to_target.end(), tk);
+    if (it == plan->source_to_target.end()) {
+      by_target_key.clear();
+      break;
+    }
+    by_target_key.push_back(static_cast<int>(it - plan->source_to_target.begin()));
+  }
+  bool full = relation->replica_identity == 'f';
+  bool target_key_usable =
+      !by_target_key.empty() && std::all_of(by_target_key.begin(), by_target_key.end(), [&](int s) {
+        return full || relation->columns[s].part_of_key;
+      });
+  if (target_key_usable) {
+    plan->key_source = by_target_key;
+    plan->key_unique = true;
+  } else {
+    // With REPLICA IDENTITY FULL every column is flagged as key: that identifies a row image,
+    // not a row (duplicates are legal), so such tables are located row by row instead.
+    for (size_t i = 0; i < relation->columns.size() && !full; ++i) {
+      if (relation->columns[i].part_of_key) plan->key_source.push_back(static_cast<int>(i));
+    }
+    bool mapped = !plan->key_source.empty() &&
+                  std::all_of(plan->key_source.begin(), plan->key_source.end(),
+                              [&](int s) { return plan->source_to_target[s] >= 0; });
+    if (!mapped) {
+      plan->key_source.clear();
+      if (!full) {
+        return Status::Error("target table " + plan->TargetName() +
+                             " has no primary key that matches the source's identity of " +
+                             source_name +
+                             ": add the primary key to the target, or run ALTER "
+                             "TABLE " +
+                             pg::QualifiedIdent(relation->schema, relation->name) +
+                             " REPLICA IDENTITY FULL; on the source");
+      }
+      plan->keyless = true;
+    }
+  }
+  return Status::Ok();
+}
+
+std::vector<ParamSource> StatementParams(const TablePlan& plan, const StatementShape& shape) {
+  std::vector<ParamSource> out;
+  if (plan.keyless) {
+    if (shape.op != RowOp::kInsert) {
+      for (int c : WrittenColumns(plan, shape.old_present))
+        out.push_back({ParamSource::From::kOld, c});
+    }
+    if (shape.op != RowOp::kDelete) {
+      for (int c : WrittenColumns(plan, shape.present)) out.push_back({ParamSource::From::kNew, c});
+    }
+    return out;
+  }
+  if (shape.op != RowOp::kInsert) {
+    for (size_t k = 0; k < plan.key_source.size(); ++k) {
+      out.push_back({ParamSource::From::kKey, static_cast<int>(k)});
+    }
+  }
+  if (shape.op != RowOp::kDelete) {
+    for (int c : WrittenColumns(plan, shape.present)) out.push_back({ParamSource::From::kNew, c});
+  }
+  return out;
+}
+
+std::string BuildStatement(const TablePlan& plan, const StatementShape& shape) {
+  const std::string table = plan.target.Ident();
+  const std::vector<int> cols =
+      shape.op == RowOp::kDelete ? std::vector<int>{} : WrittenColumns(plan, shape.present);
+  int n = 0;
+  std::vector<std::string> unnest_args, aliases;
+  std::vector<std::string> key_expr;   // per key column: v.kN (typed)
+  std::vector<std::string> old_alias;  // keyless: per old column alias (text)
+  std::vector<int> old_cols;
+  std::vector<std::string> new_expr;  // per written column: typed value expression
+
+  if (plan.keyless && shape.op != RowOp::kInsert) {
+    old_cols = WrittenColumns(plan, shape.old_present);
+    for (size_t i = 0; i < old_cols.size(); ++i) {
+      std::string a = "o" + std::to_string(i + 1);
+      unnest_args.push_back("$" + std::to_string(++n) + "::text[]");
+      aliases.push_back(a);
+      old_alias.push_back("v." + a);
+    }
+  } else if (!plan.keyless && shape.op != RowOp::kInsert) {
+    for (size_t i = 0; i < plan.key_source.size(); ++i) {
+      const TargetColumn& c = TargetOf(plan, plan.key_source[i]);
+      std::string a = "k" + std::to_string(i + 1);
+      unnest_args.push_back(ParamArray(++n, c));
+      aliases.push_back(a);
+      key_expr.push_back(ValueExpr("v." + a, c));
+    }
+  }
+  for (size_t i = 0; i < cols.size(); ++i) {
+    const TargetColumn& c = TargetOf(plan, cols[i]);
+    std::string a = "p" + std::to_string(i + 1);
+    unnest_args.push_back(ParamArray(++n, c));
+    aliases.push_back(a);
+    new_expr.push_back(ValueExpr("v." + a, c));
+  }
+  auto join = [](const std::vector<std::string>& parts, const std::string& sep) {
+    std::string out;
+    for (const auto& p : parts) out += (out.empty() ? "" : sep) + p;
+    return out;
+  };
+  const std::string source =
+      "unnest(" + join(unnest_args, ", ") + ") AS v(" + join(aliases, ", ") + ")";
+  const std::string insert_cols = InsertColumnList(plan, cols);
+  const std::string overriding = Overriding(plan, cols);
+
+  std::vector<std::string> key_match;  // t.key = v.k
+  for (size_t i = 0; i < key_expr.size(); ++i) {
+    key_match.push_back("t." + QuoteIdent(TargetOf(plan, plan.key_source[i]).name) + " = " +
+                        key_expr[i]);
+  }
+  std::vector<std::string> old_match;  // keyless: text image comparison
+  for (size_t i = 0; i < old_cols.size(); ++i) {
+    old_match.push_back("t." + QuoteIdent(TargetOf(plan, old_cols[i]).name) +
+                        "::text IS NOT DISTINCT FROM " + old_alias[i]);
+  }
+  std::vector<std::string> set_list;
+  for (size_t i = 0; i < cols.size(); ++i) {
+    const TargetColumn& c = TargetOf(plan, cols[i]);
+    if (c.identity_always) continue;
+    if (!shape.key_change && !plan.keyless && IsKeyColumn(plan, cols[i])) continue;
+    set_list.push_back(QuoteIdent(c.name) + " = " + new_expr[i]);
+  }
+
+  switch (shape.op) {
+    case RowOp::kInsert: {
+      std::string sql = "INSERT INTO " + table + " AS t (" + insert_cols + ")" + overriding +
+                        " SELECT " + join(new_expr, ", ") + " FROM " + source;
+      if (plan.keyless) return sql;
+      std::vector<std::string> conflict_cols, updates;
+      for (int k : plan.key_source) conflict_cols.push_back(QuoteIdent(TargetOf(plan, k).name));
+      for (size_t i = 0; i < cols.size(); ++i) {
+        const TargetColumn& c = TargetOf(plan, cols[i]);
+        if (IsKeyColumn(plan, cols[i]) || c.identity_always) continue;
+        updates.push_back(QuoteIdent(c.name) + " = excluded." + QuoteIdent(c.name));
+      }
+      return sql + " ON CONFLICT (" + join(conflict_cols, ", ") + ") DO " +
+             (updates.empty() ? "NOTHING" : "UPDATE SET " + join(updates, ", "));
+    }
+    case RowOp::kDelete: {
+      if (plan.keyless) {
+        return "WITH v AS (SELECT * FROM " + source + "), r AS (SELECT t.ctid AS row_id FROM " +
+               table + " AS t, v WHERE " + join(old_match, " AND ") + " LIMIT 1) DELETE FROM " +
+               table + " AS t WHERE t.ctid = (SELECT row_id FROM r)";
+      }
+      return "DELETE FROM " + table + " AS t USING " + source + " WHERE " +
+             join(key_match, " AND ");
+    }
+    case RowOp::kUpdate: {
+      std::string located;
+      if (plan.keyless) {
+        std::string row = "(SELECT t.ctid FROM " + table + " AS t, v WHERE " +
+                          join(old_match, " AND ") + " LIMIT 1)";
+        located = set_list.empty()
+                      ? "u AS (SELECT 1 FROM " + table + " AS t WHERE t.ctid = " + row + ")"
+                      : "u AS (UPDATE " + table + " AS t SET " + join(set_list, ", ") +
+                            " FROM v WHERE t.ctid = " + row + " RETURNING 1)";
+        return "WITH v AS (SELECT * FROM " + source + "), " + located + " INSERT INTO " + table +
+               " (" + insert_cols + ")" + overriding + " SELECT " + join(new_expr, ", ") +
+               " FROM v WHERE NOT EXISTS (SELECT 1 FROM u)";
+      }
+      std::vector<std::string> returning, back_match;
+      for (size_t i = 0; i < plan.key_source.size(); ++i) {
+        std::string a = "k" + std::to_string(i + 1);
+        returning.push_back("v." + a);
+        back_match.push_back("u." + a + " = v." + a);
+      }
+      located = set_list.empty() ? "u AS (SELECT " + join(returning, ", ") + " FROM v JOIN " +
+                                       table + " AS t ON " + join(key_match, " AND ") + ")"
+                                 : "u AS (UPDATE " + table + " AS t SET " + join(set_list, ", ") +
+                                       " FROM v WHERE " + join(key_match, " AND ") + " RETURNING " +
+                                       join(returning, ", ") + ")";
+      // Updates of rows the target lacks insert the new image (replay convergence).
+      return "WITH v AS (SELECT * FROM " + source + "), " + located + " INSERT INTO " + table +
+             " AS t (" + insert_cols + ")" + overriding + " SELECT " + join(new_expr, ", ") +
+             " FROM v WHERE NOT EXISTS (SELECT 1 FROM u WHERE " + join(back_match, " AND ") +
+             ") ON CONFLICT DO NOTHING";
+    }
+  }
+  return {};
+}
+
+}  // namespace stagesync::apply

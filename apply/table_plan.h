@@ -1,0 +1,62 @@
+// How one source relation lands in one target table: column correspondence, the key used to
+// find rows, and the SQL for each kind of batched statement.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "stagesync/change.h"
+#include "stagesync/config.h"
+#include "stagesync/status.h"
+#include "target_catalog.h"
+
+namespace stagesync::apply {
+
+struct TablePlan {
+  RelationPtr relation;
+  TargetTable target;
+  int id = 0;                         // unique per plan, names its prepared statements
+  std::vector<int> source_to_target;  // per source column: target column, or -1 (dropped)
+  std::vector<int> key_source;        // source columns that locate a target row
+  bool key_unique = false;            // key_source is the target's primary/unique key
+  bool keyless = false;               // no usable key: rows are located by their full old image
+
+  std::string TargetName() const { return target.schema + "." + target.name; }
+};
+
+// Source columns that existed at setup time, per lower-cased "schema.table": those may be
+// absent from the target (dropped with a warning); any other absent column is an error.
+using KnownSourceColumns = std::map<std::string, std::set<std::string>>;
+
+// Resolves target table and columns for `relation`. Problems name the table/column and the fix.
+Status BuildTablePlan(const Config& config, const RelationPtr& relation, const TargetTable& target,
+                      const KnownSourceColumns& known, int id, TablePlan* plan,
+                      std::vector<std::string>* warnings);
+
+// Which target table a source table maps to ("schema.table" with the source's spelling when
+// no [mapping] entry renames it).
+std::pair<std::string, std::string> MappedTargetName(const Config& config,
+                                                     const std::string& schema,
+                                                     const std::string& table);
+
+// SQL for set-based statements over unnest()ed array parameters. `present` marks the source
+// columns carried by the rows (unchanged TOAST values are left out so they keep the target's
+// value). Parameter order: for kDelete the key columns; for kUpdate the (old) key columns,
+// then the present mapped columns; for kInsert the present mapped columns.
+struct StatementShape {
+  RowOp op;
+  std::vector<bool> present;
+  bool key_change = false;        // update that may move the key: key columns are SET too
+  std::vector<bool> old_present;  // keyless plans: old-image columns used to find the row
+};
+std::string BuildStatement(const TablePlan& plan, const StatementShape& shape);
+// Which values fill the parameters, in order.
+struct ParamSource {
+  enum class From { kKey, kNew, kOld } from;
+  int index;  // into the row's key values, or a source column
+};
+std::vector<ParamSource> StatementParams(const TablePlan& plan, const StatementShape& shape);
+
+}  // namespace stagesync::apply

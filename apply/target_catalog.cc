@@ -1,0 +1,90 @@
+#include "target_catalog.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "stagesync/pg.h"
+
+namespace stagesync::apply {
+namespace {
+bool EqualFold(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+}  // namespace
+
+std::string TargetTable::Ident() const {
+  return pg::QualifiedIdent(schema, name);
+}
+
+int TargetTable::FindColumn(const std::string& wanted) const {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i].name == wanted) return static_cast<int>(i);
+  }
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (EqualFold(columns[i].name, wanted)) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+std::optional<TargetTable> LoadTargetTable(pqxx::transaction_base& tx, const std::string& schema,
+                                           const std::string& table) {
+  auto found = tx.exec_params(
+      "SELECT c.oid, n.nspname, c.relname FROM pg_class c "
+      "JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE c.relkind IN ('r', 'p') AND lower(n.nspname) = lower($1) AND lower(c.relname) = "
+      "lower($2) "
+      "ORDER BY (n.nspname = $1 AND c.relname = $2) DESC, (n.nspname = $1) DESC LIMIT 1",
+      schema, table);
+  if (found.empty()) return std::nullopt;
+  TargetTable t;
+  auto oid = found[0][0].as<uint32_t>();
+  t.schema = found[0][1].as<std::string>();
+  t.name = found[0][2].as<std::string>();
+  auto cols = tx.exec_params(
+      "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
+      "  (SELECT bt.typcategory FROM pg_type bt WHERE bt.oid = "
+      "     CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END) = 'A', "
+      "  a.attidentity = 'a', a.attgenerated <> '' "
+      "FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid "
+      "WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+      oid);
+  for (const auto& r : cols) {
+    TargetColumn c;
+    c.name = r[0].as<std::string>();
+    c.type = r[1].as<std::string>();
+    c.is_array = r[2].as<bool>(false);
+    c.identity_always = r[3].as<bool>();
+    c.generated = r[4].as<bool>();
+    t.columns.push_back(std::move(c));
+  }
+  // Primary key first; otherwise the first unique, non-partial index on NOT NULL columns.
+  auto keys = tx.exec_params(
+      "SELECT i.indisprimary, array_to_string(ARRAY(SELECT a.attname FROM unnest(i.indkey) "
+      "    WITH ORDINALITY k(attnum, ord) JOIN pg_attribute a ON a.attrelid = i.indrelid "
+      "    AND a.attnum = k.attnum ORDER BY k.ord), chr(1)), "
+      "  bool_and(a2.attnotnull) "
+      "FROM pg_index i JOIN pg_attribute a2 ON a2.attrelid = i.indrelid AND a2.attnum = "
+      "ANY(i.indkey) "
+      "WHERE i.indrelid = $1 AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL "
+      "  AND i.indimmediate "
+      "GROUP BY i.indexrelid, i.indisprimary, i.indkey, i.indrelid "
+      "ORDER BY i.indisprimary DESC, i.indexrelid LIMIT 1",
+      oid);
+  if (!keys.empty() && (keys[0][0].as<bool>() || keys[0][2].as<bool>())) {
+    std::string names = keys[0][1].as<std::string>();
+    size_t start = 0;
+    while (start <= names.size()) {
+      size_t end = names.find('\1', start);
+      if (end == std::string::npos) end = names.size();
+      int idx = t.FindColumn(names.substr(start, end - start));
+      if (idx >= 0) t.key.push_back(idx);
+      start = end + 1;
+    }
+  }
+  return t;
+}
+
+}  // namespace stagesync::apply

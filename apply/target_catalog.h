@@ -1,0 +1,34 @@
+// What the apply code needs to know about a target table, read from the target's catalog.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+namespace stagesync::apply {
+
+struct TargetColumn {
+  std::string name;
+  std::string type;       // format_type with modifier, schema-qualified where needed
+  bool is_array = false;  // arrays cannot be nested in our text[] parameters
+  bool identity_always = false;
+  bool generated = false;  // stored generated column: never written
+};
+
+struct TargetTable {
+  std::string schema;
+  std::string name;
+  std::vector<TargetColumn> columns;
+  std::vector<int> key;       // indices into columns: primary key, else a NOT NULL unique index
+  std::string Ident() const;  // quoted schema.table
+  int FindColumn(const std::string& name) const;  // exact match first, then case-insensitive
+};
+
+// Finds "schema.table" on the target (exact name first, then case-insensitive).
+// nullopt when there is no such table.
+std::optional<TargetTable> LoadTargetTable(pqxx::transaction_base& tx, const std::string& schema,
+                                           const std::string& table);
+
+}  // namespace stagesync::apply

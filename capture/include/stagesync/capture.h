@@ -1,0 +1,92 @@
+// capture: reads committed changes from the source and hands them on as change events.
+// PostgreSQL: logical replication with pgoutput over a libpq replication connection.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "stagesync/change.h"
+#include "stagesync/config.h"
+#include "stagesync/event_queue.h"
+#include "stagesync/status.h"
+
+namespace stagesync::capture {
+
+// Where setup keeps its own objects on the source (heartbeat table).
+inline constexpr const char* kSourceSchema = "stagesync";
+inline constexpr const char* kHeartbeatTable = "heartbeat";
+
+// A selected source table as the source catalog describes it now (generated columns left out).
+using SourceTable = TableShape;
+
+struct SourceCheck {
+  std::vector<std::string> problems;  // each with the statement or setting that fixes it
+  std::vector<std::string> warnings;
+  std::vector<SourceTable> tables;  // selected by source.tables / source.exclude
+};
+
+// Checks wal_level, slots, senders, privileges and that every selected table can be
+// replicated (primary key, replica identity index, or REPLICA IDENTITY FULL).
+Status CheckPostgresSource(const Config& config, SourceCheck* check);
+
+// Creates (or aligns) the publication, the pgoutput slot and the heartbeat table.
+// Idempotent: a second run with the same config changes nothing.
+Status PreparePostgresSource(const Config& config, const SourceCheck& check,
+                             std::vector<std::string>* notes);
+
+// Drops what PreparePostgresSource created.
+Status TeardownPostgresSource(const Config& config, std::vector<std::string>* notes);
+
+// Where the source stands, for `status`.
+struct SourcePosition {
+  Lsn current = 0;  // pg_current_wal_lsn()
+  bool slot_exists = false;
+  Lsn slot_confirmed = 0;  // confirmed_flush_lsn
+  bool slot_active = false;
+  TimestampUs source_now = 0;
+};
+Status ReadSourcePosition(const Config& config, SourcePosition* out);
+
+// Live figures of a running capture, readable from other threads.
+struct CaptureProgress {
+  std::atomic<Lsn> received{0};        // end of the last message received
+  std::atomic<Lsn> server_wal_end{0};  // the server's WAL end as last reported
+  std::atomic<Lsn> acknowledged{0};    // confirmed to the slot
+  std::atomic<TimestampUs> last_received_commit_time{0};
+  std::atomic<uint64_t> messages{0};
+};
+
+// Streams the slot into `queue` from `start` (0: the slot's confirmed position) until `stop`
+// is set or an error occurs; then closes the queue, calls `await_consumer` (which returns once
+// the consumer has committed what it will) and reports the final position. The slot is
+// acknowledged only up to `durable_position()`, what the consumer has durably committed.
+Status RunPostgresCapture(const Config& config, Lsn start, EventQueue& queue,
+                          const std::function<Lsn()>& durable_position,
+                          const std::function<void()>& await_consumer,
+                          const std::atomic<bool>& stop, CaptureProgress* progress);
+
+// For `status` while nothing streams the slot: the commit time of the oldest transaction the
+// slot still holds for us (nullopt: none). Decodes without consuming; bounded by `timeout`.
+Status PeekOldestPendingCommit(const Config& config, Lsn applied, Duration timeout,
+                               std::optional<TimestampUs>* commit_time);
+
+// Writes the source heartbeat row every monitor.heartbeat_interval on its own connection,
+// so an idle source still produces transactions and lag stays measurable.
+class HeartbeatWriter {
+ public:
+  explicit HeartbeatWriter(const Config& config);
+  ~HeartbeatWriter();
+  HeartbeatWriter(const HeartbeatWriter&) = delete;
+  HeartbeatWriter& operator=(const HeartbeatWriter&) = delete;
+  void Start();
+  void Stop();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace stagesync::capture

@@ -1,0 +1,22 @@
+// The stagesync commands, one function each; main() parses arguments and dispatches.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "stagesync/config.h"
+
+namespace stagesync::cli {
+
+struct Options {
+  std::string config_path;
+  bool json = false;
+  bool watch = false;
+};
+
+int Setup(const Config& config, const Options& options);
+int Run(const Config& config, const Options& options);
+int StatusCommand(const Config& config, const Options& options);
+int Teardown(const Config& config, const Options& options);
+
+}  // namespace stagesync::cli

@@ -1,0 +1,445 @@
+#include "stagesync/config.h"
+
+#include <toml++/toml.h>
+
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace stagesync {
+
+std::optional<Duration> ParseDuration(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
+    ++i;
+  }
+  if (i == 0 || i == text.size()) return std::nullopt;
+  double number;
+  try {
+    size_t used = 0;
+    number = std::stod(text.substr(0, i), &used);
+    if (used != i) return std::nullopt;
+  } catch (...) {
+    return std::nullopt;
+  }
+  std::string unit = text.substr(i);
+  double ms;
+  if (unit == "ms")
+    ms = number;
+  else if (unit == "s")
+    ms = number * 1000;
+  else if (unit == "m")
+    ms = number * 60000;
+  else if (unit == "h")
+    ms = number * 3600000;
+  else
+    return std::nullopt;
+  return Duration(static_cast<int64_t>(std::llround(ms)));
+}
+
+std::string FormatDuration(Duration d) {
+  auto ms = d.count();
+  if (ms % 1000 != 0) return std::to_string(ms) + "ms";
+  if (ms % 60000 != 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms / 60000) + "m";
+}
+
+bool GlobMatch(const std::string& pattern, const std::string& name) {
+  // Iterative wildcard match with backtracking on the last '*'.
+  size_t p = 0, n = 0, star = std::string::npos, mark = 0;
+  auto eq = [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
+  };
+  while (n < name.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || eq(pattern[p], name[n]))) {
+      ++p;
+      ++n;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = n;
+    } else if (star != std::string::npos) {
+      p = star + 1;
+      n = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+namespace {
+
+bool IsUri(const std::string& dsn) {
+  return dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0 ||
+         dsn.rfind("mysql://", 0) == 0;
+}
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Collects every problem in one pass so the user fixes the file once.
+class Reader {
+ public:
+  explicit Reader(std::string origin) : origin_(std::move(origin)) {}
+
+  void Problem(const std::string& key, const std::string& what) {
+    problems_.push_back(origin_ + ": " + key + ": " + what);
+  }
+  bool HasProblems() const { return !problems_.empty(); }
+  std::string Joined() const {
+    std::string out = "invalid configuration:";
+    for (const auto& p : problems_) out += "\n  - " + p;
+    return out;
+  }
+
+  void CheckKeys(const toml::table& table, const std::string& prefix,
+                 const std::set<std::string>& allowed) {
+    for (const auto& [key, node] : table) {
+      std::string k(key.str());
+      if (!allowed.count(k)) {
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        Problem(prefix + k, "unknown key; expected one of: " + list);
+      }
+    }
+  }
+
+  void String(const toml::table& t, const std::string& prefix, const char* key, std::string* out) {
+    const toml::node* node = t.get(key);
+    if (!node) return;
+    if (auto v = node->value<std::string>(); v && node->is_string()) {
+      *out = *v;
+    } else {
+      Problem(prefix + key, std::string("must be a string, e.g. ") + key + " = \"...\"");
+    }
+  }
+
+  void StringList(const toml::table& t, const std::string& prefix, const char* key,
+                  std::vector<std::string>* out) {
+    const toml::node* node = t.get(key);
+    if (!node) return;
+    const toml::array* arr = node->as_array();
+    if (!arr) {
+      Problem(prefix + key, std::string("must be a list of strings, e.g. ") + key + " = [\"a\"]");
+      return;
+    }
+    out->clear();
+    for (const auto& item : *arr) {
+      if (!item.is_string()) {
+        Problem(prefix + key, "every entry must be a string");
+        return;
+      }
+      out->push_back(*item.value<std::string>());
+    }
+  }
+
+  void DurationKey(const toml::table& t, const std::string& prefix, const char* key, Duration* out,
+                   Duration minimum = Duration(0)) {
+    std::string text;
+    const toml::node* node = t.get(key);
+    if (!node) return;
+    if (!node->is_string()) {
+      Problem(prefix + key, "must be a duration string such as \"500ms\", \"2s\" or \"5m\"");
+      return;
+    }
+    text = *node->value<std::string>();
+    auto d = ParseDuration(text);
+    if (!d) {
+      Problem(prefix + key,
+              "\"" + text + "\" is not a duration; write e.g. \"500ms\", \"2s\", \"5m\"");
+    } else if (*d < minimum) {
+      Problem(prefix + key, "must be at least " + FormatDuration(minimum));
+    } else {
+      *out = *d;
+    }
+  }
+
+  void Integer(const toml::table& t, const std::string& prefix, const char* key, int64_t lo,
+               int64_t hi, int64_t* out) {
+    const toml::node* node = t.get(key);
+    if (!node) return;
+    if (!node->is_integer()) {
+      Problem(prefix + key, "must be an integer");
+      return;
+    }
+    int64_t v = *node->value<int64_t>();
+    if (v < lo || v > hi) {
+      Problem(prefix + key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+      return;
+    }
+    *out = v;
+  }
+
+  void OneOf(const std::string& key, const std::string& value,
+             const std::set<std::string>& allowed) {
+    if (allowed.count(value)) return;
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : " | ") + a;
+    Problem(key, "\"" + value + "\" is not valid; use " + list);
+  }
+
+  const std::string& origin() const { return origin_; }
+
+ private:
+  std::string origin_;
+  std::vector<std::string> problems_;
+};
+
+const toml::table* Section(Reader& r, const toml::table& root, const char* name) {
+  const toml::node* node = root.get(name);
+  if (!node) return nullptr;
+  if (!node->is_table()) {
+    r.Problem(name, std::string("must be a section [") + name + "]");
+    return nullptr;
+  }
+  return node->as_table();
+}
+
+void ReadEndpoint(Reader& r, const toml::table& t, const std::string& prefix, EndpointConfig* e) {
+  r.String(t, prefix, "kind", &e->kind);
+  r.String(t, prefix, "dsn", &e->dsn);
+  r.String(t, prefix, "password_file", &e->password_file);
+  r.OneOf(prefix + "kind", e->kind, {"postgres", "mysql"});
+  if (e->dsn.empty()) {
+    r.Problem(prefix + "dsn",
+              "is required, e.g. dsn = \"host=127.0.0.1 port=5432 dbname=prod user=repl\"");
+  }
+  if (!e->password_file.empty()) {
+    std::ifstream in(e->password_file);
+    if (!in) {
+      r.Problem(prefix + "password_file", "cannot read \"" + e->password_file + "\"");
+    } else {
+      std::getline(in, e->password);
+      while (!e->password.empty() && (e->password.back() == '\r' || e->password.back() == '\n')) {
+        e->password.pop_back();
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::string EndpointConfig::ConnectionString() const {
+  if (password.empty()) return dsn;
+  if (IsUri(dsn)) {
+    std::string encoded;
+    for (unsigned char c : password) {
+      if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+        encoded += static_cast<char>(c);
+      } else {
+        char buf[4];
+        std::snprintf(buf, sizeof buf, "%%%02X", c);
+        encoded += buf;
+      }
+    }
+    return dsn + (dsn.find('?') == std::string::npos ? "?" : "&") + "password=" + encoded;
+  }
+  std::string escaped;
+  for (char c : password) {
+    if (c == '\'' || c == '\\') escaped += '\\';
+    escaped += c;
+  }
+  return dsn + " password='" + escaped + "'";
+}
+
+std::string EndpointConfig::RedactedDsn() const {
+  std::string out;
+  std::istringstream in(dsn);
+  if (IsUri(dsn)) {
+    // scheme://user:secret@host -> scheme://user:***@host
+    auto at = dsn.find('@');
+    auto scheme_end = dsn.find("://");
+    auto colon = dsn.find(':', scheme_end + 3);
+    if (at != std::string::npos && colon != std::string::npos && colon < at) {
+      return dsn.substr(0, colon + 1) + "***" + dsn.substr(at);
+    }
+    return dsn;
+  }
+  std::string word;
+  while (in >> word) {
+    if (Lower(word).rfind("password=", 0) == 0) word = "password=***";
+    out += (out.empty() ? "" : " ") + word;
+  }
+  return out;
+}
+
+Status ParseConfig(const std::string& toml_text, const std::string& origin, Config* out) {
+  Config cfg;
+  cfg.path = origin;
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column
+        << ": not valid TOML: " << e.description();
+    return Status::Usage(msg.str());
+  }
+  Reader r(origin);
+  r.CheckKeys(root, "", {"source", "target", "stream", "mapping", "monitor", "cutover", "apply"});
+
+  if (const auto* t = Section(r, root, "source")) {
+    r.CheckKeys(
+        *t, "source.",
+        {"kind", "dsn", "password_file", "tables", "exclude", "slot", "publication", "server_id"});
+    ReadEndpoint(r, *t, "source.", &cfg.source);
+    r.StringList(*t, "source.", "tables", &cfg.source.tables);
+    r.StringList(*t, "source.", "exclude", &cfg.source.exclude);
+    r.String(*t, "source.", "slot", &cfg.source.slot);
+    r.String(*t, "source.", "publication", &cfg.source.publication);
+    int64_t server_id = cfg.source.server_id;
+    r.Integer(*t, "source.", "server_id", 1, 4294967295LL, &server_id);
+    cfg.source.server_id = static_cast<uint32_t>(server_id);
+    if (cfg.source.tables.empty())
+      r.Problem("source.tables", "must list at least one table glob, e.g. [\"public.*\"]");
+    for (const auto& g : cfg.source.tables) {
+      if (g.find('.') == std::string::npos) {
+        r.Problem("source.tables",
+                  "\"" + g + "\" must be schema.table (globs allowed), e.g. \"public." + g + "\"");
+      }
+    }
+    auto valid_slot = [](const std::string& s) {
+      if (s.empty() || s.size() > 63) return false;
+      for (char c : s) {
+        if (!(std::islower(static_cast<unsigned char>(c)) ||
+              std::isdigit(static_cast<unsigned char>(c)) || c == '_'))
+          return false;
+      }
+      return true;
+    };
+    if (!valid_slot(cfg.source.slot)) {
+      r.Problem(
+          "source.slot",
+          "\"" + cfg.source.slot +
+              "\" is not a valid slot name; use lower-case letters, digits and _ (at most 63)");
+    }
+    if (cfg.source.publication.empty()) r.Problem("source.publication", "must not be empty");
+  } else {
+    r.Problem("source", "section [source] is required (kind, dsn, tables)");
+  }
+
+  if (const auto* t = Section(r, root, "target")) {
+    r.CheckKeys(*t, "target.", {"kind", "dsn", "password_file"});
+    ReadEndpoint(r, *t, "target.", &cfg.target);
+  } else {
+    r.Problem("target", "section [target] is required (kind, dsn)");
+  }
+
+  if (const auto* t = Section(r, root, "stream")) {
+    r.CheckKeys(*t, "stream.", {"transport", "brokers", "topic_prefix"});
+    r.String(*t, "stream.", "transport", &cfg.stream.transport);
+    r.String(*t, "stream.", "brokers", &cfg.stream.brokers);
+    r.String(*t, "stream.", "topic_prefix", &cfg.stream.topic_prefix);
+    r.OneOf("stream.transport", cfg.stream.transport, {"direct", "kafka"});
+    if (cfg.stream.transport == "kafka" && cfg.stream.brokers.empty()) {
+      r.Problem("stream.brokers",
+                "is required with transport = \"kafka\", e.g. \"127.0.0.1:9092\"");
+    }
+  }
+
+  if (const auto* t = Section(r, root, "mapping")) {
+    for (const auto& [key, node] : *t) {
+      std::string source_table(key.str());
+      std::string k = "mapping.\"" + source_table + "\"";
+      if (source_table.find('.') == std::string::npos) {
+        r.Problem(k, "the source table must be written schema.table");
+      }
+      const toml::table* m = node.as_table();
+      if (!m) {
+        r.Problem(k, "must be { table = \"schema.table\", columns = { old = \"new\" } }");
+        continue;
+      }
+      r.CheckKeys(*m, k + ".", {"table", "columns"});
+      TableMapping tm;
+      r.String(*m, k + ".", "table", &tm.target_table);
+      if (!tm.target_table.empty() && tm.target_table.find('.') == std::string::npos) {
+        r.Problem(k + ".table", "\"" + tm.target_table + "\" must be schema.table");
+      }
+      if (const toml::node* cols = m->get("columns")) {
+        if (const toml::table* ct = cols->as_table()) {
+          for (const auto& [ck, cv] : *ct) {
+            if (!cv.is_string()) {
+              r.Problem(k + ".columns." + std::string(ck.str()),
+                        "must be the target column's name as a string");
+              continue;
+            }
+            tm.columns[Lower(std::string(ck.str()))] = *cv.value<std::string>();
+          }
+        } else {
+          r.Problem(k + ".columns", "must be a table such as { old_name = \"new_name\" }");
+        }
+      }
+      cfg.mapping[Lower(source_table)] = std::move(tm);
+    }
+  }
+
+  if (const auto* t = Section(r, root, "monitor")) {
+    r.CheckKeys(*t, "monitor.", {"listen", "heartbeat_interval", "token_file"});
+    r.String(*t, "monitor.", "listen", &cfg.monitor.listen);
+    r.DurationKey(*t, "monitor.", "heartbeat_interval", &cfg.monitor.heartbeat_interval,
+                  Duration(100));
+    r.String(*t, "monitor.", "token_file", &cfg.monitor.token_file);
+    auto colon = cfg.monitor.listen.rfind(':');
+    bool port_ok = colon != std::string::npos && colon + 1 < cfg.monitor.listen.size();
+    if (port_ok) {
+      for (size_t i = colon + 1; i < cfg.monitor.listen.size(); ++i) {
+        if (!std::isdigit(static_cast<unsigned char>(cfg.monitor.listen[i]))) port_ok = false;
+      }
+    }
+    if (!port_ok)
+      r.Problem("monitor.listen",
+                "\"" + cfg.monitor.listen + "\" must be host:port, e.g. \"127.0.0.1:8321\"");
+  }
+
+  if (const auto* t = Section(r, root, "apply")) {
+    r.CheckKeys(*t, "apply.", {"batch_rows", "batch_delay", "on_error"});
+    int64_t rows = static_cast<int64_t>(cfg.apply.batch_rows);
+    r.Integer(*t, "apply.", "batch_rows", 1, 10000000, &rows);
+    cfg.apply.batch_rows = static_cast<size_t>(rows);
+    r.DurationKey(*t, "apply.", "batch_delay", &cfg.apply.batch_delay);
+    r.String(*t, "apply.", "on_error", &cfg.apply.on_error);
+    r.OneOf("apply.on_error", cfg.apply.on_error, {"stop", "dead-letter"});
+  }
+
+  if (const auto* t = Section(r, root, "cutover")) {
+    r.CheckKeys(
+        *t, "cutover.",
+        {"max_lag", "fence", "fence_command", "fence_roles", "switch_command", "verify", "checks"});
+    r.DurationKey(*t, "cutover.", "max_lag", &cfg.cutover.max_lag);
+    r.String(*t, "cutover.", "fence", &cfg.cutover.fence);
+    r.String(*t, "cutover.", "fence_command", &cfg.cutover.fence_command);
+    r.StringList(*t, "cutover.", "fence_roles", &cfg.cutover.fence_roles);
+    r.String(*t, "cutover.", "switch_command", &cfg.cutover.switch_command);
+    r.String(*t, "cutover.", "verify", &cfg.cutover.verify);
+    r.StringList(*t, "cutover.", "checks", &cfg.cutover.checks);
+    r.OneOf("cutover.fence", cfg.cutover.fence, {"read-only", "none", "command"});
+    r.OneOf("cutover.verify", cfg.cutover.verify, {"none", "count", "checksum"});
+    if (cfg.cutover.fence == "command" && cfg.cutover.fence_command.empty()) {
+      r.Problem("cutover.fence_command", "is required with fence = \"command\"");
+    }
+  }
+
+  if (r.HasProblems()) return Status::Usage(r.Joined());
+  *out = std::move(cfg);
+  return Status::Ok();
+}
+
+Status LoadConfig(const std::string& path, Config* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Status::Usage("cannot read config file \"" + path +
+                         "\"; pass an existing file with --config FILE");
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return ParseConfig(text.str(), path, out);
+}
+
+}  // namespace stagesync

@@ -1,0 +1,125 @@
+#include "stagesync/config.h"
+
+#include <gtest/gtest.h>
+
+namespace stagesync {
+namespace {
+
+const char* kMinimal = R"(
+[source]
+dsn = "host=127.0.0.1 port=5432 dbname=prod"
+[target]
+dsn = "host=127.0.0.1 port=5433 dbname=staging"
+)";
+
+TEST(Duration, ParsesContractForms) {
+  EXPECT_EQ(ParseDuration("500ms"), Duration(500));
+  EXPECT_EQ(ParseDuration("2s"), Duration(2000));
+  EXPECT_EQ(ParseDuration("5m"), Duration(300000));
+  EXPECT_EQ(ParseDuration("1.5s"), Duration(1500));
+  EXPECT_FALSE(ParseDuration("2"));
+  EXPECT_FALSE(ParseDuration("s"));
+  EXPECT_FALSE(ParseDuration("2 s"));
+  EXPECT_FALSE(ParseDuration("fast"));
+}
+
+TEST(Glob, MatchesSchemaTableCaseInsensitively) {
+  EXPECT_TRUE(GlobMatch("public.*", "public.um_user"));
+  EXPECT_TRUE(GlobMatch("public.UM_*", "public.um_user"));
+  EXPECT_TRUE(GlobMatch("*.um_?ser", "app.um_user"));
+  EXPECT_FALSE(GlobMatch("public.*", "other.um_user"));
+  EXPECT_FALSE(GlobMatch("public.um", "public.um_user"));
+}
+
+TEST(Config, MinimalGetsContractDefaults) {
+  Config c;
+  ASSERT_TRUE(ParseConfig(kMinimal, "t.toml", &c).ok());
+  EXPECT_EQ(c.source.slot, "stagesync");
+  EXPECT_EQ(c.source.publication, "stagesync");
+  EXPECT_EQ(c.source.tables, std::vector<std::string>{"public.*"});
+  EXPECT_EQ(c.stream.transport, "direct");
+  EXPECT_EQ(c.monitor.listen, "127.0.0.1:8321");
+  EXPECT_EQ(c.monitor.heartbeat_interval, Duration(1000));
+  EXPECT_EQ(c.cutover.max_lag, Duration(2000));
+}
+
+TEST(Config, MappingIsReadAndKeyedCaseInsensitively) {
+  Config c;
+  std::string text = std::string(kMinimal) + R"(
+[mapping]
+"public.UM_USER" = { table = "public.um_user", columns = { UM_USER_NAME = "um_username" } }
+)";
+  ASSERT_TRUE(ParseConfig(text, "t.toml", &c).ok());
+  ASSERT_EQ(c.mapping.count("public.um_user"), 1u);
+  EXPECT_EQ(c.mapping["public.um_user"].target_table, "public.um_user");
+  EXPECT_EQ(c.mapping["public.um_user"].columns["um_user_name"], "um_username");
+}
+
+struct BadCase {
+  const char* extra;     // appended to the minimal config, or replacing it when it has [source]
+  const char* mentions;  // the key the message must name
+};
+
+class BadConfig : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(BadConfig, IsAUsageErrorNamingTheKey) {
+  std::string text = GetParam().extra;
+  if (text.find("[source]") == std::string::npos) text = std::string(kMinimal) + text;
+  Config c;
+  Status s = ParseConfig(text, "bad.toml", &c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.exit_code(), kExitUsage);
+  EXPECT_NE(s.message().find(GetParam().mentions), std::string::npos) << s.message();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Keys, BadConfig,
+    ::testing::Values(
+        BadCase{"[monitor]\nheartbeat_interval = \"fast\"\n", "monitor.heartbeat_interval"},
+        BadCase{"[monitor]\nheartbeat_interval = \"10ms\"\n", "monitor.heartbeat_interval"},
+        BadCase{"[monitor]\nheartbeat_interval = 5\n", "monitor.heartbeat_interval"},
+        BadCase{"[monitor]\nlisten = \"nowhere\"\n", "monitor.listen"},
+        BadCase{"[monitor]\nlisen = \"127.0.0.1:1\"\n", "monitor.lisen"},
+        BadCase{"[stream]\ntransport = \"carrier-pigeon\"\n", "stream.transport"},
+        BadCase{"[stream]\ntransport = \"kafka\"\n", "stream.brokers"},
+        BadCase{"[cutover]\nfence = \"maybe\"\n", "cutover.fence"},
+        BadCase{"[cutover]\nverify = \"yes\"\n", "cutover.verify"},
+        BadCase{"[cutover]\nmax_lag = \"soon\"\n", "cutover.max_lag"},
+        BadCase{"[cutover]\nfence = \"command\"\n", "cutover.fence_command"},
+        BadCase{"[apply]\nbatch_rows = 0\n", "apply.batch_rows"},
+        BadCase{"[surprise]\n", "surprise"},
+        BadCase{"[mapping]\n\"um_user\" = { table = \"x\" }\n", "mapping.\"um_user\""},
+        BadCase{"[source]\ndsn = \"x\"\nslott = \"a\"\n[target]\ndsn = \"y\"\n", "source.slott"},
+        BadCase{"[source]\ndsn = \"x\"\nslot = \"Bad-Slot\"\n[target]\ndsn = \"y\"\n",
+                "source.slot"},
+        BadCase{"[source]\ndsn = \"x\"\ntables = \"public.*\"\n[target]\ndsn = \"y\"\n",
+                "source.tables"},
+        BadCase{"[source]\ndsn = \"x\"\ntables = [\"um_user\"]\n[target]\ndsn = \"y\"\n",
+                "source.tables"},
+        BadCase{"[source]\ndsn = \"x\"\nkind = \"oracle\"\n[target]\ndsn = \"y\"\n", "source.kind"},
+        BadCase{
+            "[source]\ndsn = \"x\"\npassword_file = \"/nonexistent/pw\"\n[target]\ndsn = \"y\"\n",
+            "source.password_file"},
+        BadCase{"[source]\ntables = []\n[target]\ndsn = \"y\"\n", "source.dsn"},
+        BadCase{"[source]\ndsn = \"x\"\n", "target"}, BadCase{"[source\n", "not valid TOML"}));
+
+TEST(Config, RedactsPasswords) {
+  EndpointConfig e;
+  e.dsn = "host=a password=secret user=b";
+  EXPECT_EQ(e.RedactedDsn(), "host=a password=*** user=b");
+  e.dsn = "postgresql://u:secret@h:5432/db";
+  EXPECT_EQ(e.RedactedDsn(), "postgresql://u:***@h:5432/db");
+}
+
+TEST(Config, PasswordFromFileJoinsTheConnectionString) {
+  EndpointConfig e;
+  e.dsn = "host=a";
+  e.password = "it's";
+  EXPECT_EQ(e.ConnectionString(), "host=a password='it\\'s'");
+  e.dsn = "postgresql://u@h/db";
+  e.password = "p@ss word";
+  EXPECT_EQ(e.ConnectionString(), "postgresql://u@h/db?password=p%40ss%20word");
+}
+
+}  // namespace
+}  // namespace stagesync

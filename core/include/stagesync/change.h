@@ -1,0 +1,108 @@
+// The change model every stage agrees on: transactions of row changes, each carrying its
+// source position. Values travel in PostgreSQL text format, which is exact for every type.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace stagesync {
+
+// A PostgreSQL WAL position. Ordered; 0 means "none".
+using Lsn = uint64_t;
+std::string FormatLsn(Lsn lsn);                      // "16/B374D848"
+std::optional<Lsn> ParseLsn(std::string_view text);  // inverse of FormatLsn
+
+// Microseconds since the Unix epoch.
+using TimestampUs = int64_t;
+TimestampUs NowUs();
+
+struct SourceColumn {
+  std::string name;
+  uint32_t type_oid = 0;
+  int32_t type_modifier = -1;
+  bool part_of_key = false;  // in the replica identity
+};
+
+// A selected table as a catalog describes it: name and columns in attribute order.
+struct TableShape {
+  std::string schema;
+  std::string name;
+  std::vector<std::string> columns;
+  std::string QualifiedName() const { return schema + "." + name; }
+};
+
+// A source table's shape as the source described it. Replaced, never mutated, when the
+// source announces a schema change, so holders of an old pointer keep a consistent view.
+struct SourceRelation {
+  uint32_t id = 0;
+  std::string schema;
+  std::string name;
+  char replica_identity = 'd';  // d default(pk), n nothing, f full, i index
+  std::vector<SourceColumn> columns;
+  std::string QualifiedName() const { return schema + "." + name; }
+};
+using RelationPtr = std::shared_ptr<const SourceRelation>;
+
+struct Value {
+  enum class Kind : uint8_t { kNull, kText, kUnchanged };  // kUnchanged: TOAST not sent
+  Kind kind = Kind::kNull;
+  std::string text;
+
+  static Value Null() { return Value{}; }
+  static Value Unchanged() { return Value{Kind::kUnchanged, {}}; }
+  static Value Text(std::string t) { return Value{Kind::kText, std::move(t)}; }
+  bool is_null() const { return kind == Kind::kNull; }
+  bool is_unchanged() const { return kind == Kind::kUnchanged; }
+  bool operator==(const Value&) const = default;
+};
+using Tuple = std::vector<Value>;  // one entry per relation column, in relation order
+
+enum class RowOp : uint8_t { kInsert, kUpdate, kDelete };
+
+struct RowChange {
+  RowOp op = RowOp::kInsert;
+  RelationPtr relation;
+  Lsn lsn = 0;      // position of this change in the source WAL
+  Tuple old_tuple;  // update/delete: replica identity (key columns) or full old row; may be empty
+  bool old_is_key_only = true;
+  Tuple new_tuple;  // insert/update
+};
+
+struct TruncateChange {
+  std::vector<RelationPtr> relations;
+  bool cascade = false;
+  bool restart_identity = false;
+  Lsn lsn = 0;
+};
+
+struct TxnBegin {
+  uint32_t xid = 0;
+  Lsn final_lsn = 0;  // start of the commit record
+  TimestampUs commit_time = 0;
+};
+
+struct TxnCommit {
+  Lsn commit_lsn = 0;  // start of the commit record
+  Lsn end_lsn = 0;     // end of the commit record: the transaction's position once applied
+  TimestampUs commit_time = 0;
+};
+
+// A logical decoding message (pg_logical_emit_message), used for cutover markers.
+struct SourceMessage {
+  bool transactional = false;
+  Lsn lsn = 0;
+  std::string prefix;
+  std::string content;
+};
+
+using ChangeEvent = std::variant<TxnBegin, RowChange, TruncateChange, TxnCommit, SourceMessage>;
+
+// Rough in-memory size of an event, for bounding queues.
+size_t ApproximateSize(const ChangeEvent& event);
+
+}  // namespace stagesync

@@ -1,0 +1,92 @@
+// The validated configuration ("spec") read from the TOML file; see CONTRACT.md for keys.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "stagesync/status.h"
+
+namespace stagesync {
+
+using Duration = std::chrono::milliseconds;
+
+// Parses "500ms", "2s", "5m", "1h" (also "1.5s"). Returns nullopt on anything else.
+std::optional<Duration> ParseDuration(const std::string& text);
+std::string FormatDuration(Duration d);
+
+struct EndpointConfig {
+  std::string kind = "postgres";  // postgres | mysql
+  std::string dsn;
+  std::string password_file;
+  // Connection string with the password (if any) added; never logged.
+  std::string ConnectionString() const;
+  // The dsn with any password removed, for messages.
+  std::string RedactedDsn() const;
+  std::string password;  // read from password_file
+};
+
+struct SourceConfig : EndpointConfig {
+  std::vector<std::string> tables = {"public.*"};
+  std::vector<std::string> exclude;
+  std::string slot = "stagesync";
+  std::string publication = "stagesync";
+  uint32_t server_id = 4711;
+};
+
+struct TableMapping {
+  std::string target_table;                    // "schema.table"; empty = same name
+  std::map<std::string, std::string> columns;  // source column -> target column
+};
+
+struct StreamConfig {
+  std::string transport = "direct";
+  std::string brokers;
+  std::string topic_prefix = "stagesync";
+};
+
+struct MonitorConfig {
+  std::string listen = "127.0.0.1:8321";
+  Duration heartbeat_interval = std::chrono::seconds(1);
+  std::string token_file;
+};
+
+struct ApplyConfig {
+  size_t batch_rows = 50000;             // rows grouped into one target transaction at most
+  Duration batch_delay = Duration(500);  // time a group may stay open at most
+  std::string on_error = "stop";         // stop | dead-letter
+};
+
+struct CutoverConfig {
+  Duration max_lag = std::chrono::seconds(2);
+  std::string fence = "read-only";
+  std::string fence_command;
+  std::vector<std::string> fence_roles;
+  std::string switch_command;
+  std::string verify = "count";
+  std::vector<std::string> checks;
+};
+
+struct Config {
+  std::string path;
+  SourceConfig source;
+  EndpointConfig target;
+  StreamConfig stream;
+  std::map<std::string, TableMapping> mapping;  // key: source "schema.table", lowercased
+  MonitorConfig monitor;
+  ApplyConfig apply;
+  CutoverConfig cutover;
+};
+
+// Reads and validates the file. Any problem (unknown key, wrong type, bad value) is a usage
+// error (exit 2) whose message names the key and says how to fix it.
+Status LoadConfig(const std::string& path, Config* out);
+Status ParseConfig(const std::string& toml_text, const std::string& origin, Config* out);
+
+// True if "schema.table" matches a glob such as "public.*" or "public.um_?ser"
+// (case-insensitive).
+bool GlobMatch(const std::string& pattern, const std::string& name);
+
+}  // namespace stagesync

@@ -1,0 +1,40 @@
+// cutover: where the sync stands (lag, positions, state) and, later, the switch itself.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "stagesync/apply.h"
+#include "stagesync/capture.h"
+#include "stagesync/config.h"
+#include "stagesync/status.h"
+
+namespace stagesync::cutover {
+
+// The contract's status object.
+struct SyncStatus {
+  std::string state = "idle";  // idle | streaming | catching_up | fenced | cutover_done | error
+  std::optional<double> lag_seconds;
+  std::optional<int64_t> source_bytes_behind;
+  std::string applied_position;
+  uint64_t events_applied = 0;
+  uint64_t transactions_applied = 0;
+  std::string source_position;
+  std::string slot;
+  std::optional<TimestampUs> applied_commit_time;
+  bool run_alive = false;
+  std::string error;  // why state is "error"
+};
+
+// Reads the status from the databases; works whether or not `run` is up.
+SyncStatus ReadStatus(const Config& config);
+std::string StatusJson(const SyncStatus& status);
+std::string StatusText(const SyncStatus& status);
+
+// The lag of a running pipeline, from what apply holds pending and what capture last saw.
+double LiveLagSeconds(const Config& config, const apply::ApplyProgress& apply,
+                      const capture::CaptureProgress& capture, TimestampUs now);
+// "streaming" when lag is within a couple of heartbeats, else "catching_up".
+std::string LiveState(const Config& config, double lag_seconds);
+
+}  // namespace stagesync::cutover

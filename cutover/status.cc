@@ -1,0 +1,193 @@
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <sstream>
+
+#include "stagesync/cutover.h"
+
+namespace stagesync::cutover {
+namespace {
+
+std::string IsoTime(TimestampUs us) {
+  std::time_t secs = static_cast<std::time_t>(us / 1000000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[64];
+  std::snprintf(out, sizeof out, "%s.%06lldZ", buf, static_cast<long long>(us % 1000000));
+  return out;
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+double Seconds(int64_t us) {
+  return std::max(0.0, static_cast<double>(us) / 1e6);
+}
+
+int64_t FreshnessLimitUs(const Config& config) {
+  int64_t beat =
+      std::chrono::duration_cast<std::chrono::microseconds>(config.monitor.heartbeat_interval)
+          .count();
+  return std::max<int64_t>(5'000'000, 3 * beat);
+}
+
+}  // namespace
+
+double LiveLagSeconds(const Config& config, const apply::ApplyProgress& apply,
+                      const capture::CaptureProgress& capture, TimestampUs now) {
+  double lag = 0;
+  if (TimestampUs pending = apply.pending_since.load(); pending > 0) lag = Seconds(now - pending);
+  // Nothing pending here, but heartbeats stopped arriving: the source is still decoding
+  // something large (or is unreachable), so the oldest unapplied change is at least this old.
+  int64_t beat =
+      std::chrono::duration_cast<std::chrono::microseconds>(config.monitor.heartbeat_interval)
+          .count();
+  TimestampUs last_seen = capture.last_received_commit_time.load();
+  if (last_seen > 0 && now - last_seen > 3 * beat + 1'000'000) {
+    lag = std::max(lag, Seconds(now - last_seen - beat));
+  }
+  return lag;
+}
+
+std::string LiveState(const Config& config, double lag_seconds) {
+  double beat = static_cast<double>(config.monitor.heartbeat_interval.count()) / 1000.0;
+  return lag_seconds > std::max(1.0, 2 * beat) ? "catching_up" : "streaming";
+}
+
+SyncStatus ReadStatus(const Config& config) {
+  SyncStatus st;
+  st.slot = config.source.slot;
+  apply::AppliedPosition applied;
+  if (Status s = apply::ReadAppliedPosition(config, &applied); !s.ok()) {
+    st.state = "error";
+    st.error = s.message();
+    return st;
+  }
+  capture::SourcePosition source;
+  if (Status s = capture::ReadSourcePosition(config, &source); !s.ok()) {
+    st.state = "error";
+    st.error = s.message();
+  }
+  if (!applied.found) {
+    st.state = "error";
+    st.error = "the target has no bookkeeping for stream " + config.source.slot +
+               ": run `stagesync setup`";
+    return st;
+  }
+  st.applied_position = FormatLsn(applied.lsn);
+  st.events_applied = applied.events_applied;
+  st.transactions_applied = applied.transactions_applied;
+  st.applied_commit_time = applied.commit_time;
+  if (source.current) {
+    st.source_position = FormatLsn(source.current);
+    // The slot may be confirmed past the last applied transaction when nothing in between
+    // concerned us; that stretch is not "behind".
+    Lsn done = std::max(applied.lsn, source.slot_confirmed);
+    st.source_bytes_behind =
+        source.current > done ? static_cast<int64_t>(source.current - done) : 0;
+  }
+  if (st.state == "error") return st;
+  if (!source.slot_exists) {
+    st.state = "error";
+    st.error =
+        "slot " + config.source.slot + " does not exist on the source: run `stagesync setup`";
+    return st;
+  }
+  st.run_alive = source.slot_active && applied.live_at &&
+                 applied.target_now - *applied.live_at <= FreshnessLimitUs(config);
+  if (st.run_alive) {
+    st.lag_seconds = applied.live_lag_seconds.value_or(0.0);
+    st.state = applied.live_state.empty() ? "streaming" : applied.live_state;
+    return st;
+  }
+  st.state = "idle";
+  if (source.slot_active) {
+    // Something streams the slot but has not reported recently: lag is not knowable here.
+    return st;
+  }
+  std::optional<TimestampUs> pending;
+  if (Status s =
+          capture::PeekOldestPendingCommit(config, applied.lsn, std::chrono::seconds(10), &pending);
+      s.ok()) {
+    st.lag_seconds = pending ? Seconds(source.source_now - *pending) : 0.0;
+  }
+  return st;
+}
+
+std::string StatusJson(const SyncStatus& s) {
+  std::ostringstream out;
+  auto opt_num = [](const auto& v) -> std::string {
+    if (!v) return "null";
+    std::ostringstream o;
+    o << *v;
+    return o.str();
+  };
+  out << "{\"state\":" << JsonString(s.state);
+  if (s.lag_seconds) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", *s.lag_seconds);
+    out << ",\"lag_seconds\":" << buf;
+  } else {
+    out << ",\"lag_seconds\":null";
+  }
+  out << ",\"source_bytes_behind\":" << opt_num(s.source_bytes_behind)
+      << ",\"applied_position\":" << JsonString(s.applied_position)
+      << ",\"events_applied\":" << s.events_applied
+      << ",\"transactions_applied\":" << s.transactions_applied << ",\"source_position\":"
+      << (s.source_position.empty() ? "null" : JsonString(s.source_position))
+      << ",\"slot\":" << JsonString(s.slot) << ",\"applied_commit_time\":"
+      << (s.applied_commit_time ? JsonString(IsoTime(*s.applied_commit_time)) : "null")
+      << ",\"run_alive\":" << (s.run_alive ? "true" : "false");
+  if (!s.error.empty()) out << ",\"error\":" << JsonString(s.error);
+  out << "}";
+  return out.str();
+}
+
+std::string StatusText(const SyncStatus& s) {
+  std::ostringstream out;
+  char lag[32] = "unknown";
+  if (s.lag_seconds) std::snprintf(lag, sizeof lag, "%.3f s", *s.lag_seconds);
+  out << "state                 " << s.state << (s.run_alive ? " (run is up)" : "") << "\n"
+      << "lag                   " << lag << "\n"
+      << "source bytes behind   "
+      << (s.source_bytes_behind ? std::to_string(*s.source_bytes_behind) : "unknown") << "\n"
+      << "applied position      " << (s.applied_position.empty() ? "-" : s.applied_position) << "\n"
+      << "source position       " << (s.source_position.empty() ? "-" : s.source_position) << "\n"
+      << "applied commit time   " << (s.applied_commit_time ? IsoTime(*s.applied_commit_time) : "-")
+      << "\n"
+      << "events applied        " << s.events_applied << "\n"
+      << "transactions applied  " << s.transactions_applied << "\n";
+  if (!s.error.empty()) out << "error                 " << s.error << "\n";
+  return out.str();
+}
+
+}  // namespace stagesync::cutover

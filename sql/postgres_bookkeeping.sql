@@ -1,0 +1,25 @@
+-- stagesync's bookkeeping on a PostgreSQL target. Idempotent; run by `stagesync setup`.
+CREATE SCHEMA IF NOT EXISTS stagesync;
+
+-- One row per stream (the source slot): the last source transaction applied, written in the
+-- same target transaction as its data, so a restart resumes exactly after it.
+CREATE TABLE IF NOT EXISTS stagesync.applied_position (
+  stream               text PRIMARY KEY,
+  lsn                  pg_lsn NOT NULL DEFAULT '0/0',
+  commit_time          timestamptz,
+  events_applied       bigint NOT NULL DEFAULT 0,
+  transactions_applied bigint NOT NULL DEFAULT 0,
+  updated_at           timestamptz NOT NULL DEFAULT now(),
+  live_lag_seconds     double precision,
+  live_state           text,
+  live_at              timestamptz
+);
+
+-- Source columns as they were at setup: these may be absent on the target (dropped with a
+-- warning); a column the source gains later must exist on the target.
+CREATE TABLE IF NOT EXISTS stagesync.source_columns (
+  stream      text NOT NULL,
+  table_name  text NOT NULL,
+  column_name text NOT NULL,
+  PRIMARY KEY (stream, table_name, column_name)
+);
