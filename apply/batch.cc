@@ -56,9 +56,18 @@ void AppendArrayElement(std::string& out, const Value& value) {
     return;
   }
   out += '"';
-  for (char c : value.text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
+  const std::string& t = value.text;
+  size_t start = 0;
+  while (true) {
+    size_t special = t.find_first_of("\"\\", start);
+    if (special == std::string::npos) {
+      out.append(t, start, std::string::npos);
+      break;
+    }
+    out.append(t, start, special - start);
+    out += '\\';
+    out += t[special];
+    start = special + 1;
   }
   out += '"';
 }

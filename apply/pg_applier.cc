@@ -20,11 +20,6 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kChunkRows = 10000;                 // rows written per statement round at most
 constexpr size_t kChunkBytes = 32u * 1024u * 1024u;  // bytes buffered before writing
 
-std::string Lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // One row as the statement builders see it.
 struct RowView {
   const Tuple* key = nullptr;
@@ -129,7 +124,7 @@ struct PostgresApplier::Impl {
       return Status::Usage("target: " + pg::Describe(e) +
                            " (did `stagesync setup` run with this config?)");
     } catch (const std::exception& e) {
-      return Status::Error("target: " + pg::Describe(e));
+      return Status::Transient("target: " + pg::Describe(e));
     }
     progress.durable = applied;
     progress.events_applied = events_total;
@@ -195,6 +190,7 @@ struct PostgresApplier::Impl {
     std::vector<std::string> arrays(params.size());
     for (size_t p = 0; p < params.size(); ++p) {
       std::string& a = arrays[p];
+      a.reserve(rows.size() * 8);
       a += '{';
       for (size_t r = 0; r < rows.size(); ++r) {
         if (r) a += ',';
@@ -206,7 +202,14 @@ struct PostgresApplier::Impl {
       }
       a += '}';
     }
-    t.exec_prepared(name, pqxx::prepare::make_dynamic_params(arrays));
+    pqxx::result r = t.exec_prepared(name, pqxx::prepare::make_dynamic_params(arrays));
+    if (shape.op == RowOp::kUpdate && !plan.keyless && !shape.insert_missing &&
+        static_cast<size_t>(r.affected_rows()) < rows.size()) {
+      StatementShape missing = shape;
+      missing.insert_missing = true;
+      t.exec_prepared(Prepare(BuildStatement(plan, missing)),
+                      pqxx::prepare::make_dynamic_params(arrays));
+    }
   }
 
   void FlushTable(pqxx::transaction_base& t, const TableBatch& batch) {
@@ -248,6 +251,9 @@ struct PostgresApplier::Impl {
   }
 
   Status RowError(const RowChange& c, const std::exception& e) {
+    if (dynamic_cast<const pqxx::broken_connection*>(&e)) {
+      return Status::Transient("target connection lost: " + pg::Describe(e));
+    }
     auto it = plans.find(c.relation.get());
     std::string key = it != plans.end() ? DescribeKey(*it->second, c) : "";
     std::string target = it != plans.end() ? it->second->TargetName() : "?";
@@ -267,7 +273,7 @@ struct PostgresApplier::Impl {
       }
       sub.commit();
     } catch (const pqxx::broken_connection& e) {
-      return Status::Error("target connection lost: " + pg::Describe(e));
+      return Status::Transient("target connection lost: " + pg::Describe(e));
     } catch (const pqxx::sql_error& e) {
       // The coalesced form failed (e.g. a unique value moving between rows, or a bad value):
       // replay the same changes one by one, exactly as the source made them.
@@ -369,6 +375,9 @@ struct PostgresApplier::Impl {
                           group_commit_time, events_total + group_events, txns_total + group_txns);
       }
       tx->commit();
+    } catch (const pqxx::broken_connection& e) {
+      return Status::Transient("target connection lost at commit: " + pg::Describe(e) +
+                               " (nothing after " + FormatLsn(applied) + " was acknowledged)");
     } catch (const std::exception& e) {
       return Status::Error("commit on the target failed: " + pg::Describe(e) + " (nothing after " +
                            FormatLsn(applied) + " was acknowledged)");
@@ -474,7 +483,17 @@ Lsn PostgresApplier::resume_position() const {
   return impl_->applied;
 }
 Status PostgresApplier::Run(EventQueue& queue) {
-  return impl_->Run(queue);
+  // Statement errors become row-level messages where they happen; what reaches here is the
+  // connection failing (e.g. at BEGIN) or something unforeseen.
+  try {
+    return impl_->Run(queue);
+  } catch (const pqxx::broken_connection& e) {
+    impl_->Abandon();
+    return Status::Transient("target connection lost: " + pg::Describe(e));
+  } catch (const std::exception& e) {
+    impl_->Abandon();
+    return Status::Error("apply failed: " + pg::Describe(e));
+  }
 }
 ApplyProgress& PostgresApplier::progress() {
   return impl_->progress;

@@ -273,22 +273,23 @@ std::string BuildStatement(const TablePlan& plan, const StatementShape& shape) {
                " (" + insert_cols + ")" + overriding + " SELECT " + join(new_expr, ", ") +
                " FROM v WHERE NOT EXISTS (SELECT 1 FROM u)";
       }
-      std::vector<std::string> returning, back_match;
-      for (size_t i = 0; i < plan.key_source.size(); ++i) {
-        std::string a = "k" + std::to_string(i + 1);
-        returning.push_back("v." + a);
-        back_match.push_back("u." + a + " = v." + a);
+      if (shape.insert_missing) {
+        std::vector<std::string> lookup;  // the target row with v's key
+        for (size_t i = 0; i < plan.key_source.size(); ++i) {
+          lookup.push_back("x." + QuoteIdent(TargetOf(plan, plan.key_source[i]).name) + " = " +
+                           key_expr[i]);
+        }
+        return "INSERT INTO " + table + " AS t (" + insert_cols + ")" + overriding + " SELECT " +
+               join(new_expr, ", ") + " FROM " + source + " WHERE NOT EXISTS (SELECT 1 FROM " +
+               table + " AS x WHERE " + join(lookup, " AND ") + ") ON CONFLICT DO NOTHING";
       }
-      located = set_list.empty() ? "u AS (SELECT " + join(returning, ", ") + " FROM v JOIN " +
-                                       table + " AS t ON " + join(key_match, " AND ") + ")"
-                                 : "u AS (UPDATE " + table + " AS t SET " + join(set_list, ", ") +
-                                       " FROM v WHERE " + join(key_match, " AND ") + " RETURNING " +
-                                       join(returning, ", ") + ")";
-      // Updates of rows the target lacks insert the new image (replay convergence).
-      return "WITH v AS (SELECT * FROM " + source + "), " + located + " INSERT INTO " + table +
-             " AS t (" + insert_cols + ")" + overriding + " SELECT " + join(new_expr, ", ") +
-             " FROM v WHERE NOT EXISTS (SELECT 1 FROM u WHERE " + join(back_match, " AND ") +
-             ") ON CONFLICT DO NOTHING";
+      // Keys are unique within a batch, so the rows affected count the rows found.
+      if (set_list.empty()) {
+        return "SELECT 1 FROM " + table + " AS t JOIN " + source + " ON " +
+               join(key_match, " AND ");
+      }
+      return "UPDATE " + table + " AS t SET " + join(set_list, ", ") + " FROM " + source +
+             " WHERE " + join(key_match, " AND ");
     }
   }
   return {};

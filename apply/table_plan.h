@@ -50,6 +50,10 @@ struct StatementShape {
   std::vector<bool> present;
   bool key_change = false;        // update that may move the key: key columns are SET too
   std::vector<bool> old_present;  // keyless plans: old-image columns used to find the row
+  // kUpdate on keyed plans: the statement that inserts rows the update did not find (same
+  // parameters). The update itself reports how many rows it found; this runs only when
+  // some were missing, i.e. when replaying onto a target that lacks them.
+  bool insert_missing = false;
 };
 std::string BuildStatement(const TablePlan& plan, const StatementShape& shape);
 // Which values fill the parameters, in order.

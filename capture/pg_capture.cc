@@ -74,8 +74,8 @@ class ReplicationStream {
                             nullptr};
     conn_.reset(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
     if (PQstatus(conn_.get()) != CONNECTION_OK) {
-      return Status::Error("cannot open a replication connection to " +
-                           config_.source.RedactedDsn() + ": " + ConnError(conn_.get()));
+      return Status::Transient("cannot open a replication connection to " +
+                               config_.source.RedactedDsn() + ": " + ConnError(conn_.get()));
     }
     return Status::Ok();
   }
@@ -120,16 +120,17 @@ class ReplicationStream {
         PGresult* res = PQgetResult(conn_.get());
         std::string err = res ? PQresultErrorMessage(res) : "";
         PQclear(res);
-        return Status::Error("source ended the replication stream: " + err);
+        return Status::Transient("source ended the replication stream: " + err);
       }
-      if (len == -2) return Status::Error("replication stream broke: " + ConnError(conn_.get()));
+      if (len == -2)
+        return Status::Transient("replication stream broke: " + ConnError(conn_.get()));
       // No complete message buffered: hand over what we have, then wait on the socket.
       FlushPending(false);
       MaybeSendStatus();
       pollfd pfd{PQsocket(conn_.get()), POLLIN, 0};
       poll(&pfd, 1, 100);
       if (!PQconsumeInput(conn_.get())) {
-        return Status::Error("replication connection lost: " + ConnError(conn_.get()));
+        return Status::Transient("replication connection lost: " + ConnError(conn_.get()));
       }
     }
     return Status::Ok();

@@ -37,19 +37,18 @@ class StopSignals {
     sigemptyset(&set_);
     sigaddset(&set_, SIGINT);
     sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGUSR2);  // our own wake-up at shutdown
     pthread_sigmask(SIG_BLOCK, &set_, nullptr);
     thread_ = std::thread([this] {
       int sig = 0;
       while (sigwait(&set_, &sig) == 0) {
-        if (sig == SIGUSR2) return;  // our own wake-up at shutdown
+        if (sig == SIGUSR2) return;
         LOG_INFO("received " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ": stopping cleanly");
         stop_ = true;
       }
     });
   }
   ~StopSignals() {
-    sigaddset(&set_, SIGUSR2);
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
     pthread_kill(thread_.native_handle(), SIGUSR2);
     thread_.join();
   }
@@ -107,6 +106,91 @@ int StatusCommand(const Config& config, const Options& options) {
   return kExitOk;
 }
 
+namespace {
+
+// One life of the pipeline: applier, capture, heartbeat and live status until `stop` is set
+// or something fails. Transient failures (a connection lost) come back as such.
+Status RunPipeline(const Config& config, const std::atomic<bool>& stop) {
+  std::unique_ptr<apply::PostgresApplier> applier;
+  if (Status s = apply::PostgresApplier::Open(config, &applier); !s.ok()) return s;
+  const Lsn resume = applier->resume_position();
+  LOG_INFO("run: applied position " << (resume ? FormatLsn(resume) : "none yet"));
+
+  std::atomic<bool> halt{false};  // this pipeline's stop: a signal, or apply failing
+  EventQueue queue(64u * 1024u * 1024u);
+  capture::CaptureProgress capture_progress;
+  apply::ApplyProgress& apply_progress = applier->progress();
+
+  Status apply_status;
+  std::thread apply_thread([&] {
+    apply_status = applier->Run(queue);
+    if (!apply_status.ok()) {
+      halt = true;
+      queue.Close();
+    }
+  });
+
+  capture::HeartbeatWriter heartbeat(config);
+  heartbeat.Start();
+
+  // Publishes the live view for `status`, logs progress now and then, and passes a stop
+  // request on to this pipeline.
+  std::mutex live_mutex;
+  std::condition_variable live_wake;
+  bool live_done = false;
+  std::thread live_thread([&] {
+    apply::LiveStatusWriter writer(config);
+    const auto interval =
+        std::max(std::chrono::milliseconds(200), config.monitor.heartbeat_interval);
+    auto last_write = std::chrono::steady_clock::time_point{};
+    auto last_log = std::chrono::steady_clock::now();
+    bool writer_failing = false;
+    std::unique_lock lock(live_mutex);
+    while (!live_done) {
+      lock.unlock();
+      if (stop) halt = true;
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_write >= interval) {
+        last_write = now;
+        double lag = cutover::LiveLagSeconds(config, apply_progress, capture_progress, NowUs());
+        std::string state = cutover::LiveState(config, lag);
+        Status s = writer.Write(lag, state);
+        if (!s.ok() && !writer_failing) LOG_WARN("live status: " << s.message() << " (will retry)");
+        writer_failing = !s.ok();
+        if (now - last_log >= std::chrono::seconds(10)) {
+          last_log = now;
+          LOG_INFO("run: " << state << ", lag " << lag << " s, applied "
+                           << FormatLsn(apply_progress.durable.load()) << ", "
+                           << apply_progress.events_applied.load() << " events, "
+                           << apply_progress.transactions_applied.load() << " transactions");
+        }
+      }
+      lock.lock();
+      live_wake.wait_for(lock, std::chrono::milliseconds(100), [&] { return live_done; });
+    }
+  });
+
+  std::function<Lsn()> durable = [&] { return apply_progress.durable.load(); };
+  std::function<void()> await_apply = [&] {
+    if (apply_thread.joinable()) apply_thread.join();
+  };
+  Status capture_status = capture::RunPostgresCapture(config, resume, queue, durable, await_apply,
+                                                      halt, &capture_progress);
+  if (apply_thread.joinable()) apply_thread.join();
+  heartbeat.Stop();
+  {
+    std::lock_guard lock(live_mutex);
+    live_done = true;
+  }
+  live_wake.notify_all();
+  live_thread.join();
+  LOG_INFO("run: applied position " << FormatLsn(apply_progress.durable.load()));
+  if (!apply_status.ok()) return apply_status;
+  return capture_status;
+}
+
+}  // namespace
+
 int Run(const Config& config, const Options&) {
   if (config.stream.transport != "direct") {
     std::fprintf(stderr,
@@ -131,79 +215,30 @@ int Run(const Config& config, const Options&) {
                        " is already being streamed (another `stagesync run`?): stop it first");
   }
   if (!problems.empty()) return ReportProblems("run", problems);
-
-  std::unique_ptr<apply::PostgresApplier> applier;
-  if (Status s = apply::PostgresApplier::Open(config, &applier); !s.ok()) return Fail("run", s);
-  const Lsn resume = applier->resume_position();
-  LOG_INFO("run: " << check.tables.size() << " tables; applied position "
-                   << (resume ? FormatLsn(resume) : "none yet"));
+  LOG_INFO("run: " << check.tables.size() << " tables selected");
 
   std::atomic<bool> stop{false};
   StopSignals signals(stop);
-  EventQueue queue(64u * 1024u * 1024u);
-  capture::CaptureProgress capture_progress;
-  apply::ApplyProgress& apply_progress = applier->progress();
-
-  Status apply_status;
-  std::thread apply_thread([&] {
-    apply_status = applier->Run(queue);
-    if (!apply_status.ok()) {
-      LOG_ERROR(apply_status.message());
-      stop = true;
-      queue.Close();
+  auto backoff = std::chrono::seconds(1);
+  while (true) {
+    auto started = std::chrono::steady_clock::now();
+    Status s = RunPipeline(config, stop);
+    if (s.ok() && stop) break;
+    if (!s.ok() && !s.transient()) return Fail("run", s);
+    if (stop) break;
+    if (std::chrono::steady_clock::now() - started > std::chrono::minutes(1)) {
+      backoff = std::chrono::seconds(1);
     }
-  });
-
-  capture::HeartbeatWriter heartbeat(config);
-  heartbeat.Start();
-
-  // Publishes the live view for `status` and logs progress now and then.
-  std::mutex live_mutex;
-  std::condition_variable live_wake;
-  bool live_done = false;
-  std::thread live_thread([&] {
-    apply::LiveStatusWriter writer(config);
-    auto interval = std::max(
-        std::chrono::milliseconds(200),
-        std::chrono::duration_cast<std::chrono::milliseconds>(config.monitor.heartbeat_interval));
-    auto last_log = std::chrono::steady_clock::now();
-    std::unique_lock lock(live_mutex);
-    while (!live_done) {
-      lock.unlock();
-      double lag = cutover::LiveLagSeconds(config, apply_progress, capture_progress, NowUs());
-      std::string state = cutover::LiveState(config, lag);
-      if (Status s = writer.Write(lag, state); !s.ok()) LOG_WARN("live status: " << s.message());
-      if (std::chrono::steady_clock::now() - last_log >= std::chrono::seconds(10)) {
-        last_log = std::chrono::steady_clock::now();
-        LOG_INFO("run: " << state << ", lag " << lag << " s, applied "
-                         << FormatLsn(apply_progress.durable.load()) << ", "
-                         << apply_progress.events_applied.load() << " events, "
-                         << apply_progress.transactions_applied.load() << " transactions");
-      }
-      lock.lock();
-      live_wake.wait_for(lock, interval, [&] { return live_done; });
+    LOG_WARN("run: " << (s.ok() ? std::string("the stream ended") : s.message()) << "; retrying in "
+                     << backoff.count() << " s");
+    for (int i = 0; i < backoff.count() * 10 && !stop; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-  });
-
-  std::function<Lsn()> durable = [&] { return apply_progress.durable.load(); };
-  std::function<void()> await_apply = [&] {
-    if (apply_thread.joinable()) apply_thread.join();
-  };
-  Status capture_status = capture::RunPostgresCapture(config, resume, queue, durable, await_apply,
-                                                      stop, &capture_progress);
-  if (apply_thread.joinable()) apply_thread.join();
-  heartbeat.Stop();
-  {
-    std::lock_guard lock(live_mutex);
-    live_done = true;
+    if (stop) break;
+    backoff = std::min(backoff * 2, std::chrono::seconds(30));
   }
-  live_wake.notify_all();
-  live_thread.join();
   apply::LiveStatusWriter(config).Write(0, "idle");
-
-  if (!apply_status.ok()) return Fail("run", apply_status);
-  if (!capture_status.ok()) return Fail("run", capture_status);
-  LOG_INFO("run: stopped cleanly at applied position " << FormatLsn(apply_progress.durable.load()));
+  LOG_INFO("run: stopped cleanly");
   return kExitOk;
 }
 

@@ -20,16 +20,24 @@ class Status {
     return Status(std::move(message), exit_code);
   }
   static Status Usage(std::string message) { return Status(std::move(message), kExitUsage); }
+  // A failure that may pass by itself (a connection lost): the caller may retry.
+  static Status Transient(std::string message) {
+    Status s(std::move(message), kExitFailure);
+    s.transient_ = true;
+    return s;
+  }
 
   bool ok() const { return exit_code_ == kExitOk; }
   int exit_code() const { return exit_code_; }
   const std::string& message() const { return message_; }
+  bool transient() const { return transient_; }
 
  private:
   Status(std::string message, int exit_code)
       : message_(std::move(message)), exit_code_(exit_code) {}
   std::string message_;
   int exit_code_ = kExitOk;
+  bool transient_ = false;
 };
 
 }  // namespace stagesync
