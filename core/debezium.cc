@@ -12,7 +12,6 @@ namespace stagesync::debezium {
 namespace {
 
 constexpr const char* kVersion = "2.6.2.Final";  // the Debezium layout we follow
-constexpr const char* kPlaceholderNote = "stagesync";
 
 std::string Sequence(Lsn last_commit, Lsn lsn) {
   return std::string("[") + (last_commit ? "\"" + std::to_string(last_commit) + "\"" : "null") +
@@ -52,6 +51,43 @@ void SimpleField(JsonWriter& w, const char* type, bool optional, const char* fie
   w.Bool(optional);
   Key(w, "field");
   w.String(field);
+  w.EndObject();
+}
+
+// {"type":"struct","fields":[...],"optional":..,"name":..,["version":..],["field":..]}
+template <typename FieldsFn>
+void StructSchema(JsonWriter& w, FieldsFn fields, bool optional, const char* name, int version,
+                  const char* field = nullptr) {
+  w.StartObject();
+  Key(w, "type");
+  w.String("struct");
+  Key(w, "fields");
+  w.StartArray();
+  fields();
+  w.EndArray();
+  Key(w, "optional");
+  w.Bool(optional);
+  Key(w, "name");
+  w.String(name);
+  if (version) {
+    Key(w, "version");
+    w.Int(version);
+  }
+  if (field) {
+    Key(w, "field");
+    w.String(field);
+  }
+  w.EndObject();
+}
+
+// A payload object of string members.
+void StringObject(JsonWriter& w,
+                  std::initializer_list<std::pair<const char*, std::string>> members) {
+  w.StartObject();
+  for (const auto& [k, v] : members) {
+    Key(w, k);
+    Str(w, v);
+  }
   w.EndObject();
 }
 
@@ -193,24 +229,14 @@ struct Encoder::Impl {
   }
 
   static void WriteTransactionBlockSchema(JsonWriter& w) {
-    w.StartObject();
-    Key(w, "type");
-    w.String("struct");
-    Key(w, "fields");
-    w.StartArray();
-    SimpleField(w, "string", false, "id");
-    SimpleField(w, "int64", false, "total_order");
-    SimpleField(w, "int64", false, "data_collection_order");
-    w.EndArray();
-    Key(w, "optional");
-    w.Bool(true);
-    Key(w, "name");
-    w.String("event.block");
-    Key(w, "version");
-    w.Int(1);
-    Key(w, "field");
-    w.String("transaction");
-    w.EndObject();
+    StructSchema(
+        w,
+        [&] {
+          SimpleField(w, "string", false, "id");
+          SimpleField(w, "int64", false, "total_order");
+          SimpleField(w, "int64", false, "data_collection_order");
+        },
+        true, "event.block", 1, "transaction");
   }
 
   void WriteSource(JsonWriter& w, const SourceRelation& rel, const TxnPosition& txn, Lsn lsn) {
@@ -420,79 +446,48 @@ KafkaRecord Encoder::EncodeTransaction(bool begin, const TxnBegin& txn, Lsn lsn,
                                        const std::map<std::string, uint64_t>& counts) {
   KafkaRecord r;
   r.topic = impl_->options.topic_prefix + ".transaction";
-  TxnPosition pos{&txn, 0, 0};
-  std::string id = impl_->TxnId(pos);
-  bool schemas = impl_->options.schemas_enable;
+  const std::string id = impl_->TxnId(TxnPosition{&txn, 0, 0});
+  const bool schemas = impl_->options.schemas_enable;
   r.key = Envelope(
       schemas,
       [](JsonWriter& w) {
-        w.StartObject();
-        Key(w, "type");
-        w.String("struct");
-        Key(w, "fields");
-        w.StartArray();
-        SimpleField(w, "string", false, "id");
-        w.EndArray();
-        Key(w, "optional");
-        w.Bool(false);
-        Key(w, "name");
-        w.String("io.debezium.connector.common.TransactionMetadataKey");
-        Key(w, "version");
-        w.Int(1);
-        w.EndObject();
+        StructSchema(
+            w, [&] { SimpleField(w, "string", false, "id"); }, false,
+            "io.debezium.connector.common.TransactionMetadataKey", 1);
       },
       [&](JsonWriter& w) {
-        w.StartObject();
-        Key(w, "id");
-        Str(w, id);
-        w.EndObject();
+        StringObject(w, {{"id", id}});
       });
   uint64_t total = 0;
   for (const auto& [table, n] : counts) total += n;
   r.value = Envelope(
       schemas,
       [](JsonWriter& w) {
-        w.StartObject();
-        Key(w, "type");
-        w.String("struct");
-        Key(w, "fields");
-        w.StartArray();
-        SimpleField(w, "string", false, "status");
-        SimpleField(w, "string", false, "id");
-        SimpleField(w, "int64", true, "event_count");
-        w.StartObject();
-        Key(w, "type");
-        w.String("array");
-        Key(w, "items");
-        w.StartObject();
-        Key(w, "type");
-        w.String("struct");
-        Key(w, "fields");
-        w.StartArray();
-        SimpleField(w, "string", false, "data_collection");
-        SimpleField(w, "int64", false, "event_count");
-        w.EndArray();
-        Key(w, "optional");
-        w.Bool(true);
-        Key(w, "name");
-        w.String("event.collection");
-        Key(w, "version");
-        w.Int(1);
-        w.EndObject();
-        Key(w, "optional");
-        w.Bool(true);
-        Key(w, "field");
-        w.String("data_collections");
-        w.EndObject();
-        SimpleField(w, "int64", false, "ts_ms");
-        w.EndArray();
-        Key(w, "optional");
-        w.Bool(false);
-        Key(w, "name");
-        w.String("io.debezium.connector.common.TransactionMetadataValue");
-        Key(w, "version");
-        w.Int(1);
-        w.EndObject();
+        StructSchema(
+            w,
+            [&] {
+              SimpleField(w, "string", false, "status");
+              SimpleField(w, "string", false, "id");
+              SimpleField(w, "int64", true, "event_count");
+              w.StartObject();
+              Key(w, "type");
+              w.String("array");
+              Key(w, "items");
+              StructSchema(
+                  w,
+                  [&] {
+                    SimpleField(w, "string", false, "data_collection");
+                    SimpleField(w, "int64", false, "event_count");
+                  },
+                  true, "event.collection", 1);
+              Key(w, "optional");
+              w.Bool(true);
+              Key(w, "field");
+              w.String("data_collections");
+              w.EndObject();
+              SimpleField(w, "int64", false, "ts_ms");
+            },
+            false, "io.debezium.connector.common.TransactionMetadataValue", 1);
       },
       [&](JsonWriter& w) {
         w.StartObject();
@@ -532,48 +527,23 @@ KafkaRecord Encoder::EncodeTransaction(bool begin, const TxnBegin& txn, Lsn lsn,
 KafkaRecord Encoder::EncodeHeartbeat(TimestampUs now) {
   KafkaRecord r;
   r.topic = "__debezium-heartbeat." + impl_->options.topic_prefix;
-  bool schemas = impl_->options.schemas_enable;
+  const bool schemas = impl_->options.schemas_enable;
   r.key = Envelope(
       schemas,
       [](JsonWriter& w) {
-        w.StartObject();
-        Key(w, "type");
-        w.String("struct");
-        Key(w, "fields");
-        w.StartArray();
-        SimpleField(w, "string", false, "serverName");
-        w.EndArray();
-        Key(w, "optional");
-        w.Bool(false);
-        Key(w, "name");
-        w.String("io.debezium.connector.common.ServerNameKey");
-        Key(w, "version");
-        w.Int(1);
-        w.EndObject();
+        StructSchema(
+            w, [&] { SimpleField(w, "string", false, "serverName"); }, false,
+            "io.debezium.connector.common.ServerNameKey", 1);
       },
       [&](JsonWriter& w) {
-        w.StartObject();
-        Key(w, "serverName");
-        Str(w, impl_->options.topic_prefix);
-        w.EndObject();
+        StringObject(w, {{"serverName", impl_->options.topic_prefix}});
       });
   r.value = Envelope(
       schemas,
       [](JsonWriter& w) {
-        w.StartObject();
-        Key(w, "type");
-        w.String("struct");
-        Key(w, "fields");
-        w.StartArray();
-        SimpleField(w, "int64", false, "ts_ms");
-        w.EndArray();
-        Key(w, "optional");
-        w.Bool(false);
-        Key(w, "name");
-        w.String("io.debezium.connector.common.Heartbeat");
-        Key(w, "version");
-        w.Int(1);
-        w.EndObject();
+        StructSchema(
+            w, [&] { SimpleField(w, "int64", false, "ts_ms"); }, false,
+            "io.debezium.connector.common.Heartbeat", 1);
       },
       [&](JsonWriter& w) {
         w.StartObject();
@@ -581,7 +551,6 @@ KafkaRecord Encoder::EncodeHeartbeat(TimestampUs now) {
         w.Int64(now / 1000);
         w.EndObject();
       });
-  (void)kPlaceholderNote;
   return r;
 }
 

@@ -84,13 +84,6 @@ Status WriteValue(JsonWriter& w, const FieldType& type, const Value& value);
 // Turns a JSON value back into PostgreSQL text; placeholders become Value::Unchanged().
 Status ReadValue(const rapidjson::Value& json, const FieldType& type, Value* out);
 
-// Building blocks, exposed for tests.
-std::string Base64Encode(std::string_view bytes);
-bool Base64Decode(std::string_view text, std::string* bytes);
-// "-123.45" with scale 2 -> big-endian two's-complement unscaled bytes; false if not a number.
-bool DecimalToUnscaledBytes(const std::string& text, int scale, std::string* bytes);
-std::string UnscaledBytesToDecimal(std::string_view bytes, int scale);
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
-std::string CivilFromDays(int64_t days);
+FieldType SimpleType(FieldType::Kind kind);
 
 }  // namespace stagesync::debezium

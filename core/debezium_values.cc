@@ -1,0 +1,465 @@
+// Debezium JSON values <-> PostgreSQL text, per field type.
+#include <rapidjson/stringbuffer.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "debezium_types.h"
+#include "pg_text.h"
+
+namespace stagesync::debezium {
+
+using namespace pgtext;  // NOLINT: the text helpers are this file's vocabulary
+using Kind = FieldType::Kind;
+constexpr double kDaysPerMonth = 365.25 / 12.0;
+
+namespace {
+
+FieldType Simple(Kind k) {
+  return SimpleType(k);
+}
+
+bool IsJsonNumber(const std::string& t) {
+  if (t.empty()) return false;
+  size_t i = t[0] == '-' ? 1 : 0;
+  if (i >= t.size() || !std::isdigit(static_cast<unsigned char>(t[i]))) return false;
+  for (; i < t.size(); ++i) {
+    char c = t[i];
+    if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == 'e' || c == 'E' ||
+          c == '+' || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void WriteNumberOrString(JsonWriter& w, const std::string& t) {
+  if (IsJsonNumber(t)) {
+    w.RawValue(t.data(), t.size(), rapidjson::kNumberType);
+  } else {
+    w.String(t.data(), static_cast<rapidjson::SizeType>(t.size()));
+  }
+}
+
+std::string MoneyDigits(const std::string& t) {
+  std::string out;
+  for (char c : t) {
+    if (std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '-') out += c;
+  }
+  return out;
+}
+
+Status Bad(const FieldType& t, const std::string& text, const char* what) {
+  return Status::Error("value \"" + text.substr(0, 64) + "\" is not a valid " + what);
+}
+
+std::string WkbPoint(double x, double y) {
+  std::string wkb(21, '\0');
+  wkb[0] = 1;  // little endian
+  uint32_t type = 1;
+  std::memcpy(&wkb[1], &type, 4);
+  std::memcpy(&wkb[5], &x, 8);
+  std::memcpy(&wkb[13], &y, 8);
+  return wkb;
+}
+
+std::string JsonText(const rapidjson::Value& v) {
+  if (v.IsString()) return std::string(v.GetString(), v.GetStringLength());
+  if (v.IsBool()) return v.GetBool() ? "true" : "false";
+  if (v.IsInt64()) return std::to_string(v.GetInt64());
+  if (v.IsUint64()) return std::to_string(v.GetUint64());
+  if (v.IsDouble()) {
+    // Shortest text that reads back as the same double.
+    char buf[64];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.GetDouble());
+    return ec == std::errc() ? std::string(buf, end) : std::string();
+  }
+  return {};
+}
+
+bool JsonInt(const rapidjson::Value& v, int64_t* out) {
+  if (v.IsInt64()) return *out = v.GetInt64(), true;
+  if (v.IsString()) return ParseInt(std::string_view(v.GetString(), v.GetStringLength()), out);
+  return false;
+}
+
+bool IsPlaceholder(const rapidjson::Value& v) {
+  static const std::string b64 = Base64Encode(kUnavailablePlaceholder);
+  if (v.IsString()) {
+    std::string_view s(v.GetString(), v.GetStringLength());
+    return s == kUnavailablePlaceholder || s == b64;
+  }
+  if (v.IsArray() && v.Size() == 1) return IsPlaceholder(v[0]);
+  if (v.IsArray() && v.Size() == std::strlen(kUnavailablePlaceholder)) {
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+      int64_t n;
+      if (!JsonInt(v[i], &n) || n != kUnavailablePlaceholder[i]) return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Status WriteValue(JsonWriter& w, const FieldType& t, const Value& value) {
+  if (value.is_null()) {
+    w.Null();
+    return Status::Ok();
+  }
+  if (value.is_unchanged()) {
+    // Debezium's placeholder in the column's representation.
+    if (t.kind == Kind::kBytes || t.kind == Kind::kDecimal || t.kind == Kind::kBits) {
+      w.String(Base64Encode(kUnavailablePlaceholder).c_str());
+    } else if (t.kind == Kind::kArray) {
+      w.StartArray();
+      w.String(kUnavailablePlaceholder);
+      w.EndArray();
+    } else {
+      w.String(kUnavailablePlaceholder);
+    }
+    return Status::Ok();
+  }
+  const std::string& v = value.text;
+  switch (t.kind) {
+    case Kind::kBoolean:
+      w.Bool(v == "t" || v == "true" || v == "1");
+      return Status::Ok();
+    case Kind::kInt16:
+    case Kind::kInt32:
+    case Kind::kInt64:
+      if (!IsJsonNumber(v)) return Bad(t, v, "integer");
+      w.RawValue(v.data(), v.size(), rapidjson::kNumberType);
+      return Status::Ok();
+    case Kind::kFloat:
+    case Kind::kDouble:
+    case Kind::kDecimalDouble:
+      WriteNumberOrString(w, v);  // NaN and ±Infinity as strings, as Jackson writes them
+      return Status::Ok();
+    case Kind::kDecimalString:
+      w.String(v.c_str());
+      return Status::Ok();
+    case Kind::kDecimal:
+    case Kind::kVariableDecimal: {
+      std::string text = t.precision == 19 && t.scale == 2 ? MoneyDigits(v) : v;
+      if (text == "NaN" || text == "Infinity" || text == "-Infinity") {
+        w.String(text.c_str());  // not representable as Decimal: kept visible, never dropped
+        return Status::Ok();
+      }
+      int scale = t.scale;
+      if (t.kind == Kind::kVariableDecimal) {
+        auto dot = text.find('.');
+        scale = dot == std::string::npos ? 0 : static_cast<int>(text.size() - dot - 1);
+      }
+      std::string bytes;
+      if (!DecimalToUnscaledBytes(text, scale, &bytes)) return Bad(t, v, "decimal");
+      if (t.kind == Kind::kDecimal) {
+        w.String(Base64Encode(bytes).c_str());
+      } else {
+        w.StartObject();
+        w.Key("scale");
+        w.Int(scale);
+        w.Key("value");
+        w.String(Base64Encode(bytes).c_str());
+        w.EndObject();
+      }
+      return Status::Ok();
+    }
+    case Kind::kBytes: {
+      std::string bytes;
+      if (!HexToBytes(v, &bytes)) return Bad(t, v, "bytea (hex) value");
+      w.String(Base64Encode(bytes).c_str());
+      return Status::Ok();
+    }
+    case Kind::kDate: {
+      size_t p = 0;
+      int64_t days;
+      if (v == "infinity" || v == "-infinity") {
+        w.Int64(v[0] == '-' ? INT32_MIN : INT32_MAX);
+        return Status::Ok();
+      }
+      if (!ParseDate(v, &p, &days)) return Bad(t, v, "date");
+      w.Int64(days);
+      return Status::Ok();
+    }
+    case Kind::kTime:
+    case Kind::kMicroTime:
+    case Kind::kNanoTime: {
+      size_t p = 0;
+      int64_t micros;
+      if (!ParseClock(v, &p, &micros)) return Bad(t, v, "time");
+      w.Int64(t.kind == Kind::kTime       ? micros / 1000
+              : t.kind == Kind::kNanoTime ? micros * 1000
+                                          : micros);
+      return Status::Ok();
+    }
+    case Kind::kTimestamp:
+    case Kind::kMicroTimestamp:
+    case Kind::kNanoTimestamp: {
+      int64_t micros;
+      if (!ParseTimestampMicros(v, &micros)) return Bad(t, v, "timestamp");
+      bool inf = micros == kPositiveInfinityMicros || micros == kNegativeInfinityMicros;
+      w.Int64(inf                              ? micros
+              : t.kind == Kind::kTimestamp     ? micros / 1000
+              : t.kind == Kind::kNanoTimestamp ? micros * 1000
+                                               : micros);
+      return Status::Ok();
+    }
+    case Kind::kZonedTimestamp: {
+      int64_t micros;
+      if (v == "infinity" || v == "-infinity") {
+        w.String(v.c_str());
+        return Status::Ok();
+      }
+      if (!ParseTimestampMicros(v, &micros)) return Bad(t, v, "timestamptz");
+      w.String(FormatTimestamp(micros, true).c_str());
+      return Status::Ok();
+    }
+    case Kind::kZonedTime: {
+      size_t p = 0;
+      int64_t micros;
+      if (!ParseClock(v, &p, &micros)) return Bad(t, v, "timetz");
+      int64_t offset = 0;
+      if (p < v.size() && (v[p] == '+' || v[p] == '-')) {
+        int sign = v[p] == '-' ? -1 : 1;
+        int64_t oh = 0, om = 0, os = 0;
+        ParseInt(std::string_view(v).substr(p + 1, 2), &oh);
+        if (p + 3 < v.size() && v[p + 3] == ':')
+          ParseInt(std::string_view(v).substr(p + 4, 2), &om);
+        if (p + 6 < v.size() && v[p + 6] == ':')
+          ParseInt(std::string_view(v).substr(p + 7, 2), &os);
+        offset = sign * ((oh * 60 + om) * 60 + os) * 1000000;
+      }
+      int64_t utc = ((micros - offset) % kMicrosPerDay + kMicrosPerDay) % kMicrosPerDay;
+      w.String((FormatClock(utc, true) + "Z").c_str());
+      return Status::Ok();
+    }
+    case Kind::kMicroDuration:
+    case Kind::kInterval: {
+      int64_t months, days, micros;
+      if (!ParseInterval(v, &months, &days, &micros)) return Bad(t, v, "interval");
+      if (t.kind == Kind::kInterval) {
+        w.String(IsoInterval(months, days, micros).c_str());
+      } else {
+        double total = static_cast<double>(micros) +
+                       (static_cast<double>(days) + static_cast<double>(months) * kDaysPerMonth) *
+                           kMicrosPerDay;
+        w.Int64(static_cast<int64_t>(std::llround(total)));
+      }
+      return Status::Ok();
+    }
+    case Kind::kBits: {
+      // Debezium: the bit string as an unsigned number, bytes least significant first.
+      std::string bytes((v.size() + 7) / 8, '\0');
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (v[v.size() - 1 - i] == '1')
+          bytes[i / 8] = static_cast<char>(bytes[i / 8] | (1 << (i % 8)));
+        else if (v[v.size() - 1 - i] != '0')
+          return Bad(t, v, "bit string");
+      }
+      w.String(Base64Encode(bytes).c_str());
+      return Status::Ok();
+    }
+    case Kind::kPoint: {
+      double x, y;
+      if (std::sscanf(v.c_str(), "(%lf,%lf)", &x, &y) != 2) return Bad(t, v, "point");
+      auto comma = v.find(',');
+      w.StartObject();
+      w.Key("x");
+      w.RawValue(v.c_str() + 1, comma - 1, rapidjson::kNumberType);
+      w.Key("y");
+      w.RawValue(v.c_str() + comma + 1, v.size() - comma - 2, rapidjson::kNumberType);
+      w.Key("wkb");
+      w.String(Base64Encode(WkbPoint(x, y)).c_str());
+      w.Key("srid");
+      w.Null();
+      w.EndObject();
+      return Status::Ok();
+    }
+    case Kind::kArray: {
+      std::vector<std::optional<std::string>> items;
+      if (!ParseArray(v, &items)) return Bad(t, v, "one-dimensional array");
+      w.StartArray();
+      for (const auto& item : items) {
+        if (Status s = WriteValue(w, *t.element, item ? Value::Text(*item) : Value::Null());
+            !s.ok())
+          return s;
+      }
+      w.EndArray();
+      return Status::Ok();
+    }
+    case Kind::kString:
+    case Kind::kJson:
+    case Kind::kUuid:
+    case Kind::kXml:
+    case Kind::kEnum:
+      w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+      return Status::Ok();
+  }
+  return Status::Ok();
+}
+
+Status ReadValue(const rapidjson::Value& j, const FieldType& t, Value* out) {
+  if (j.IsNull()) {
+    *out = Value::Null();
+    return Status::Ok();
+  }
+  if (IsPlaceholder(j) && t.kind != Kind::kInt64) {
+    *out = Value::Unchanged();
+    return Status::Ok();
+  }
+  auto bad = [&](const char* what) {
+    return Status::Error(std::string("JSON value ") + JsonText(j).substr(0, 64) +
+                         " is not a valid " + what);
+  };
+  int64_t n = 0;
+  switch (t.kind) {
+    case Kind::kBoolean:
+      if (!j.IsBool()) return bad("boolean");
+      *out = Value::Text(j.GetBool() ? "t" : "f");
+      return Status::Ok();
+    case Kind::kInt16:
+    case Kind::kInt32:
+    case Kind::kInt64:
+      if (!JsonInt(j, &n) && !(j.IsUint64())) return bad("integer");
+      *out = Value::Text(JsonText(j));
+      return Status::Ok();
+    case Kind::kFloat:
+    case Kind::kDouble:
+    case Kind::kDecimalDouble:
+    case Kind::kDecimalString:
+      if (!j.IsNumber() && !j.IsString()) return bad("number");
+      *out = Value::Text(JsonText(j));
+      if (out->text == "NAN") out->text = "NaN";
+      return Status::Ok();
+    case Kind::kDecimal:
+    case Kind::kVariableDecimal: {
+      std::string bytes;
+      int scale = t.scale;
+      const rapidjson::Value* payload = &j;
+      if (j.IsObject()) {  // VariableScaleDecimal {scale, value}
+        auto sc = j.FindMember("scale");
+        auto val = j.FindMember("value");
+        if (sc == j.MemberEnd() || val == j.MemberEnd() || !JsonInt(sc->value, &n))
+          return bad("decimal struct");
+        scale = static_cast<int>(n);
+        payload = &val->value;
+      }
+      if (payload->IsNumber()) {  // JsonConverter decimal.format=NUMERIC
+        *out = Value::Text(JsonText(*payload));
+        return Status::Ok();
+      }
+      if (!payload->IsString()) return bad("decimal");
+      std::string_view s(payload->GetString(), payload->GetStringLength());
+      if (s == "NaN" || s == "Infinity" || s == "-Infinity") {
+        *out = Value::Text(std::string(s));
+        return Status::Ok();
+      }
+      if (!Base64Decode(s, &bytes) || bytes.empty()) return bad("base64 decimal");
+      *out = Value::Text(UnscaledBytesToDecimal(bytes, scale));
+      return Status::Ok();
+    }
+    case Kind::kBytes: {
+      std::string bytes;
+      if (!j.IsString() ||
+          !Base64Decode(std::string_view(j.GetString(), j.GetStringLength()), &bytes)) {
+        return bad("base64 bytes value");
+      }
+      *out = Value::Text(BytesToHex(bytes));
+      return Status::Ok();
+    }
+    case Kind::kDate:
+      if (!JsonInt(j, &n)) return bad("date (days since 1970-01-01)");
+      *out = Value::Text(n == INT32_MAX   ? "infinity"
+                         : n == INT32_MIN ? "-infinity"
+                                          : CivilFromDays(n));
+      return Status::Ok();
+    case Kind::kTime:
+    case Kind::kMicroTime:
+    case Kind::kNanoTime:
+      if (!JsonInt(j, &n)) return bad("time");
+      *out = Value::Text(FormatClock(t.kind == Kind::kTime       ? n * 1000
+                                     : t.kind == Kind::kNanoTime ? n / 1000
+                                                                 : n,
+                                     true));
+      return Status::Ok();
+    case Kind::kTimestamp:
+    case Kind::kMicroTimestamp:
+    case Kind::kNanoTimestamp:
+      if (!JsonInt(j, &n)) return bad("timestamp");
+      if (n != kPositiveInfinityMicros && n != kNegativeInfinityMicros) {
+        n = t.kind == Kind::kTimestamp ? n * 1000 : t.kind == Kind::kNanoTimestamp ? n / 1000 : n;
+      }
+      *out = Value::Text(FormatTimestamp(n, false));
+      return Status::Ok();
+    case Kind::kMicroDuration:
+      if (!JsonInt(j, &n)) return bad("duration in microseconds");
+      *out = Value::Text(std::to_string(n) + " microseconds");
+      return Status::Ok();
+    case Kind::kBits: {
+      std::string bytes;
+      if (!j.IsString() ||
+          !Base64Decode(std::string_view(j.GetString(), j.GetStringLength()), &bytes)) {
+        return bad("bits value");
+      }
+      size_t len =
+          t.length > 0 && t.length < 1 << 20 ? static_cast<size_t>(t.length) : bytes.size() * 8;
+      std::string bits(len, '0');
+      for (size_t i = 0; i < len && i / 8 < bytes.size(); ++i) {
+        if (static_cast<uint8_t>(bytes[i / 8]) & (1 << (i % 8))) bits[len - 1 - i] = '1';
+      }
+      *out = Value::Text(bits);
+      return Status::Ok();
+    }
+    case Kind::kPoint: {
+      if (!j.IsObject() || !j.HasMember("x") || !j.HasMember("y")) return bad("point struct");
+      *out = Value::Text("(" + JsonText(j["x"]) + "," + JsonText(j["y"]) + ")");
+      return Status::Ok();
+    }
+    case Kind::kArray: {
+      if (!j.IsArray()) return bad("array");
+      std::string lit = "{";
+      for (rapidjson::SizeType i = 0; i < j.Size(); ++i) {
+        Value item;
+        if (Status s = ReadValue(j[i], *t.element, &item); !s.ok()) return s;
+        if (i) lit += ',';
+        lit += item.is_null() ? "NULL" : QuoteArrayElement(item.text);
+      }
+      *out = Value::Text(lit + "}");
+      return Status::Ok();
+    }
+    case Kind::kZonedTimestamp:
+    case Kind::kZonedTime:
+    case Kind::kInterval:
+    case Kind::kString:
+    case Kind::kJson:
+    case Kind::kUuid:
+    case Kind::kXml:
+    case Kind::kEnum:
+      if (!j.IsString()) {
+        if (j.IsNumber() || j.IsBool()) {
+          *out = Value::Text(JsonText(j));
+          return Status::Ok();
+        }
+        if (j.IsObject() && j.HasMember("scale") && j.HasMember("value") &&
+            t.kind == Kind::kString) {
+          return ReadValue(j, Simple(Kind::kVariableDecimal), out);  // schemaless decimal
+        }
+        // A nested document (schemaless json column): its JSON text.
+        rapidjson::StringBuffer buf;
+        rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+        j.Accept(w);
+        *out = Value::Text(std::string(buf.GetString(), buf.GetSize()));
+        return Status::Ok();
+      }
+      *out = Value::Text(std::string(j.GetString(), j.GetStringLength()));
+      return Status::Ok();
+  }
+  return Status::Ok();
+}
+
+}  // namespace stagesync::debezium
