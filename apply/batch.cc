@@ -121,6 +121,14 @@ void TableBatch::Add(const RowChange& change) {
   }
 }
 
+void TableBatch::Append(const RowChange& change) {
+  PendingRow row;
+  row.state = PendingRow::State::kInsert;
+  row.image = change.new_tuple;
+  row.lsn = change.lsn;
+  rows_.push_back(std::move(row));
+}
+
 void TableBatch::Clear() {
   index_.clear();
   rows_.clear();

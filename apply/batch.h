@@ -25,6 +25,8 @@ class TableBatch {
   explicit TableBatch(const TablePlan* plan) : plan_(plan) {}
   // REQUIRES: the change does not move the row's key (see MovesKey) and the plan has a key.
   void Add(const RowChange& change);
+  // For plans without a key: an insert, kept in order and never merged.
+  void Append(const RowChange& change);
   bool empty() const { return rows_.empty(); }
   size_t size() const { return rows_.size(); }
   const TablePlan* plan() const { return plan_; }

@@ -99,7 +99,8 @@ struct PostgresApplier::Impl {
                  << "Connect as a superuser to avoid order failures.");
       }
       auto row = s.exec_params(
-          "SELECT lsn::text, events_applied, transactions_applied "
+          "SELECT lsn::text, events_applied, transactions_applied, "
+          "  (extract(epoch FROM commit_time) * 1e6)::int8 "
           "FROM stagesync.applied_position WHERE stream = $1",
           config.source.slot);
       if (row.empty()) {
@@ -109,6 +110,7 @@ struct PostgresApplier::Impl {
       applied = ParseLsn(row[0][0].as<std::string>()).value_or(0);
       events_total = row[0][1].as<uint64_t>();
       txns_total = row[0][2].as<uint64_t>();
+      if (!row[0][3].is_null()) progress.applied_commit_time = row[0][3].as<int64_t>();
       for (const auto& r : s.exec_params(
                "SELECT table_name, column_name FROM stagesync.source_columns WHERE stream = $1",
                config.source.slot)) {
@@ -230,7 +232,8 @@ struct PostgresApplier::Impl {
     for (const auto& [present, rows] : updates) Exec(t, plan, {RowOp::kUpdate, present}, rows);
     for (const auto& [present, rows] : inserts) {
       // Without a unique key on the target an insert must look before it writes.
-      Exec(t, plan, {plan.key_unique ? RowOp::kInsert : RowOp::kUpdate, present}, rows);
+      Exec(t, plan, {plan.key_unique || plan.keyless ? RowOp::kInsert : RowOp::kUpdate, present},
+           rows);
     }
   }
 
@@ -300,10 +303,17 @@ struct PostgresApplier::Impl {
     txn_has_data = true;
     group_events++;
     group_rows++;
+    if (plan->keyless && c.op == RowOp::kInsert) {
+      // Rows without a key are only ever appended: batch them like the rest.
+      batches.try_emplace(plan->id, plan).first->second.Append(c);
+      raw_bytes += ApproximateSize(ChangeEvent(c));
+      raw.push_back(std::move(c));
+      if (raw.size() >= kChunkRows || raw_bytes >= kChunkBytes) return FlushAll();
+      return Status::Ok();
+    }
     if (plan->keyless || MovesKey(*plan, c)) {
-      if (!plan->keyless) {
-        if (Status s = FlushAll(); !s.ok()) return s;
-      }
+      // Pending rows of this table go first, so its changes keep their order.
+      if (Status s = FlushAll(); !s.ok()) return s;
       try {
         ExecSingle(*tx, *plan, c);
       } catch (const std::exception& e) {

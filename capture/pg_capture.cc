@@ -50,9 +50,9 @@ class ReplicationStream {
         progress_(progress) {}
 
   Status Run(Lsn start) {
-    if (Status s = Connect(); !s.ok()) return s;
-    if (Status s = Start(start); !s.ok()) return s;
-    Status result = Loop();
+    Status result = Connect();
+    if (result.ok()) result = Start(start);
+    if (result.ok()) result = Loop();
     // Hand over what was decoded; apply commits complete transactions only.
     FlushPending(/*block=*/true);
     queue_.Close();
@@ -95,8 +95,10 @@ class ReplicationStream {
     std::string err = ok ? "" : ConnError(conn_.get());
     PQclear(res);
     if (!ok) {
-      return Status::Error("START_REPLICATION on slot " + config_.source.slot + " failed: " + err +
-                           " (did `stagesync setup` run with this config?)");
+      // Most often the slot is briefly in use (a `status` peeking at it) or the server is
+      // starting: worth retrying; a missing slot is reported by run's checks beforehand.
+      return Status::Transient("START_REPLICATION on slot " + config_.source.slot +
+                               " failed: " + err);
     }
     LOG_INFO("capture: streaming slot " << config_.source.slot << " from "
                                         << (start ? FormatLsn(start) : "its confirmed position"));

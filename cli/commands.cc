@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -120,6 +121,9 @@ Status RunPipeline(const Config& config, const std::atomic<bool>& stop) {
   EventQueue queue(64u * 1024u * 1024u);
   capture::CaptureProgress capture_progress;
   apply::ApplyProgress& apply_progress = applier->progress();
+  // Until the stream delivers something, the oldest unapplied change is no older than the
+  // last applied commit: lag estimates start from there.
+  capture_progress.last_received_commit_time = apply_progress.applied_commit_time.load();
 
   Status apply_status;
   std::thread apply_thread([&] {

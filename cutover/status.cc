@@ -72,7 +72,7 @@ double LiveLagSeconds(const Config& config, const apply::ApplyProgress& apply,
       std::chrono::duration_cast<std::chrono::microseconds>(config.monitor.heartbeat_interval)
           .count();
   TimestampUs last_seen = capture.last_received_commit_time.load();
-  if (last_seen > 0 && now - last_seen > 3 * beat + 1'000'000) {
+  if (last_seen > 0 && now - last_seen > 2 * beat + 500'000) {
     lag = std::max(lag, Seconds(now - last_seen - beat));
   }
   return lag;
@@ -125,8 +125,10 @@ SyncStatus ReadStatus(const Config& config) {
   st.run_alive = source.slot_active && applied.live_at &&
                  applied.target_now - *applied.live_at <= FreshnessLimitUs(config);
   if (st.run_alive) {
-    st.lag_seconds = applied.live_lag_seconds.value_or(0.0);
-    st.state = applied.live_state.empty() ? "streaming" : applied.live_state;
+    // Nothing left at the source beyond what is applied: 0, whatever the last sample said.
+    bool caught_up = st.source_bytes_behind && *st.source_bytes_behind == 0;
+    st.lag_seconds = caught_up ? 0.0 : applied.live_lag_seconds.value_or(0.0);
+    st.state = caught_up || applied.live_state.empty() ? "streaming" : applied.live_state;
     return st;
   }
   st.state = "idle";
