@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# The live demo: a WSO2 Carbon 4.1.x user store on "production" keeps taking writes while a
+# "staging" copy of it is migrated to 4.2.0 and kept in sync by stagesync.
+#
+#   bash deploy/demo.sh
+#
+# Steps: install deps and build; start two throwaway PostgreSQL 15 servers; load the 4.1.x
+# schema and sample data into production; `stagesync setup` (creates the slot); start the
+# workload; copy production to staging (pg_dump | psql) and apply the 4.1.x -> 4.2.0 migration
+# there; `stagesync run` in the background while the workload goes on, printing status every
+# few seconds; stop the workload, wait for lag 0, compare every table (row counts and md5 of
+# the rows on the columns both sides have) and exit non-zero on any difference.
+#
+# Environment: DEMO_SECONDS (workload time after `run` starts, default 45), DEMO_TPS (workload
+# transactions per second, default 40), DEMO_TENANTS (4), DEMO_USERS (users per tenant, 150),
+# DEMO_SKIP_BUILD=1 (use an existing binary), STAGESYNC_BIN (default build/stagesync),
+# STAGESYNC_FIXTURES (default ../shared/fixtures), PG_KEEP=1 (keep the server directories).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+DEMO_SECONDS=${DEMO_SECONDS:-45}
+DEMO_TPS=${DEMO_TPS:-40}
+DEMO_TENANTS=${DEMO_TENANTS:-4}
+DEMO_USERS=${DEMO_USERS:-150}
+BIN=${STAGESYNC_BIN:-$ROOT/build/stagesync}
+FIXTURES=${STAGESYNC_FIXTURES:-$ROOT/../shared/fixtures}
+WSO2=$FIXTURES/wso2
+SCHEMA_41=$WSO2/carbon-4.1.x/postgresql.sql
+MIGRATION=$WSO2/derived/postgresql-migration-4.1.x_to_4.2.0.DERIVED.sql
+DB=wso2carbon
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+die() { echo "demo: $*" >&2; exit 1; }
+
+for f in "$SCHEMA_41" "$MIGRATION"; do
+  [[ -f "$f" ]] || die "fixture not found: $f (set STAGESYNC_FIXTURES to the shared fixtures dir)"
+done
+
+step "1. dependencies and build"
+if [[ "${DEMO_SKIP_BUILD:-0}" != 1 ]]; then
+  bash deploy/build.sh
+fi
+[[ -x "$BIN" ]] || die "no binary at $BIN"
+"$BIN" --version
+
+# shellcheck source=deploy/lib/pg.sh
+source deploy/lib/pg.sh
+# shellcheck source=deploy/lib/compare.sh
+source deploy/lib/compare.sh
+
+WORK=$(mktemp -d /tmp/stagesync-demo.XXXXXX)
+on_exit "rm -rf '$WORK'"
+
+step "2. start production and staging (PostgreSQL 15, wal_level=logical, loopback)"
+pg_start prod
+pg_start staging
+pg_psql prod postgres -c "CREATE DATABASE $DB"
+pg_psql staging postgres -c "CREATE DATABASE $DB"
+echo "production: $(pg_dsn prod $DB)"
+echo "staging:    $(pg_dsn staging $DB)"
+
+step "3. production: WSO2 Carbon 4.1.x user-store schema + sample data"
+PGOPTIONS='-c client_min_messages=warning' pg_psql prod "$DB" -f "$SCHEMA_41"
+pg_psql prod "$DB" -v tenants="$DEMO_TENANTS" -v users="$DEMO_USERS" -f sql/demo/seed.sql
+PGOPTIONS='-c client_min_messages=warning' pg_psql prod "$DB" -f sql/demo/workload.sql
+pg_psql prod "$DB" -Atc "SELECT format('%s tenants (+ super tenant), %s users, %s roles, %s role assignments, %s permissions, %s user-store configs',
+  (SELECT count(*) FROM um_tenant), (SELECT count(*) FROM um_user), (SELECT count(*) FROM um_role),
+  (SELECT count(*) FROM um_user_role), (SELECT count(*) FROM um_role_permission),
+  (SELECT count(*) FROM reg_resource))"
+
+# Tables without a primary key cannot be replicated by key; WSO2 has four (registry link
+# tables the user store does not write). They are left out of the sync (and not written by
+# the workload); the final comparison still checks them.
+NOKEY_TABLES=$(pg_val prod "$DB" "SELECT string_agg(format('\"public.%s\"', c.relname), ', ' ORDER BY c.relname)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = 'public' AND c.relkind = 'r'
+    AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)")
+
+CFG=$WORK/stagesync.toml
+cat >"$CFG" <<EOF
+# stagesync demo config (written by deploy/demo.sh)
+[source]
+kind = "postgres"
+dsn = "$(pg_dsn prod $DB)"
+tables = ["public.*"]
+exclude = [${NOKEY_TABLES}]
+slot = "stagesync_demo"
+publication = "stagesync_demo"
+
+[target]
+kind = "postgres"
+dsn = "$(pg_dsn staging $DB)"
+
+[monitor]
+listen = "127.0.0.1:$(free_port)"
+heartbeat_interval = "1s"
+EOF
+echo "config: $CFG"
+sed 's/^/  /' "$CFG"
+
+step "4. stagesync setup (publication, slot, heartbeat on production; bookkeeping on staging)"
+"$BIN" setup -c "$CFG"
+
+# The workload: DEMO_TPS transactions per second through one psql session, until $WORK/stop.
+workload_pid=""
+start_workload() {
+  (
+    i=0
+    while [[ ! -e "$WORK/stop" ]]; do
+      for ((j = 0; j < DEMO_TPS; j++)); do
+        i=$((i + 1))
+        echo "SELECT demo_workload.step($i);"
+      done
+      echo "$i" >"$WORK/steps"
+      sleep 1
+    done
+  ) | pg_psql prod "$DB" -At >"$WORK/workload.out" 2>"$WORK/workload.err" &
+  workload_pid=$!
+  on_exit "stop_workload"
+}
+stop_workload() {
+  [[ -n "$workload_pid" ]] || return 0
+  touch "$WORK/stop"
+  local rc=0
+  wait "$workload_pid" || rc=$?
+  workload_pid=""
+  if [[ -s "$WORK/workload.err" ]] || ((rc != 0)); then
+    echo "demo: workload failed (exit $rc):" >&2
+    cat "$WORK/workload.err" >&2
+    return 1
+  fi
+}
+
+step "5. production keeps taking writes from now on (${DEMO_TPS} tx/s: tenants, users, roles, assignments, user stores; updates, deletes)"
+start_workload
+sleep 3
+
+step "6. copy production to staging (pg_dump | psql) while writes go on"
+pg_dump -h 127.0.0.1 -p "${PG_PORT[prod]}" -U postgres --no-publications --no-subscriptions \
+  --exclude-schema=stagesync --exclude-schema=demo_workload "$DB" |
+  pg_psql staging "$DB" >/dev/null
+echo "copied: $(pg_val staging "$DB" "SELECT count(*) FROM um_user") users at the snapshot; production now has $(pg_val prod "$DB" "SELECT count(*) FROM um_user")"
+
+step "7. migrate staging to Carbon 4.2.0 ($(basename "$MIGRATION"))"
+if ! pg_psql staging "$DB" -f "$MIGRATION" >"$WORK/migration.log" 2>&1; then
+  cat "$WORK/migration.log" >&2
+  die "the migration failed on staging"
+fi
+pg_val staging "$DB" "SELECT format('staging is 4.2.0 now: %s UM_DOMAIN rows, %s/%s role permissions with UM_DOMAIN_ID, new tables: %s',
+  (SELECT count(*) FROM um_domain),
+  (SELECT count(um_domain_id) FROM um_role_permission), (SELECT count(*) FROM um_role_permission),
+  (SELECT string_agg(table_name, ', ' ORDER BY table_name) FROM information_schema.tables
+    WHERE table_schema = 'public' AND table_name IN ('um_domain', 'um_system_user', 'um_system_role',
+      'um_system_user_role', 'um_module', 'um_module_actions', 'um_shared_user_role', 'um_account_mapping')))"
+
+step "8. stagesync run (background); status every 5 s while the workload goes on for ${DEMO_SECONDS}s"
+"$BIN" run -c "$CFG" >"$WORK/run.log" 2>&1 &
+run_pid=$!
+stop_run() {
+  [[ -n "${run_pid:-}" ]] || return 0
+  if kill -0 "$run_pid" 2>/dev/null; then
+    kill -TERM "$run_pid"
+    for _ in $(seq 1 300); do kill -0 "$run_pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$run_pid" 2>/dev/null; then
+      echo "demo: stagesync run did not stop within 30 s of SIGTERM; killing it" >&2
+      kill -KILL "$run_pid" 2>/dev/null || true
+    fi
+  fi
+  local rc=0
+  wait "$run_pid" 2>/dev/null || rc=$?
+  run_pid=""
+  return "$rc"
+}
+on_exit "stop_run"
+
+json_field() { # json_field KEY < json  -> raw value (strings without quotes)
+  sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\{0,1\}\([^\",}]*\).*/\1/p" | head -1
+}
+status_line() {
+  local js
+  js=$("$BIN" status -c "$CFG" --json 2>/dev/null) || { echo "status: (failed)"; return; }
+  printf 'state=%-11s lag_seconds=%-6s source_bytes_behind=%-9s events_applied=%-7s transactions_applied=%-6s applied_position=%s\n' \
+    "$(json_field state <<<"$js")" "$(json_field lag_seconds <<<"$js")" \
+    "$(json_field source_bytes_behind <<<"$js")" "$(json_field events_applied <<<"$js")" \
+    "$(json_field transactions_applied <<<"$js")" "$(json_field applied_position <<<"$js")"
+}
+check_run_alive() {
+  if ! kill -0 "$run_pid" 2>/dev/null; then
+    echo "demo: stagesync run exited early; its log:" >&2
+    tail -40 "$WORK/run.log" >&2
+    exit 1
+  fi
+}
+
+sleep 2
+check_run_alive
+"$BIN" status -c "$CFG" || true
+start=$SECONDS
+while ((SECONDS - start < DEMO_SECONDS)); do
+  sleep 5
+  check_run_alive
+  printf '[%3ds] workload steps=%-6s ' "$((SECONDS - start))" "$(cat "$WORK/steps" 2>/dev/null || echo 0)"
+  status_line
+done
+
+step "9. stop the workload and wait until staging has caught up (lag 0)"
+stop_workload
+echo "workload: $(cat "$WORK/steps") transactions:"
+sort "$WORK/workload.out" | uniq -c | sort -rn | awk '{printf "  %-14s %s\n", $2, $1}'
+target_lsn=$(pg_val prod "$DB" "SELECT pg_current_wal_lsn()")
+echo "production WAL position after the workload: $target_lsn"
+deadline=$((SECONDS + 180))
+while :; do
+  check_run_alive
+  js=$("$BIN" status -c "$CFG" --json 2>/dev/null || true)
+  lag=$(json_field lag_seconds <<<"$js")
+  applied=$(json_field applied_position <<<"$js")
+  if [[ "$lag" =~ ^[0-9.]+$ ]] && awk -v l="$lag" 'BEGIN { exit !(l + 0 == 0) }' && [[ "$applied" == */* ]] &&
+    [[ $(pg_val prod "$DB" "SELECT '$applied'::pg_lsn >= '$target_lsn'::pg_lsn") == t ]]; then
+    break
+  fi
+  ((SECONDS < deadline)) || { status_line; tail -20 "$WORK/run.log" >&2; die "staging did not catch up within 180 s"; }
+  status_line
+  sleep 2
+done
+status_line
+"$BIN" status -c "$CFG" || true
+
+step "10. compare production and staging (every table; columns both sides have)"
+echo "(UM_DOMAIN_ID, UM_SHARED_ROLE, UM_MODULE_ID and the new UM_CLAIM columns exist only on staging and are not compared)"
+rc=0
+compare_pg "$(pg_dsn prod $DB)" "$(pg_dsn staging $DB)" public || rc=1
+
+step "11. what the 4.2.0 migration would have added to rows written during the window"
+pg_val staging "$DB" "SELECT format('tenants without their PRIMARY/SYSTEM/INTERNAL UM_DOMAIN rows: %s; role permissions without UM_DOMAIN_ID: %s',
+  (SELECT count(*) FROM um_tenant t WHERE (SELECT count(*) FROM um_domain d WHERE d.um_tenant_id = t.um_id) < 3),
+  (SELECT count(*) FROM um_role_permission WHERE um_domain_id IS NULL))"
+echo "stagesync copies what production writes; production (4.1.x) has no such data. sql/demo/staging-domain-fixup.sql"
+echo "applies the migration's rules to those rows (run it on staging before the switch):"
+pg_psql staging "$DB" -f sql/demo/staging-domain-fixup.sql
+pg_val staging "$DB" "SELECT format('after the fixup: tenants without domain rows: %s; role permissions without UM_DOMAIN_ID: %s',
+  (SELECT count(*) FROM um_tenant t WHERE (SELECT count(*) FROM um_domain d WHERE d.um_tenant_id = t.um_id) < 3),
+  (SELECT count(*) FROM um_role_permission WHERE um_domain_id IS NULL))"
+
+step "12. stop stagesync run (SIGTERM)"
+run_rc=0
+stop_run || run_rc=$?
+echo "stagesync run exited with $run_rc"
+((run_rc == 0)) || { tail -20 "$WORK/run.log" >&2; rc=1; }
+
+if ((rc == 0)); then
+  printf '\n\033[1mDEMO OK\033[0m: staging (4.2.0 schema) equals production (4.1.x) on every table after %s s of writes.\n' "$DEMO_SECONDS"
+else
+  printf '\n\033[1mDEMO FAILED\033[0m: see the DIFF lines / messages above. run log: %s\n' "$WORK/run.log"
+  cp "$WORK/run.log" /tmp/stagesync-demo-run.log 2>/dev/null && echo "(copied to /tmp/stagesync-demo-run.log)"
+fi
+exit "$rc"
