@@ -2,6 +2,7 @@
 // table's coalesced rows with set-based statements, and commits the applied position with
 // the data.
 #include <chrono>
+#include <deque>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -71,6 +72,10 @@ struct PostgresApplier::Impl {
   std::unordered_map<std::string, std::string> prepared;  // sql -> statement name
   std::set<std::string> warned;
   int next_plan_id = 1;
+  std::map<std::string, std::optional<TargetTable>> target_cache;  // for schemaless decoding
+  // Groups committed but maybe not yet flushed on the target: (local WAL end, source end).
+  std::deque<std::pair<Lsn, Lsn>> unflushed;
+  Clock::time_point last_flush_check;
 
   // Group (target transaction) state.
   bool in_txn = false, skipping = false, txn_has_data = false;
@@ -84,7 +89,9 @@ struct PostgresApplier::Impl {
     try {
       conn = pg::Connect(config.target, "stagesync-apply");
       pqxx::nontransaction s(*conn);
-      s.exec0("SET synchronous_commit = on");
+      // Like PostgreSQL's apply worker: commit without waiting for the WAL flush, and
+      // acknowledge a group to the source only once the target's flushed WAL covers it.
+      s.exec0("SET synchronous_commit = off");
       s.exec0("SET statement_timeout = 0");
       s.exec0("SET lock_timeout = 0");
       s.exec0("SET idle_in_transaction_session_timeout = 0");
@@ -334,9 +341,13 @@ struct PostgresApplier::Impl {
     std::string list;
     for (const auto& rel : t.relations) {
       if (IsHeartbeat(*rel)) continue;
-      TablePlan* plan = nullptr;
-      if (Status s = PlanFor(rel, &plan); !s.ok()) return s;
-      list += (list.empty() ? "" : ", ") + plan->target.Ident();
+      auto [schema, name] = MappedTargetName(config, rel->schema, rel->name);
+      auto target = LoadTargetTable(*tx, schema, name);
+      if (!target) {
+        return Status::Error("TRUNCATE of " + rel->QualifiedName() + " at lsn=" + FormatLsn(t.lsn) +
+                             ": no target table " + schema + "." + name);
+      }
+      list += (list.empty() ? "" : ", ") + target->Ident();
     }
     if (list.empty()) return Status::Ok();
     txn_has_data = true;
@@ -348,6 +359,58 @@ struct PostgresApplier::Impl {
       return Status::Error("apply of TRUNCATE " + list + " at lsn=" + FormatLsn(t.lsn) +
                            " failed: " + pg::Describe(e));
     }
+    return Status::Ok();
+  }
+
+  // One target transaction for a batch that came through Kafka, with its positions.
+  Status ApplyBatch(std::vector<ChangeEvent>& events, const std::string& group,
+                    const std::vector<PostgresApplier::KafkaPosition>& positions) {
+    if (!tx) tx = std::make_unique<pqxx::work>(*conn);
+    group_start = Clock::now();
+    skipping = false;
+    TimestampUs newest = 0;
+    for (ChangeEvent& ev : events) {
+      Status s;
+      if (auto* row = std::get_if<RowChange>(&ev)) {
+        s = OnRow(*row);
+      } else if (auto* t = std::get_if<TruncateChange>(&ev)) {
+        s = OnTruncate(*t);
+      } else if (auto* c = std::get_if<TxnCommit>(&ev)) {
+        newest = std::max(newest, c->commit_time);  // source time of the batch's records
+      }
+      if (!s.ok()) {
+        Abandon();
+        return s;
+      }
+    }
+    if (Status s = FlushAll(); !s.ok()) {
+      Abandon();
+      return s;
+    }
+    for (const auto& p : positions) {
+      tx->exec_params(
+          "INSERT INTO stagesync.kafka_offsets AS o (stream, topic, kafka_partition, next_offset, "
+          "last_commit_lsn, lsn, total_order) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+          "ON CONFLICT (stream, topic, kafka_partition) DO UPDATE SET next_offset = "
+          "excluded.next_offset, "
+          "last_commit_lsn = excluded.last_commit_lsn, lsn = excluded.lsn, "
+          "total_order = excluded.total_order, updated_at = clock_timestamp()",
+          group, p.topic, p.partition, p.next_offset, std::to_string(p.last_commit_lsn),
+          std::to_string(p.lsn), p.total_order);
+    }
+    tx->exec_params(
+        "UPDATE stagesync.applied_position SET events_applied = events_applied + $2, "
+        "commit_time = CASE WHEN $3::int8 > 0 THEN 'epoch'::timestamptz + $3::int8 * interval "
+        "'1 microsecond' ELSE commit_time END, updated_at = clock_timestamp() WHERE stream = $1",
+        config.source.slot, group_events, newest);
+    tx->commit();
+    tx.reset();
+    events_total += group_events;
+    progress.events_applied = events_total;
+    if (newest) progress.applied_commit_time = newest;
+    progress.batches++;
+    group_events = group_txns = 0;
+    group_rows = 0;
     return Status::Ok();
   }
 
@@ -403,9 +466,44 @@ struct PostgresApplier::Impl {
     progress.last_batch_us =
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
     progress.pending_since = 0;
-    progress.durable = applied;  // last: capture may now acknowledge it to the source
     group_events = group_txns = 0;
     group_rows = 0;
+    try {
+      pqxx::nontransaction q(*conn);
+      Lsn local = ParseLsn(q.exec1("SELECT pg_current_wal_insert_lsn()::text")[0].as<std::string>())
+                      .value_or(0);
+      unflushed.emplace_back(local, applied);
+    } catch (const pqxx::broken_connection& e) {
+      return Status::Transient("target connection lost after commit: " + pg::Describe(e));
+    }
+    return AdvanceDurable(false);
+  }
+
+  // Moves the acknowledgeable position up to what the target's WAL has flushed; with
+  // `force`, first makes the target flush (a synchronous no-op commit).
+  Status AdvanceDurable(bool force) {
+    if (unflushed.empty()) return Status::Ok();
+    auto now = Clock::now();
+    if (!force && now - last_flush_check < std::chrono::milliseconds(50)) return Status::Ok();
+    last_flush_check = now;
+    try {
+      if (force) {
+        pqxx::work w(*conn);
+        w.exec0("SET LOCAL synchronous_commit = on");
+        w.exec0("SELECT txid_current()");
+        w.commit();
+      }
+      pqxx::nontransaction q(*conn);
+      Lsn flushed =
+          ParseLsn(q.exec1("SELECT pg_current_wal_flush_lsn()::text")[0].as<std::string>())
+              .value_or(0);
+      while (!unflushed.empty() && unflushed.front().first <= flushed) {
+        progress.durable = unflushed.front().second;  // capture may now acknowledge it
+        unflushed.pop_front();
+      }
+    } catch (const pqxx::broken_connection& e) {
+      return Status::Transient("target connection lost: " + pg::Describe(e));
+    }
     return Status::Ok();
   }
 
@@ -418,11 +516,13 @@ struct PostgresApplier::Impl {
             std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - group_start);
         wait = std::max(std::chrono::milliseconds(0), std::min(wait, left));
       }
+      if (!unflushed.empty()) wait = std::min(wait, std::chrono::milliseconds(50));
       auto batch = queue.Pop(wait);
       if (!batch) {
         if (tx && !in_txn) {
           if (Status s = CommitGroup(); !s.ok()) return s;
         }
+        if (Status s = AdvanceDurable(false); !s.ok()) return s;
         if (queue.closed_and_empty()) break;
         continue;
       }
@@ -460,7 +560,8 @@ struct PostgresApplier::Impl {
           "will be re-sent");
       Abandon();
     }
-    return Status::Ok();
+    // Everything committed is flushed before the last acknowledgement.
+    return AdvanceDurable(true);
   }
 
   void Abandon() {
@@ -507,6 +608,78 @@ Status PostgresApplier::Run(EventQueue& queue) {
 }
 ApplyProgress& PostgresApplier::progress() {
   return impl_->progress;
+}
+
+Status PostgresApplier::ApplyBatch(std::vector<ChangeEvent>& events, const std::string& group,
+                                   const std::vector<KafkaPosition>& positions) {
+  try {
+    return impl_->ApplyBatch(events, group, positions);
+  } catch (const pqxx::broken_connection& e) {
+    impl_->Abandon();
+    return Status::Transient("target connection lost: " + pg::Describe(e));
+  } catch (const std::exception& e) {
+    impl_->Abandon();
+    return Status::Error("apply failed: " + pg::Describe(e));
+  }
+}
+
+Status PostgresApplier::LoadKafkaPositions(const std::string& group,
+                                           std::vector<KafkaPosition>* out) {
+  try {
+    pqxx::nontransaction tx(*impl_->conn);
+    for (const auto& r : tx.exec_params("SELECT topic, kafka_partition, next_offset, "
+                                        "last_commit_lsn::text, lsn::text, total_order "
+                                        "FROM stagesync.kafka_offsets WHERE stream = $1",
+                                        group)) {
+      KafkaPosition p;
+      p.topic = r[0].as<std::string>();
+      p.partition = r[1].as<int32_t>();
+      p.next_offset = r[2].as<int64_t>();
+      p.last_commit_lsn = std::stoull(r[3].as<std::string>());
+      p.lsn = std::stoull(r[4].as<std::string>());
+      p.total_order = r[5].as<int64_t>();
+      out->push_back(std::move(p));
+    }
+  } catch (const std::exception& e) {
+    return Status::Transient("target: " + pg::Describe(e));
+  }
+  return Status::Ok();
+}
+
+std::optional<std::string> PostgresApplier::TargetColumnType(const std::string& schema,
+                                                             const std::string& table,
+                                                             const std::string& column) {
+  auto [tschema, tname] = MappedTargetName(impl_->config, schema, table);
+  std::string key = tschema + "." + tname;
+  auto it = impl_->target_cache.find(key);
+  if (it == impl_->target_cache.end()) {
+    try {
+      pqxx::nontransaction tx(*impl_->conn);
+      it = impl_->target_cache.emplace(key, LoadTargetTable(tx, tschema, tname)).first;
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+  if (!it->second) return std::nullopt;
+  std::string wanted = column;
+  std::string lower_table = schema + "." + table;
+  for (auto& c : lower_table) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (auto m = impl_->config.mapping.find(lower_table); m != impl_->config.mapping.end()) {
+    std::string lower_col = column;
+    for (auto& c : lower_col) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (auto mc = m->second.columns.find(lower_col); mc != m->second.columns.end())
+      wanted = mc->second;
+  }
+  int idx = it->second->FindColumn(wanted);
+  if (idx < 0) return std::nullopt;
+  return it->second->columns[idx].type;
+}
+
+bool PostgresApplier::TargetTableExists(const std::string& schema, const std::string& table) {
+  TargetColumnType(schema, table, "");
+  auto [tschema, tname] = MappedTargetName(impl_->config, schema, table);
+  auto it = impl_->target_cache.find(tschema + "." + tname);
+  return it != impl_->target_cache.end() && it->second.has_value();
 }
 
 }  // namespace stagesync::apply

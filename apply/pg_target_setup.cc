@@ -74,6 +74,22 @@ Status PreparePostgresTarget(const Config& config, const std::vector<TableShape>
   return Status::Ok();
 }
 
+Status EnsurePostgresBookkeeping(const Config& config) {
+  try {
+    auto conn = pg::Connect(config.target, "stagesync-apply");
+    pqxx::work tx(*conn);
+    tx.exec0("SET LOCAL client_min_messages = warning");
+    tx.exec0(kPostgresBookkeepingSql);
+    tx.exec_params(
+        "INSERT INTO stagesync.applied_position (stream) VALUES ($1) ON CONFLICT DO NOTHING",
+        config.source.slot);
+    tx.commit();
+  } catch (const std::exception& e) {
+    return Status::Transient("target: " + pg::Describe(e));
+  }
+  return Status::Ok();
+}
+
 Status CheckPostgresTargetMapping(const Config& config,
                                   const std::vector<TableShape>& source_tables,
                                   std::vector<std::string>* problems) {

@@ -90,15 +90,19 @@ class ReplicationStream {
                       ", messages 'true')";
     PQfreemem(slot);
     PQfreemem(pubs);
-    PGresult* res = PQexec(conn_.get(), cmd.c_str());
-    bool ok = PQresultStatus(res) == PGRES_COPY_BOTH;
-    std::string err = ok ? "" : ConnError(conn_.get());
-    PQclear(res);
-    if (!ok) {
-      // Most often the slot is briefly in use (a `status` peeking at it) or the server is
-      // starting: worth retrying; a missing slot is reported by run's checks beforehand.
-      return Status::Transient("START_REPLICATION on slot " + config_.source.slot +
-                               " failed: " + err);
+    // A `status` peeking at the idle slot holds it for a moment: retry that promptly.
+    for (int attempt = 0;; ++attempt) {
+      PGresult* res = PQexec(conn_.get(), cmd.c_str());
+      bool ok = PQresultStatus(res) == PGRES_COPY_BOTH;
+      std::string err = ok ? "" : ConnError(conn_.get());
+      PQclear(res);
+      if (ok) break;
+      bool busy = err.find("is active for PID") != std::string::npos;
+      if (!busy || attempt >= 100 || stop_.load()) {
+        return Status::Transient("START_REPLICATION on slot " + config_.source.slot +
+                                 " failed: " + err);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     LOG_INFO("capture: streaming slot " << config_.source.slot << " from "
                                         << (start ? FormatLsn(start) : "its confirmed position"));

@@ -8,12 +8,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <thread>
 
 #include "stagesync/apply.h"
 #include "stagesync/capture.h"
 #include "stagesync/cutover.h"
+#include "stagesync/kafka.h"
 #include "stagesync/log.h"
 
 namespace stagesync::cli {
@@ -109,26 +111,32 @@ int StatusCommand(const Config& config, const Options& options) {
 
 namespace {
 
-// One life of the pipeline: applier, capture, heartbeat and live status until `stop` is set
-// or something fails. Transient failures (a connection lost) come back as such.
-Status RunPipeline(const Config& config, const std::atomic<bool>& stop) {
-  std::unique_ptr<apply::PostgresApplier> applier;
-  if (Status s = apply::PostgresApplier::Open(config, &applier); !s.ok()) return s;
-  const Lsn resume = applier->resume_position();
-  LOG_INFO("run: applied position " << (resume ? FormatLsn(resume) : "none yet"));
+// Where captured events go: the applier (run) or Kafka (capture).
+struct Downstream {
+  Lsn resume = 0;                              // where the slot should start (0: its own)
+  TimestampUs last_commit_time = 0;            // of the last transaction already delivered
+  std::function<Status(EventQueue&)> consume;  // until the queue closes
+  std::function<Lsn()> durable;                // what may be acknowledged to the source
+  std::function<double(const capture::CaptureProgress&)> lag;  // live lag, for status
+  std::function<std::string()> progress_line;
+};
 
-  std::atomic<bool> halt{false};  // this pipeline's stop: a signal, or apply failing
+// One life of the pipeline: capture into `downstream`, heartbeat and live status, until
+// `stop` is set or something fails. Transient failures (a connection lost) come back as such.
+Status RunPipeline(const Config& config, const std::atomic<bool>& stop, Downstream downstream,
+                   bool write_live_status) {
+  std::atomic<bool> halt{false};  // this pipeline's stop: a signal, or the consumer failing
   EventQueue queue(64u * 1024u * 1024u);
   capture::CaptureProgress capture_progress;
-  apply::ApplyProgress& apply_progress = applier->progress();
   // Until the stream delivers something, the oldest unapplied change is no older than the
-  // last applied commit: lag estimates start from there.
-  capture_progress.last_received_commit_time = apply_progress.applied_commit_time.load();
+  // last delivered commit: lag estimates start from there.
+  capture_progress.last_received_commit_time =
+      downstream.last_commit_time ? downstream.last_commit_time : NowUs();
 
-  Status apply_status;
-  std::thread apply_thread([&] {
-    apply_status = applier->Run(queue);
-    if (!apply_status.ok()) {
+  Status consume_status;
+  std::thread consume_thread([&] {
+    consume_status = downstream.consume(queue);
+    if (!consume_status.ok()) {
       halt = true;
       queue.Close();
     }
@@ -145,7 +153,8 @@ Status RunPipeline(const Config& config, const std::atomic<bool>& stop) {
   std::thread live_thread([&] {
     apply::LiveStatusWriter writer(config);
     const auto interval =
-        std::max(std::chrono::milliseconds(200), config.monitor.heartbeat_interval);
+        std::clamp(config.monitor.heartbeat_interval, std::chrono::milliseconds(200),
+                   std::chrono::milliseconds(500));
     auto last_write = std::chrono::steady_clock::time_point{};
     auto last_log = std::chrono::steady_clock::now();
     bool writer_failing = false;
@@ -156,17 +165,17 @@ Status RunPipeline(const Config& config, const std::atomic<bool>& stop) {
       auto now = std::chrono::steady_clock::now();
       if (now - last_write >= interval) {
         last_write = now;
-        double lag = cutover::LiveLagSeconds(config, apply_progress, capture_progress, NowUs());
+        double lag = downstream.lag(capture_progress);
         std::string state = cutover::LiveState(config, lag);
-        Status s = writer.Write(lag, state);
-        if (!s.ok() && !writer_failing) LOG_WARN("live status: " << s.message() << " (will retry)");
-        writer_failing = !s.ok();
+        if (write_live_status) {
+          Status s = writer.Write(lag, state);
+          if (!s.ok() && !writer_failing)
+            LOG_WARN("live status: " << s.message() << " (will retry)");
+          writer_failing = !s.ok();
+        }
         if (now - last_log >= std::chrono::seconds(10)) {
           last_log = now;
-          LOG_INFO("run: " << state << ", lag " << lag << " s, applied "
-                           << FormatLsn(apply_progress.durable.load()) << ", "
-                           << apply_progress.events_applied.load() << " events, "
-                           << apply_progress.transactions_applied.load() << " transactions");
+          LOG_INFO(state << ", lag " << lag << " s, " << downstream.progress_line());
         }
       }
       lock.lock();
@@ -174,13 +183,13 @@ Status RunPipeline(const Config& config, const std::atomic<bool>& stop) {
     }
   });
 
-  std::function<Lsn()> durable = [&] { return apply_progress.durable.load(); };
-  std::function<void()> await_apply = [&] {
-    if (apply_thread.joinable()) apply_thread.join();
+  std::function<void()> await_consumer = [&] {
+    if (consume_thread.joinable()) consume_thread.join();
   };
-  Status capture_status = capture::RunPostgresCapture(config, resume, queue, durable, await_apply,
-                                                      halt, &capture_progress);
-  if (apply_thread.joinable()) apply_thread.join();
+  Status capture_status =
+      capture::RunPostgresCapture(config, downstream.resume, queue, downstream.durable,
+                                  await_consumer, halt, &capture_progress);
+  if (consume_thread.joinable()) consume_thread.join();
   heartbeat.Stop();
   {
     std::lock_guard lock(live_mutex);
@@ -188,9 +197,70 @@ Status RunPipeline(const Config& config, const std::atomic<bool>& stop) {
   }
   live_wake.notify_all();
   live_thread.join();
-  LOG_INFO("run: applied position " << FormatLsn(apply_progress.durable.load()));
-  if (!apply_status.ok()) return apply_status;
+  LOG_INFO(downstream.progress_line());
+  if (!consume_status.ok()) return consume_status;
   return capture_status;
+}
+
+// Runs `life` until a signal, restarting it with backoff after transient failures.
+int RunWithRetries(const char* command,
+                   const std::function<Status(const std::atomic<bool>&)>& life) {
+  std::atomic<bool> stop{false};
+  StopSignals signals(stop);
+  auto backoff = std::chrono::seconds(1);
+  while (true) {
+    auto started = std::chrono::steady_clock::now();
+    Status s = life(stop);
+    if (stop) break;
+    if (!s.ok() && !s.transient()) return Fail(command, s);
+    if (std::chrono::steady_clock::now() - started > std::chrono::minutes(1)) {
+      backoff = std::chrono::seconds(1);
+    }
+    LOG_WARN(command << ": " << (s.ok() ? std::string("the stream ended") : s.message())
+                     << "; retrying in " << backoff.count() << " s");
+    for (int i = 0; i < backoff.count() * 10 && !stop; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (stop) break;
+    backoff = std::min(backoff * 2, std::chrono::seconds(30));
+  }
+  LOG_INFO(command << ": stopped cleanly");
+  return kExitOk;
+}
+
+// Checks shared by run and capture; prints the problems and returns false if any.
+bool PreflightSource(const Config& config, const char* command, bool check_target,
+                     capture::SourceCheck* check) {
+  if (Status s = capture::CheckPostgresSource(config, check); !s.ok()) {
+    Fail(command, s);
+    return false;
+  }
+  std::vector<std::string> problems = check->problems;
+  if (check_target) {
+    if (Status s = apply::CheckPostgresTargetMapping(config, check->tables, &problems); !s.ok()) {
+      Fail(command, s);
+      return false;
+    }
+  }
+  capture::SourcePosition source;
+  if (Status s = capture::ReadSourcePosition(config, &source); !s.ok()) {
+    Fail(command, s);
+    return false;
+  }
+  if (!source.slot_exists) {
+    problems.push_back("slot " + config.source.slot +
+                       " does not exist on the source: run `stagesync setup`");
+  } else if (source.slot_active) {
+    problems.push_back(
+        "slot " + config.source.slot +
+        " is already being streamed (another `stagesync run` or `capture`?): stop it first");
+  }
+  if (!problems.empty()) {
+    ReportProblems(command, problems);
+    return false;
+  }
+  LOG_INFO(command << ": " << check->tables.size() << " tables selected");
+  return true;
 }
 
 }  // namespace
@@ -198,52 +268,75 @@ Status RunPipeline(const Config& config, const std::atomic<bool>& stop) {
 int Run(const Config& config, const Options&) {
   if (config.stream.transport != "direct") {
     std::fprintf(stderr,
-                 "stagesync run: stream.transport = \"%s\" is not supported by `run` in this "
-                 "build; use transport = \"direct\"\n",
+                 "stagesync run: stream.transport = \"%s\": `run` is capture and apply in one "
+                 "process without a broker; use `stagesync capture` and `stagesync apply` with "
+                 "Kafka, or set transport = \"direct\"\n",
                  config.stream.transport.c_str());
     return kExitUsage;
   }
   capture::SourceCheck check;
-  if (Status s = capture::CheckPostgresSource(config, &check); !s.ok()) return Fail("run", s);
-  std::vector<std::string> problems = check.problems;
-  if (Status s = apply::CheckPostgresTargetMapping(config, check.tables, &problems); !s.ok()) {
-    return Fail("run", s);
-  }
-  capture::SourcePosition source;
-  if (Status s = capture::ReadSourcePosition(config, &source); !s.ok()) return Fail("run", s);
-  if (!source.slot_exists) {
-    problems.push_back("slot " + config.source.slot +
-                       " does not exist on the source: run `stagesync setup`");
-  } else if (source.slot_active) {
-    problems.push_back("slot " + config.source.slot +
-                       " is already being streamed (another `stagesync run`?): stop it first");
-  }
-  if (!problems.empty()) return ReportProblems("run", problems);
-  LOG_INFO("run: " << check.tables.size() << " tables selected");
-
-  std::atomic<bool> stop{false};
-  StopSignals signals(stop);
-  auto backoff = std::chrono::seconds(1);
-  while (true) {
-    auto started = std::chrono::steady_clock::now();
-    Status s = RunPipeline(config, stop);
-    if (s.ok() && stop) break;
-    if (!s.ok() && !s.transient()) return Fail("run", s);
-    if (stop) break;
-    if (std::chrono::steady_clock::now() - started > std::chrono::minutes(1)) {
-      backoff = std::chrono::seconds(1);
-    }
-    LOG_WARN("run: " << (s.ok() ? std::string("the stream ended") : s.message()) << "; retrying in "
-                     << backoff.count() << " s");
-    for (int i = 0; i < backoff.count() * 10 && !stop; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    if (stop) break;
-    backoff = std::min(backoff * 2, std::chrono::seconds(30));
-  }
+  if (!PreflightSource(config, "run", /*check_target=*/true, &check)) return kExitUsage;
+  int rc = RunWithRetries("run", [&](const std::atomic<bool>& stop) -> Status {
+    std::unique_ptr<apply::PostgresApplier> applier;
+    if (Status s = apply::PostgresApplier::Open(config, &applier); !s.ok()) return s;
+    apply::ApplyProgress& progress = applier->progress();
+    Downstream d;
+    d.resume = applier->resume_position();
+    d.last_commit_time = progress.applied_commit_time.load();
+    d.consume = [&](EventQueue& q) { return applier->Run(q); };
+    d.durable = [&] { return progress.durable.load(); };
+    d.lag = [&](const capture::CaptureProgress& c) {
+      return cutover::LiveLagSeconds(config, progress, c, NowUs());
+    };
+    d.progress_line = [&] {
+      return "applied " + FormatLsn(progress.durable.load()) + ", " +
+             std::to_string(progress.events_applied.load()) + " events, " +
+             std::to_string(progress.transactions_applied.load()) + " transactions";
+    };
+    LOG_INFO("run: applied position " << (d.resume ? FormatLsn(d.resume) : "none yet"));
+    return RunPipeline(config, stop, d, /*write_live_status=*/true);
+  });
   apply::LiveStatusWriter(config).Write(0, "idle");
-  LOG_INFO("run: stopped cleanly");
-  return kExitOk;
+  return rc;
+}
+
+int Capture(const Config& config, const Options&) {
+  if (config.stream.transport != "kafka") {
+    std::fprintf(stderr,
+                 "stagesync capture: writes to Kafka: set [stream] transport = \"kafka\" and "
+                 "brokers (or use `stagesync run` for the direct path)\n");
+    return kExitUsage;
+  }
+  capture::SourceCheck check;
+  if (!PreflightSource(config, "capture", /*check_target=*/false, &check)) return kExitUsage;
+  return RunWithRetries("capture", [&](const std::atomic<bool>& stop) -> Status {
+    std::unique_ptr<kafka::Publisher> publisher;
+    if (Status s = kafka::Publisher::Open(config, &publisher); !s.ok()) return s;
+    kafka::PublishProgress& progress = publisher->progress();
+    Downstream d;
+    d.consume = [&](EventQueue& q) { return publisher->Run(q); };
+    d.durable = [&] { return progress.confirmed.load(); };
+    d.lag = [&](const capture::CaptureProgress&) {
+      TimestampUs pending = progress.pending_since.load();
+      return pending ? std::max(0.0, static_cast<double>(NowUs() - pending) / 1e6) : 0.0;
+    };
+    d.progress_line = [&] {
+      return "confirmed by Kafka up to " + FormatLsn(progress.confirmed.load()) + ", " +
+             std::to_string(progress.records_sent.load()) + " records sent";
+    };
+    return RunPipeline(config, stop, d, /*write_live_status=*/false);
+  });
+}
+
+int Apply(const Config& config, const Options&) {
+  if (config.stream.transport != "kafka") {
+    std::fprintf(stderr,
+                 "stagesync apply: reads from Kafka: set [stream] transport = \"kafka\" and "
+                 "brokers (or use `stagesync run` for the direct path)\n");
+    return kExitUsage;
+  }
+  return RunWithRetries(
+      "apply", [&](const std::atomic<bool>& stop) { return apply::RunKafkaApply(config, stop); });
 }
 
 }  // namespace stagesync::cli

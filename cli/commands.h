@@ -16,6 +16,8 @@ struct Options {
 
 int Setup(const Config& config, const Options& options);
 int Run(const Config& config, const Options& options);
+int Capture(const Config& config, const Options& options);
+int Apply(const Config& config, const Options& options);
 int StatusCommand(const Config& config, const Options& options);
 int Teardown(const Config& config, const Options& options);
 

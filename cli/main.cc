@@ -30,6 +30,10 @@ const std::map<std::string, Command>& Commands() {
         "bookkeeping (idempotent)",
         "", stagesync::cli::Setup}},
       {"run", {"capture and apply in one process until SIGINT/SIGTERM", "", stagesync::cli::Run}},
+      {"capture",
+       {"source -> Kafka as Debezium-compatible JSON, until SIGINT/SIGTERM", "",
+        stagesync::cli::Capture}},
+      {"apply", {"Kafka -> target, until SIGINT/SIGTERM", "", stagesync::cli::Apply}},
       {"status",
        {"where the sync stands, read from the databases",
         "  --json          one JSON object (state, lag_seconds, source_bytes_behind, ...)\n"

@@ -249,6 +249,21 @@ std::string EndpointConfig::ConnectionString() const {
   return dsn + " password='" + escaped + "'";
 }
 
+std::string SourceConfig::DatabaseName() const {
+  if (IsUri(dsn)) {
+    auto scheme = dsn.find("://");
+    auto slash = dsn.find('/', scheme + 3);
+    if (slash == std::string::npos) return "";
+    return dsn.substr(slash + 1, dsn.find('?', slash) - slash - 1);
+  }
+  std::istringstream in(dsn);
+  std::string word;
+  while (in >> word) {
+    if (word.rfind("dbname=", 0) == 0) return word.substr(7);
+  }
+  return "";
+}
+
 std::string EndpointConfig::RedactedDsn() const {
   std::string out;
   std::istringstream in(dsn);
@@ -333,7 +348,21 @@ Status ParseConfig(const std::string& toml_text, const std::string& origin, Conf
   }
 
   if (const auto* t = Section(r, root, "stream")) {
-    r.CheckKeys(*t, "stream.", {"transport", "brokers", "topic_prefix"});
+    r.CheckKeys(*t, "stream.",
+                {"transport", "brokers", "topic_prefix", "schemas_enable", "decimal_handling_mode",
+                 "group_id", "dead_letter_topic"});
+    if (const toml::node* n = t->get("schemas_enable")) {
+      if (n->is_boolean()) {
+        cfg.stream.schemas_enable = *n->value<bool>();
+      } else {
+        r.Problem("stream.schemas_enable", "must be true or false");
+      }
+    }
+    r.String(*t, "stream.", "decimal_handling_mode", &cfg.stream.decimal_handling_mode);
+    r.OneOf("stream.decimal_handling_mode", cfg.stream.decimal_handling_mode,
+            {"precise", "string", "double"});
+    r.String(*t, "stream.", "group_id", &cfg.stream.group_id);
+    r.String(*t, "stream.", "dead_letter_topic", &cfg.stream.dead_letter_topic);
     r.String(*t, "stream.", "transport", &cfg.stream.transport);
     r.String(*t, "stream.", "brokers", &cfg.stream.brokers);
     r.String(*t, "stream.", "topic_prefix", &cfg.stream.topic_prefix);

@@ -277,6 +277,8 @@ struct Encoder::Impl {
     w.EndObject();
   }
 
+  // "<xid>:<commit LSN>": the commit LSN orders transactions for consumers and is the same
+  // when a restart sends a transaction again.
   std::string TxnId(const TxnPosition& txn) const {
     return std::to_string(txn.begin ? txn.begin->xid : 0) + ":" +
            std::to_string(txn.begin ? txn.begin->final_lsn : 0);
@@ -386,12 +388,15 @@ Status Encoder::EncodeRow(const RowChange& c, const TxnPosition& txn,
     for (int k : shape->key)
       moves_key |= !(c.new_tuple[k].is_unchanged() || c.new_tuple[k] == (*before)[k]);
   }
+  TxnPosition position = txn;  // each data record has its own place in the transaction
   auto emit = [&](char op, const Tuple* b, const Tuple* a, const Tuple& key_source) -> Status {
     KafkaRecord r;
     r.topic = topic;
     r.key = key_of(key_source);
     std::string value;
-    if (Status s = impl_->Value(*shape, rel, b, a, op, c.lsn, txn, &value); !s.ok()) return s;
+    if (Status s = impl_->Value(*shape, rel, b, a, op, c.lsn, position, &value); !s.ok()) return s;
+    position.total_order++;
+    position.data_collection_order++;
     r.value = std::move(value);
     out->push_back(std::move(r));
     return Status::Ok();
@@ -520,8 +525,12 @@ KafkaRecord Encoder::EncodeTransaction(bool begin, const TxnBegin& txn, Lsn lsn,
         w.Int64(txn.commit_time / 1000);
         w.EndObject();
       });
-  if (!begin) impl_->last_commit = lsn;
+  (void)lsn;
   return r;
+}
+
+void Encoder::SetLastCommit(Lsn commit_lsn) {
+  impl_->last_commit = commit_lsn;
 }
 
 KafkaRecord Encoder::EncodeHeartbeat(TimestampUs now) {

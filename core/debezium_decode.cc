@@ -2,6 +2,8 @@
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
+#include <cstdlib>
+
 #include "debezium_types.h"
 #include "stagesync/debezium.h"
 
@@ -73,7 +75,7 @@ Status ReadRow(const Value& row, const std::vector<std::pair<std::string, const 
     if (const Value* fs = FieldSchema(fields, name)) {
       type = TypeFromSchema(*fs);
     } else if (auto t = lookup ? lookup(rec.schema, rec.table, name) : std::nullopt) {
-      type = *t;
+      type = TypeForPostgresName(*t);
     } else if (!fields.empty()) {
       return Status::Error("field " + name + " has no schema");
     } else {
@@ -139,6 +141,17 @@ Status DecodeRecord(std::optional<std::string_view> key_json,
     int64_t n = 0;
     if (Int64Of(Member(*source, "lsn"), &n)) rec->lsn = static_cast<Lsn>(n);
     if (Int64Of(Member(*source, "txId"), &n)) rec->tx_id = n;
+    // sequence: "[\"<last commit lsn>\",\"<lsn>\"]" (either may be null)
+    std::string seq = StringOf(Member(*source, "sequence"));
+    if (seq.size() > 2 && seq[1] == '"')
+      rec->last_commit_lsn = std::strtoull(seq.c_str() + 2, nullptr, 10);
+    if (const Value* txn = Member(*payload, "transaction"); txn && txn->IsObject()) {
+      Int64Of(Member(*txn, "total_order"), &rec->total_order);
+      std::string id = StringOf(Member(*txn, "id"));
+      if (auto colon = id.find(':'); colon != std::string::npos) {
+        rec->txn_commit_lsn = std::strtoull(id.c_str() + colon + 1, nullptr, 10);
+      }
+    }
     if (Int64Of(Member(*source, "ts_ms"), &n)) rec->source_time = n * 1000;
     if (Int64Of(Member(*source, "ts_us"), &n)) rec->source_time = n;
     rec->binlog_file = StringOf(Member(*source, "file"));
@@ -189,7 +202,7 @@ Status DecodeRecord(std::optional<std::string_view> key_json,
       if (const Value* fs = FieldSchema(fields, name)) {
         type = TypeFromSchema(*fs);
       } else if (auto t = lookup ? lookup(rec->schema, rec->table, name) : std::nullopt) {
-        type = *t;
+        type = TypeForPostgresName(*t);
       } else {
         type = TypeForPostgresName("text");
       }

@@ -23,3 +23,18 @@ CREATE TABLE IF NOT EXISTS stagesync.source_columns (
   column_name text NOT NULL,
   PRIMARY KEY (stream, table_name, column_name)
 );
+
+-- With transport = "kafka": per consumer group, topic and partition, the next offset to read
+-- and the source position of the last record applied (to skip records a capture restart
+-- sent twice). Written in the same target transaction as the data.
+CREATE TABLE IF NOT EXISTS stagesync.kafka_offsets (
+  stream          text NOT NULL,
+  topic           text NOT NULL,
+  kafka_partition integer NOT NULL,
+  next_offset     bigint NOT NULL,
+  last_commit_lsn numeric NOT NULL DEFAULT 0,
+  lsn             numeric NOT NULL DEFAULT 0,
+  total_order     bigint NOT NULL DEFAULT 0,
+  updated_at      timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (stream, topic, kafka_partition)
+);

@@ -25,10 +25,18 @@ inline constexpr const char* kTargetSchema = "stagesync";
 Status PreparePostgresTarget(const Config& config, const std::vector<TableShape>& source_tables,
                              std::vector<std::string>* warnings);
 
+// Creates the bookkeeping tables if missing (for `apply`, which may run without `setup` on
+// this target). Idempotent.
+Status EnsurePostgresBookkeeping(const Config& config);
+
 // Every selected source table must map onto a target table; lists each that does not.
 Status CheckPostgresTargetMapping(const Config& config,
                                   const std::vector<TableShape>& source_tables,
                                   std::vector<std::string>* problems);
+
+// Applies Debezium records from Kafka (written by `stagesync capture` or by Debezium) until
+// `stop`: the prefix's topics for the selected tables, offsets kept in the target.
+Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop);
 
 // Live figures of a running applier, readable from other threads.
 struct ApplyProgress {
@@ -58,6 +66,27 @@ class PostgresApplier {
   Status Run(EventQueue& queue);
 
   ApplyProgress& progress();
+
+  // Where a Kafka partition stands: the next offset to read, and the source position of the
+  // last record applied from it (last commit LSN, LSN, order in transaction).
+  struct KafkaPosition {
+    std::string topic;
+    int32_t partition = 0;
+    int64_t next_offset = 0;
+    Lsn last_commit_lsn = 0;
+    Lsn lsn = 0;
+    int64_t total_order = 0;
+  };
+  // Applies row changes and truncates that came through Kafka in one target transaction,
+  // recording `positions` for consumer group `group` in the same transaction.
+  Status ApplyBatch(std::vector<ChangeEvent>& events, const std::string& group,
+                    const std::vector<KafkaPosition>& positions);
+  // The positions recorded for `group`.
+  Status LoadKafkaPositions(const std::string& group, std::vector<KafkaPosition>* out);
+  // The target column's type (format_type) for a source column, through [mapping].
+  std::optional<std::string> TargetColumnType(const std::string& schema, const std::string& table,
+                                              const std::string& column);
+  bool TargetTableExists(const std::string& schema, const std::string& table);
 
  private:
   struct Impl;

@@ -29,6 +29,8 @@ struct EndpointConfig {
 };
 
 struct SourceConfig : EndpointConfig {
+  // The database name in the dsn (dbname=... or the URI path), for source.db in events.
+  std::string DatabaseName() const;
   std::vector<std::string> tables = {"public.*"};
   std::vector<std::string> exclude;
   std::string slot = "stagesync";
@@ -45,6 +47,10 @@ struct StreamConfig {
   std::string transport = "direct";
   std::string brokers;
   std::string topic_prefix = "stagesync";
+  bool schemas_enable = true;                     // JsonConverter schemas.enable
+  std::string decimal_handling_mode = "precise";  // precise | string | double
+  std::string group_id;                           // apply's consumer group; default <prefix>-apply
+  std::string dead_letter_topic;                  // default <prefix>.dead-letter
 };
 
 struct MonitorConfig {

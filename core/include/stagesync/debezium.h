@@ -17,8 +17,6 @@
 
 namespace stagesync::debezium {
 
-struct FieldType;
-
 struct EncoderOptions {
   std::string topic_prefix = "stagesync";
   std::string database;                   // source.db
@@ -56,6 +54,9 @@ class Encoder {
   KafkaRecord EncodeTransaction(bool begin, const TxnBegin& txn, Lsn lsn,
                                 const std::map<std::string, uint64_t>& counts);
   KafkaRecord EncodeHeartbeat(TimestampUs now);
+  // The last commit before the next events (source.sequence[0], which orders events across
+  // transactions; Debezium's consumers and ours deduplicate by it).
+  void SetLastCommit(Lsn commit_lsn);
   std::string TopicFor(const SourceRelation& relation) const;
 
  private:
@@ -77,6 +78,9 @@ struct DecodedRecord {
   Tuple key;
   // Source position: PostgreSQL lsn/txId, or MySQL file/pos/row; used to skip duplicates.
   Lsn lsn = 0;
+  Lsn last_commit_lsn = 0;  // source.sequence[0]
+  Lsn txn_commit_lsn = 0;   // the transaction's own commit LSN, from transaction.id "xid:lsn"
+  int64_t total_order = 0;  // transaction.total_order, 0 when absent
   std::optional<int64_t> tx_id;
   std::string binlog_file;
   int64_t binlog_pos = 0;
@@ -85,8 +89,9 @@ struct DecodedRecord {
   std::string connector;
 };
 
-// For records without schemas: the type of a target column, if known.
-using ColumnTypeLookup = std::function<std::optional<FieldType>(
+// For records without schemas: the target column's type as format_type() spells it
+// ("timestamp(3) without time zone"), if there is such a column.
+using ColumnTypeLookup = std::function<std::optional<std::string>(
     const std::string& schema, const std::string& table, const std::string& column)>;
 
 // Decodes a record (key and value JSON; value nullopt = tombstone). Errors name the field

@@ -1,0 +1,232 @@
+// apply <- Kafka: Debezium records (from stagesync capture or from Debezium) decoded, mapped
+// and applied with the same applier as `run`; offsets stored in the target with the data.
+#include <map>
+#include <tuple>
+
+#include "stagesync/apply.h"
+#include "stagesync/debezium.h"
+#include "stagesync/kafka.h"
+#include "stagesync/log.h"
+
+namespace stagesync::apply {
+namespace {
+
+std::string RegexEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (std::string("\\^$.|?*+()[]{}").find(c) != std::string::npos) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// "public.um_*" -> "stagesync\.public\.um_.*"
+std::string GlobToTopicRegex(const std::string& prefix, const std::string& glob) {
+  std::string out = RegexEscape(prefix) + "\\.";
+  for (char c : glob) {
+    if (c == '*')
+      out += ".*";
+    else if (c == '?')
+      out += ".";
+    else
+      out += RegexEscape(std::string(1, c));
+  }
+  return out;
+}
+
+bool Excluded(const Config& config, const std::string& qualified) {
+  for (const auto& g : config.source.exclude) {
+    if (GlobMatch(g, qualified)) return true;
+  }
+  return false;
+}
+
+using Position = std::tuple<Lsn, Lsn, int64_t>;  // last commit, lsn, order in transaction
+
+// The relation a record describes: its columns and key, shared while the shape holds.
+class Relations {
+ public:
+  RelationPtr For(const debezium::DecodedRecord& r) {
+    std::string sig = r.schema + "." + r.table + "|";
+    for (const auto& c : r.columns) sig += c + ",";
+    sig += "|";
+    for (const auto& k : r.key_columns) sig += k + ",";
+    auto it = cache_.find(sig);
+    if (it != cache_.end()) return it->second;
+    auto rel = std::make_shared<SourceRelation>();
+    rel->schema = r.schema;
+    rel->name = r.table;
+    rel->replica_identity = r.key_columns.empty() ? 'f' : 'd';
+    auto add = [&](const std::string& name) {
+      SourceColumn c;
+      c.name = name;
+      c.part_of_key =
+          std::find(r.key_columns.begin(), r.key_columns.end(), name) != r.key_columns.end();
+      rel->columns.push_back(std::move(c));
+    };
+    for (const auto& c : r.columns) add(c);
+    for (const auto& k : r.key_columns) {
+      if (std::find(r.columns.begin(), r.columns.end(), k) == r.columns.end()) add(k);
+    }
+    return cache_.emplace(sig, rel).first->second;
+  }
+
+ private:
+  std::map<std::string, RelationPtr> cache_;
+};
+
+// The change a record stands for, by the relation's columns.
+bool ToChange(const debezium::DecodedRecord& r, const RelationPtr& rel, ChangeEvent* out) {
+  auto widen = [&](const std::optional<Tuple>& t) {
+    Tuple full(rel->columns.size(), Value::Null());
+    if (t) {
+      for (size_t i = 0; i < t->size() && i < full.size(); ++i) full[i] = (*t)[i];
+    }
+    for (size_t k = 0; k < r.key_columns.size(); ++k) {
+      for (size_t i = 0; i < rel->columns.size(); ++i) {
+        if (rel->columns[i].name == r.key_columns[k] &&
+            (!t || full[i].is_unchanged() || full[i].is_null())) {
+          full[i] = r.key[k];
+        }
+      }
+    }
+    return full;
+  };
+  if (r.kind == debezium::DecodedRecord::Kind::kTruncate) {
+    TruncateChange t;
+    t.lsn = r.lsn;
+    t.relations.push_back(rel);
+    *out = std::move(t);
+    return true;
+  }
+  RowChange c;
+  c.relation = rel;
+  c.lsn = r.lsn;
+  switch (r.op) {
+    case 'c':
+    case 'r':
+      c.op = RowOp::kInsert;
+      c.new_tuple = widen(r.after);
+      break;
+    case 'u':
+      c.op = RowOp::kUpdate;
+      c.new_tuple = widen(r.after);
+      if (rel->replica_identity == 'f' && r.before) c.old_tuple = widen(r.before);
+      break;
+    case 'd':
+      c.op = RowOp::kDelete;
+      c.old_tuple = widen(r.before);
+      break;
+    default:
+      return false;
+  }
+  *out = std::move(c);
+  return true;
+}
+
+}  // namespace
+
+Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop) {
+  if (Status s = EnsurePostgresBookkeeping(config); !s.ok()) return s;
+  std::unique_ptr<PostgresApplier> applier;
+  if (Status s = PostgresApplier::Open(config, &applier); !s.ok()) return s;
+  const std::string group = config.stream.group_id.empty() ? config.stream.topic_prefix + "-apply"
+                                                           : config.stream.group_id;
+  const std::string dead_letter = config.stream.dead_letter_topic.empty()
+                                      ? config.stream.topic_prefix + ".dead-letter"
+                                      : config.stream.dead_letter_topic;
+  std::vector<PostgresApplier::KafkaPosition> stored;
+  if (Status s = applier->LoadKafkaPositions(group, &stored); !s.ok()) return s;
+  std::map<std::pair<std::string, int32_t>, PostgresApplier::KafkaPosition> positions;
+  for (auto& p : stored) positions[{p.topic, p.partition}] = p;
+
+  std::string regex = "^(";
+  for (size_t i = 0; i < config.source.tables.size(); ++i) {
+    regex += (i ? "|" : "") + GlobToTopicRegex(config.stream.topic_prefix, config.source.tables[i]);
+  }
+  regex += ")$";
+  auto stored_offset = [&positions](const std::string& topic,
+                                    int32_t partition) -> std::optional<int64_t> {
+    auto it = positions.find({topic, partition});
+    if (it == positions.end()) return std::nullopt;
+    return it->second.next_offset;
+  };
+  std::unique_ptr<kafka::Consumer> consumer;
+  if (Status s = kafka::Consumer::Open(config, group, regex, stored_offset, &consumer); !s.ok())
+    return s;
+  LOG_INFO("apply: consuming " << regex << " as group " << group << " from "
+                               << config.stream.brokers);
+
+  debezium::ColumnTypeLookup lookup = [&](const std::string& schema, const std::string& table,
+                                          const std::string& column) {
+    return applier->TargetColumnType(schema, table, column);
+  };
+  Relations relations;
+  std::vector<kafka::Message> messages;
+  while (!stop) {
+    if (Status s = consumer->Poll(5000, Duration(200), &messages); !s.ok()) return s;
+    if (messages.empty()) continue;
+    std::vector<ChangeEvent> events;
+    std::map<std::pair<std::string, int32_t>, PostgresApplier::KafkaPosition> touched;
+    TimestampUs newest = 0;
+    for (const auto& m : messages) {
+      auto key = std::make_pair(m.topic, m.partition);
+      auto& pos = touched
+                      .try_emplace(key, positions.count(key)
+                                            ? positions[key]
+                                            : PostgresApplier::KafkaPosition{m.topic, m.partition})
+                      .first->second;
+      pos.next_offset = m.offset + 1;
+      debezium::DecodedRecord rec;
+      Status problem = debezium::DecodeRecord(m.key, m.value, lookup, &rec);
+      bool data = problem.ok() && (rec.kind == debezium::DecodedRecord::Kind::kRow ||
+                                   rec.kind == debezium::DecodedRecord::Kind::kTruncate);
+      if (data && Excluded(config, rec.schema + "." + rec.table)) data = false;
+      if (data) {
+        // Commit order first: the transaction's own commit LSN where the record carries it
+        // (stagesync; the same when re-sent), else Debezium's last-commit LSN.
+        Position here{rec.txn_commit_lsn ? rec.txn_commit_lsn : rec.last_commit_lsn, rec.lsn,
+                      rec.total_order};
+        Position done{pos.last_commit_lsn, pos.lsn, pos.total_order};
+        if (done != Position{} && here <= done) continue;  // sent twice by a capture restart
+        if (!applier->TargetTableExists(rec.schema, rec.table)) {
+          problem = Status::Error("unknown table " + rec.schema + "." + rec.table +
+                                  ": no such target table (create it or map it in [mapping])");
+        } else {
+          ChangeEvent ev;
+          if (!ToChange(rec, relations.For(rec), &ev)) {
+            problem = Status::Error(std::string("unsupported op \"") + rec.op + "\"");
+          } else {
+            events.push_back(std::move(ev));
+            std::tie(pos.last_commit_lsn, pos.lsn, pos.total_order) = here;
+            newest = std::max(newest, rec.source_time);
+          }
+        }
+      }
+      if (!problem.ok()) {
+        std::string where =
+            m.topic + "/" + std::to_string(m.partition) + "/" + std::to_string(m.offset);
+        if (config.apply.on_error != "dead-letter") {
+          return Status::Error(
+              "record " + where + ": " + problem.message() +
+              " (set [apply] on_error = \"dead-letter\" to set such records aside)");
+        }
+        if (Status s = consumer->DeadLetter(m, dead_letter, problem.message()); !s.ok()) return s;
+        LOG_WARN("apply: record " << where << " sent to " << dead_letter << ": "
+                                  << problem.message());
+      }
+    }
+    if (newest) {
+      TxnCommit marker;
+      marker.commit_time = newest;
+      events.push_back(marker);
+    }
+    std::vector<PostgresApplier::KafkaPosition> batch_positions;
+    for (auto& [k, p] : touched) batch_positions.push_back(p);
+    if (Status s = applier->ApplyBatch(events, group, batch_positions); !s.ok()) return s;
+    for (auto& [k, p] : touched) positions[k] = p;
+  }
+  return Status::Ok();
+}
+
+}  // namespace stagesync::apply
