@@ -1,0 +1,226 @@
+// capture -> Kafka -> apply on real PostgreSQL servers and librdkafka's mock cluster (the
+// Kafka protocol on loopback); kcat, a stock client, reads what capture wrote.
+#include "stagesync/kafka.h"
+
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+#include "sync_fixture.h"
+
+namespace stagesync::testing {
+namespace {
+
+class KafkaTest : public SyncTest {
+ public:
+  static void SetUpTestSuite() {
+    StartClusters();
+    ASSERT_TRUE(kafka::MockCluster::Start(3, &mock_).ok());
+  }
+  static void TearDownTestSuite() {
+    mock_.reset();
+    SyncTest::TearDownTestSuite();
+  }
+
+ protected:
+  void TearDown() override {
+    capture_.reset();
+    apply_.reset();
+    SyncTest::TearDown();
+  }
+  void UseKafka(const std::string& extra = "") {
+    spec_.extra_toml = "[stream]\ntransport = \"kafka\"\nbrokers = \"" +
+                       mock_->bootstrap_servers() + "\"\ntopic_prefix = \"" + db_ + "\"\n" + extra;
+    WriteConfig();
+  }
+  std::unique_ptr<Process> Start(const std::string& command) {
+    return std::make_unique<Process>(
+        std::vector<std::string>{StagesyncBinary(), command, "-c", config_path_},
+        "stagesync-" + command);
+  }
+  CommandResult Kcat(const std::vector<std::string>& args, const std::string& input = "") {
+    std::vector<std::string> argv = {"/usr/bin/kcat", "-b", mock_->bootstrap_servers()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    if (input.empty()) return RunCommand(argv, "kcat", 60s);
+    std::string file = ScratchDir() + "/" + db_ + "-kcat-input";
+    WriteFile(file, input);
+    return RunCommand(
+        {"/bin/sh", "-c",
+         "kcat -b '" + mock_->bootstrap_servers() + "' " + Join(args) + " < '" + file + "'"},
+        "kcat", 60s);
+  }
+  static std::string Join(const std::vector<std::string>& args) {
+    std::string out;
+    for (const auto& a : args) out += "'" + a + "' ";
+    return out;
+  }
+  std::string Logs() const {
+    return "capture:\n" + (capture_ ? capture_->Stderr() : "") + "\napply:\n" +
+           (apply_ ? apply_->Stderr() : "");
+  }
+
+  static std::unique_ptr<kafka::MockCluster> mock_;
+  std::unique_ptr<Process> capture_, apply_;
+};
+std::unique_ptr<kafka::MockCluster> KafkaTest::mock_;
+
+void Workload(const SyncTest& t, int from, int to,
+              const std::function<void(const std::string&)>& exec) {
+  for (int i = from; i < to; ++i) {
+    std::string n = std::to_string(i);
+    exec("INSERT INTO t VALUES (" + n + ", 'v" + n + "', " + n + ".25, now(), NULL, ARRAY[" + n +
+         ", NULL]); INSERT INTO nk VALUES (" + n +
+         " % 7, 'k'); UPDATE t SET v = v || '+' WHERE id = " + std::to_string(i / 2) +
+         "; DELETE FROM t WHERE id = " + std::to_string(i - 5) + "; UPDATE nk SET b = 'u' || " + n +
+         " WHERE ctid = (SELECT ctid FROM nk WHERE a = " + n + " % 5 LIMIT 1)");
+  }
+  (void)t;
+}
+
+TEST_F(KafkaTest, kafka_capture_apply_survive_kill9_and_kcat_reads_the_events) {
+  OnBoth(
+      "CREATE TABLE t (id int PRIMARY KEY, v text, n numeric(12,2), ts timestamptz, big text, arr "
+      "int[]);"
+      "CREATE TABLE nk (a int, b text); ALTER TABLE nk REPLICA IDENTITY FULL;");
+  UseKafka();
+  SetupOrFail();
+  OnSource("INSERT INTO t VALUES (-1000, 'toast', 0, now(), repeat('x', 300000), NULL)");
+  capture_ = Start("capture");
+  apply_ = Start("apply");
+  auto exec = [&](const std::string& sql) { OnSource(sql); };
+  Workload(*this, 0, 40, exec);
+  OnSource(
+      "UPDATE t SET v = 'toast kept' WHERE id = -1000; UPDATE t SET id = 100000 WHERE id = 30");
+  capture_->Kill();  // kill -9 mid-stream: records may be sent twice, never skipped
+  Workload(*this, 40, 70, exec);
+  capture_ = Start("capture");
+  apply_->Kill();
+  Workload(*this, 70, 100, exec);
+  apply_ = Start("apply");
+  Workload(*this, 100, 120, exec);
+  EXPECT_TRUE(Converges({{"t", "id"}, {"nk", "a, b"}}, 90s)) << Logs();
+  auto big = target().Query(db_, "SELECT length(big), v FROM t WHERE id = -1000");
+  ASSERT_EQ(big.size(), 1u);
+  EXPECT_EQ(*big[0][0], "300000") << "unchanged TOAST must keep the target's value";
+  EXPECT_EQ(*big[0][1], "toast kept");
+
+  // A stock Kafka client sees Debezium envelopes on <prefix>.<schema>.<table>.
+  CommandResult read =
+      Kcat({"-C", "-t", db_ + ".public.t", "-o", "beginning", "-e", "-q", "-c", "5"});
+  ASSERT_EQ(read.exit_code, 0) << read.Describe();
+  EXPECT_NE(read.out.find("\"payload\""), std::string::npos) << read.out.substr(0, 500);
+  EXPECT_NE(read.out.find("\"connector\":\"postgresql\""), std::string::npos);
+  CommandResult txn =
+      Kcat({"-C", "-t", db_ + ".transaction", "-o", "beginning", "-e", "-q", "-c", "2"});
+  EXPECT_NE(txn.out.find("\"status\":\"BEGIN\""), std::string::npos) << txn.Describe();
+
+  capture_->Signal(SIGTERM);
+  apply_->Signal(SIGTERM);
+  EXPECT_EQ(capture_->Wait(30s), 0) << Logs();
+  EXPECT_EQ(apply_->Wait(30s), 0) << Logs();
+}
+
+TEST_F(KafkaTest, kafka_broker_down_20s_loses_nothing) {
+  OnBoth(
+      "CREATE TABLE t (id int PRIMARY KEY, v text, n numeric(12,2), ts timestamptz, big text, arr "
+      "int[]);"
+      "CREATE TABLE nk (a int, b text); ALTER TABLE nk REPLICA IDENTITY FULL;");
+  UseKafka();
+  SetupOrFail();
+  capture_ = Start("capture");
+  apply_ = Start("apply");
+  auto exec = [&](const std::string& sql) { OnSource(sql); };
+  Workload(*this, 0, 20, exec);
+  for (int b = 1; b <= 3; ++b) ASSERT_TRUE(mock_->SetBrokerDown(b, true).ok());
+  Workload(*this, 20, 60, exec);  // production goes on while Kafka is away
+  std::this_thread::sleep_for(20s);
+  for (int b = 1; b <= 3; ++b) ASSERT_TRUE(mock_->SetBrokerDown(b, false).ok());
+  Workload(*this, 60, 80, exec);
+  EXPECT_TRUE(Converges({{"t", "id"}, {"nk", "a, b"}}, 120s)) << Logs();
+  EXPECT_TRUE(capture_->Running()) << Logs();
+  EXPECT_TRUE(apply_->Running()) << Logs();
+}
+
+TEST_F(KafkaTest, real_debezium_records_apply) {
+  OnTarget(
+      "CREATE TABLE outbox (id uuid PRIMARY KEY, aggregate_type text NOT NULL, aggregate_id text, "
+      "type text, payload jsonb, status text, created_at timestamp)");
+  OnSource("CREATE TABLE placeholder (id int PRIMARY KEY)");  // setup needs a table
+  spec_.tables = {"public.*"};
+  UseKafka();
+  SetupOrFail();
+  // Debezium 2.6.2's own insert, with its key, as Debezium wrote them.
+  std::string value = ReadFile(FixturesDir() + "/debezium/pg_insert.json");
+  std::string key = ReadFile(FixturesDir() + "/debezium/pg_insert_key.json");
+  auto oneline = [](std::string s) {
+    std::string out;
+    for (char c : s) {
+      if (c != '\n' && c != '\r') out += c;
+    }
+    return out;
+  };
+  CommandResult sent = Kcat({"-P", "-t", db_ + ".public.outbox", "-K", "\t"},
+                            oneline(key) + "\t" + oneline(value) + "\n");
+  ASSERT_EQ(sent.exit_code, 0) << sent.Describe();
+  apply_ = Start("apply");
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  for (int i = 0; i < 100 && rows.empty(); ++i) {
+    rows = target().Query(
+        db_, "SELECT aggregate_type, status, created_at::text, payload->>'item' FROM outbox");
+    if (rows.empty()) std::this_thread::sleep_for(300ms);
+  }
+  ASSERT_EQ(rows.size(), 1u) << Logs();
+  EXPECT_EQ(*rows[0][0], "Order");
+  EXPECT_EQ(*rows[0][1], "PENDING");
+  EXPECT_EQ(*rows[0][2], "2024-06-29 16:56:02.823282");
+  EXPECT_EQ(*rows[0][3], "foo");
+}
+
+TEST_F(KafkaTest, malformed_records_stop_apply_or_go_to_dead_letters) {
+  OnBoth("CREATE TABLE t (id int PRIMARY KEY, v text)");
+  UseKafka();
+  SetupOrFail();
+  const std::string topic = db_ + ".public.t";
+  const std::string good =
+      "{\"before\":null,\"after\":{\"id\":1,\"v\":\"ok\"},\"source\":{\"connector\":\"postgresql\","
+      "\"schema\":\"public\",\"table\":\"t\",\"lsn\":1},\"op\":\"c\"}";
+  std::string corpus =
+      std::string("{\"after\":{\"id\":2}\n") +  // truncated JSON
+      "{\"after\":{\"id\":3},\"source\":{\"table\":\"t\",\"schema\":\"public\"}}\n" +  // no op
+      "{\"op\":\"c\",\"after\":{\"id\":\"four\"},\"source\":{\"table\":\"t\",\"schema\":\"public\","
+      "\"lsn\":2}}\n" +  // wrong type
+      "{\"op\":\"c\",\"after\":{\"id\":5},\"source\":{\"table\":\"nope\",\"schema\":\"public\","
+      "\"lsn\":3}}\n" +  // unknown table
+      good +
+      "\n";
+  ASSERT_EQ(Kcat({"-P", "-t", topic, "-p", "0"}, corpus).exit_code, 0);
+  // on_error = stop: apply exits, naming topic/partition/offset and the reason; nothing applied.
+  apply_ = Start("apply");
+  auto code = apply_->Wait(60s);
+  ASSERT_TRUE(code) << Logs();
+  EXPECT_NE(*code, 0);
+  EXPECT_NE(apply_->Stderr().find(topic + "/0/0"), std::string::npos) << Logs();
+  EXPECT_NE(apply_->Stderr().find("not valid JSON"), std::string::npos) << Logs();
+  EXPECT_TRUE(target().Query(db_, "SELECT 1 FROM t").empty());
+  // on_error = dead-letter: the four bad records are set aside with reasons, the good applied.
+  UseKafka("[apply]\non_error = \"dead-letter\"\n");
+  spec_.extra_toml += "";
+  apply_ = Start("apply");
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  for (int i = 0; i < 100 && rows.empty(); ++i) {
+    rows = target().Query(db_, "SELECT v FROM t WHERE id = 1");
+    if (rows.empty()) std::this_thread::sleep_for(300ms);
+  }
+  ASSERT_EQ(rows.size(), 1u) << Logs();
+  EXPECT_EQ(target().Query(db_, "SELECT 1 FROM t").size(), 1u);
+  CommandResult dead =
+      Kcat({"-C", "-t", db_ + ".dead-letter", "-o", "beginning", "-e", "-q", "-f", "%h\\n"});
+  ASSERT_EQ(dead.exit_code, 0) << dead.Describe();
+  for (const char* reason : {"not valid JSON", "op", "after.field id", "unknown table"}) {
+    EXPECT_NE(dead.out.find(reason), std::string::npos) << reason << "\n" << dead.out;
+  }
+  EXPECT_TRUE(apply_->Running()) << Logs();
+}
+
+}  // namespace
+}  // namespace stagesync::testing
