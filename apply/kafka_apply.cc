@@ -145,8 +145,13 @@ Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop) {
     regex += (i ? "|" : "") + GlobToTopicRegex(config.stream.topic_prefix, config.source.tables[i]);
   }
   regex += ")$";
-  auto stored_offset = [&positions](const std::string& topic,
-                                    int32_t partition) -> std::optional<int64_t> {
+  // On every assignment, read the positions back from the target: another apply process of
+  // the group may have advanced a partition this one is taking over.
+  auto stored_offset = [&](const std::string& topic, int32_t partition) -> std::optional<int64_t> {
+    std::vector<PostgresApplier::KafkaPosition> fresh;
+    if (applier->LoadKafkaPositions(group, &fresh).ok()) {
+      for (auto& p : fresh) positions[{p.topic, p.partition}] = p;
+    }
     auto it = positions.find({topic, partition});
     if (it == positions.end()) return std::nullopt;
     return it->second.next_offset;

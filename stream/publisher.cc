@@ -38,6 +38,7 @@ struct Publisher::Impl {
   std::deque<Inflight> inflight;
   std::string failure;
   uint64_t next_seq = 1;
+  uint64_t current_seq = 0;  // the in-flight entry of the transaction being read
   // Current transaction.
   TxnBegin begin;
   bool in_txn = false, began = false;
@@ -81,13 +82,14 @@ struct Publisher::Impl {
     progress.pending_since = inflight.empty() ? 0 : inflight.front().commit_time;
   }
 
-  Status Produce(const debezium::KafkaRecord& r, bool fixed_partition) {
-    uint64_t seq;
+  // Sends one record counted against the in-flight entry `seq`.
+  Status Produce(const debezium::KafkaRecord& r, bool fixed_partition, uint64_t seq) {
     {
       std::lock_guard lock(mutex);
       if (!failure.empty()) return Status::Error(failure);
-      seq = inflight.back().seq;
-      inflight.back().outstanding++;
+      for (auto& t : inflight) {
+        if (t.seq == seq) t.outstanding++;
+      }
     }
     rd_kafka_headers_t* headers = nullptr;
     if (!r.headers.empty()) {
@@ -129,22 +131,27 @@ struct Publisher::Impl {
       total_order = 0;
       per_table.clear();
       std::lock_guard lock(mutex);
-      inflight.push_back(Inflight{next_seq++, 0, b->commit_time, 0, false});
+      current_seq = next_seq++;
+      inflight.push_back(Inflight{current_seq, 0, b->commit_time, 0, false});
       if (!progress.pending_since) progress.pending_since = b->commit_time;
       return Status::Ok();
     }
     if (auto* c = std::get_if<TxnCommit>(&ev)) {
       if (began) {
-        if (Status s =
-                Produce(encoder->EncodeTransaction(false, begin, c->end_lsn, per_table), false);
+        if (Status s = Produce(encoder->EncodeTransaction(false, begin, c->end_lsn, per_table),
+                               false, current_seq);
             !s.ok())
           return s;
       }
       encoder->SetLastCommit(c->commit_lsn);
       in_txn = false;
       std::lock_guard lock(mutex);
-      inflight.back().end_lsn = c->end_lsn;
-      inflight.back().committed = true;
+      for (auto& t : inflight) {
+        if (t.seq == current_seq) {
+          t.end_lsn = c->end_lsn;
+          t.committed = true;
+        }
+      }
       ConfirmLocked();
       return Status::Ok();
     }
@@ -152,7 +159,8 @@ struct Publisher::Impl {
       if (IsHeartbeat(*row->relation)) return Status::Ok();
       if (!began) {
         began = true;
-        if (Status s = Produce(encoder->EncodeTransaction(true, begin, 0, {}), false); !s.ok())
+        if (Status s = Produce(encoder->EncodeTransaction(true, begin, 0, {}), false, current_seq);
+            !s.ok())
           return s;
       }
       std::string table = row->relation->QualifiedName();
@@ -168,7 +176,7 @@ struct Publisher::Impl {
           ++total_order;
           ++in_table;
         }
-        if (Status s = Produce(r, keyless); !s.ok()) return s;
+        if (Status s = Produce(r, keyless, current_seq); !s.ok()) return s;
       }
       return Status::Ok();
     }
@@ -178,7 +186,7 @@ struct Publisher::Impl {
         return s;
       for (const auto& r : records) {
         ++total_order;
-        if (Status s = Produce(r, true); !s.ok()) return s;
+        if (Status s = Produce(r, true, current_seq); !s.ok()) return s;
       }
     }
     return Status::Ok();
@@ -193,15 +201,18 @@ struct Publisher::Impl {
         if (!failure.empty()) return Status::Transient(failure);
       }
       TimestampUs now = NowUs();
-      if (now - last_heartbeat >=
-          std::chrono::duration_cast<std::chrono::microseconds>(config.monitor.heartbeat_interval)
-              .count()) {
+      // Between transactions only: a heartbeat is its own (position-less) entry in flight.
+      if (!in_txn && now - last_heartbeat >= std::chrono::duration_cast<std::chrono::microseconds>(
+                                                 config.monitor.heartbeat_interval)
+                                                 .count()) {
         last_heartbeat = now;
+        uint64_t seq;
         {
           std::lock_guard lock(mutex);
-          inflight.push_back(Inflight{next_seq++, 0, 0, 0, true});  // carries no position
+          seq = next_seq++;
+          inflight.push_back(Inflight{seq, 0, 0, 0, true});  // carries no position
         }
-        if (Status s = Produce(encoder->EncodeHeartbeat(now), true); !s.ok()) return s;
+        if (Status s = Produce(encoder->EncodeHeartbeat(now), true, seq); !s.ok()) return s;
       }
       if (!batch) {
         if (queue.closed_and_empty()) break;

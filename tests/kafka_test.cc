@@ -141,6 +141,23 @@ TEST_F(KafkaTest, kafka_broker_down_20s_loses_nothing) {
   EXPECT_TRUE(apply_->Running()) << Logs();
 }
 
+TEST_F(KafkaTest, two_apply_processes_share_the_partitions) {
+  OnBoth(
+      "CREATE TABLE t (id int PRIMARY KEY, v text, n numeric(12,2), ts timestamptz, big text, arr "
+      "int[]); CREATE TABLE nk (a int, b text); ALTER TABLE nk REPLICA IDENTITY FULL;");
+  UseKafka();
+  SetupOrFail();
+  capture_ = Start("capture");
+  apply_ = Start("apply");
+  auto second = Start("apply");
+  auto exec = [&](const std::string& sql) { OnSource(sql); };
+  Workload(*this, 0, 40, exec);
+  second->Kill();  // its partitions move to the first process, which must resume after them
+  Workload(*this, 40, 80, exec);
+  EXPECT_TRUE(Converges({{"t", "id"}, {"nk", "a, b"}}, 90s))
+      << Logs() << "\nsecond apply:\n" << second->Stderr();
+}
+
 TEST_F(KafkaTest, real_debezium_records_apply) {
   OnTarget(
       "CREATE TABLE outbox (id uuid PRIMARY KEY, aggregate_type text NOT NULL, aggregate_id text, "
