@@ -11,6 +11,7 @@
 #include "stagesync/apply.h"
 #include "stagesync/log.h"
 #include "stagesync/pg.h"
+#include "statement_writer.h"
 #include "table_plan.h"
 #include "target_catalog.h"
 
@@ -20,40 +21,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr size_t kChunkRows = 10000;                 // rows written per statement round at most
 constexpr size_t kChunkBytes = 32u * 1024u * 1024u;  // bytes buffered before writing
-
-// One row as the statement builders see it.
-struct RowView {
-  const Tuple* key = nullptr;
-  const Tuple* image = nullptr;
-  const Tuple* old = nullptr;
-};
-
-std::string DescribeKey(const TablePlan& plan, const RowChange& c) {
-  std::string out = "(";
-  if (plan.keyless) {
-    out += "no key";
-  } else {
-    Tuple key = KeyOf(plan, c);
-    for (size_t i = 0; i < key.size(); ++i) {
-      if (i) out += ", ";
-      out += plan.relation->columns[plan.key_source[i]].name + "=";
-      out += key[i].is_null() ? "NULL" : key[i].text.substr(0, 64);
-    }
-  }
-  return out + ")";
-}
-
-const char* OpName(RowOp op) {
-  switch (op) {
-    case RowOp::kInsert:
-      return "insert";
-    case RowOp::kUpdate:
-      return "update";
-    case RowOp::kDelete:
-      return "delete";
-  }
-  return "?";
-}
 
 }  // namespace
 
@@ -69,9 +36,9 @@ struct PostgresApplier::Impl {
   std::map<int, TableBatch> batches;  // by plan id
   std::vector<RowChange> raw;         // the batched changes, in order, for the exact fallback
   size_t raw_bytes = 0;
-  std::unordered_map<std::string, std::string> prepared;  // sql -> statement name
   std::set<std::string> warned;
   int next_plan_id = 1;
+  std::unique_ptr<StatementWriter> writer;                         // set-based statements on conn
   std::map<std::string, std::optional<TargetTable>> target_cache;  // for schemaless decoding
   // Groups committed but maybe not yet flushed on the target: (local WAL end, source end).
   std::deque<std::pair<Lsn, Lsn>> unflushed;
@@ -88,6 +55,7 @@ struct PostgresApplier::Impl {
   Status Connect() {
     try {
       conn = pg::Connect(config.target, "stagesync-apply");
+      writer = std::make_unique<StatementWriter>(*conn);
       pqxx::nontransaction s(*conn);
       // Like PostgreSQL's apply worker: commit without waiting for the WAL flush, and
       // acknowledge a group to the source only once the target's flushed WAL covers it.
@@ -184,82 +152,6 @@ struct PostgresApplier::Impl {
     return Status::Ok();
   }
 
-  const std::string& Prepare(const std::string& sql) {
-    auto it = prepared.find(sql);
-    if (it != prepared.end()) return it->second;
-    std::string name = "ss" + std::to_string(prepared.size() + 1);
-    conn->prepare(name, sql);
-    return prepared.emplace(sql, name).first->second;
-  }
-
-  void Exec(pqxx::transaction_base& t, const TablePlan& plan, const StatementShape& shape,
-            const std::vector<RowView>& rows) {
-    const std::string& name = Prepare(BuildStatement(plan, shape));
-    auto params = StatementParams(plan, shape);
-    std::vector<std::string> arrays(params.size());
-    for (size_t p = 0; p < params.size(); ++p) {
-      std::string& a = arrays[p];
-      a.reserve(rows.size() * 8);
-      a += '{';
-      for (size_t r = 0; r < rows.size(); ++r) {
-        if (r) a += ',';
-        const ParamSource& src = params[p];
-        const Tuple* from = src.from == ParamSource::From::kKey   ? rows[r].key
-                            : src.from == ParamSource::From::kNew ? rows[r].image
-                                                                  : rows[r].old;
-        AppendArrayElement(a, (*from)[src.index]);
-      }
-      a += '}';
-    }
-    pqxx::result r = t.exec_prepared(name, pqxx::prepare::make_dynamic_params(arrays));
-    if (shape.op == RowOp::kUpdate && !plan.keyless && !shape.insert_missing &&
-        static_cast<size_t>(r.affected_rows()) < rows.size()) {
-      StatementShape missing = shape;
-      missing.insert_missing = true;
-      t.exec_prepared(Prepare(BuildStatement(plan, missing)),
-                      pqxx::prepare::make_dynamic_params(arrays));
-    }
-  }
-
-  void FlushTable(pqxx::transaction_base& t, const TableBatch& batch) {
-    using State = PendingRow::State;
-    const TablePlan& plan = *batch.plan();
-    const size_t width = plan.relation->columns.size();
-    std::vector<RowView> deletes;
-    std::map<std::vector<bool>, std::vector<RowView>> updates, inserts;
-    for (const PendingRow& row : batch.rows()) {
-      RowView v{&row.key, &row.image, nullptr};
-      if (row.state == State::kDelete || row.state == State::kDeleteInsert) deletes.push_back(v);
-      if (row.state == State::kUpdate) updates[PresentColumns(row.image, width)].push_back(v);
-      if (row.state == State::kInsert || row.state == State::kDeleteInsert) {
-        inserts[PresentColumns(row.image, width)].push_back(v);
-      }
-    }
-    if (!deletes.empty()) Exec(t, plan, {RowOp::kDelete, std::vector<bool>(width, false)}, deletes);
-    for (const auto& [present, rows] : updates) Exec(t, plan, {RowOp::kUpdate, present}, rows);
-    for (const auto& [present, rows] : inserts) {
-      // Without a unique key on the target an insert must look before it writes.
-      Exec(t, plan, {plan.key_unique || plan.keyless ? RowOp::kInsert : RowOp::kUpdate, present},
-           rows);
-    }
-  }
-
-  // Writes one change on its own: keyless tables, key moves, and the exact fallback.
-  void ExecSingle(pqxx::transaction_base& t, const TablePlan& plan, const RowChange& c) {
-    const size_t width = plan.relation->columns.size();
-    Tuple key = plan.keyless ? Tuple{} : KeyOf(plan, c);
-    RowView v{&key, &c.new_tuple, &c.old_tuple};
-    StatementShape shape{c.op, PresentColumns(c.new_tuple, width)};
-    if (plan.keyless) {
-      if (c.op != RowOp::kInsert) shape.old_present = PresentColumns(c.old_tuple, width);
-    } else {
-      if (c.op == RowOp::kInsert && !plan.key_unique) shape.op = RowOp::kUpdate;
-      shape.key_change = MovesKey(plan, c);
-    }
-    if (c.op == RowOp::kDelete) shape.present.assign(width, false);
-    Exec(t, plan, shape, {v});
-  }
-
   Status RowError(const RowChange& c, const std::exception& e) {
     if (dynamic_cast<const pqxx::broken_connection*>(&e)) {
       return Status::Transient("target connection lost: " + pg::Describe(e));
@@ -279,7 +171,7 @@ struct PostgresApplier::Impl {
     try {
       pqxx::subtransaction sub(*tx, "stagesync_batch");
       for (auto& [id, batch] : batches) {
-        if (!batch.empty()) FlushTable(sub, batch);
+        if (!batch.empty()) writer->FlushTable(sub, batch);
       }
       sub.commit();
     } catch (const pqxx::broken_connection& e) {
@@ -290,7 +182,7 @@ struct PostgresApplier::Impl {
       LOG_DEBUG("apply: batch failed (" << pg::Describe(e) << "); replaying row by row");
       for (const RowChange& c : raw) {
         try {
-          ExecSingle(*tx, *plans.at(c.relation.get()), c);
+          writer->ExecSingle(*tx, *plans.at(c.relation.get()), c);
         } catch (const std::exception& row_error) {
           return RowError(c, row_error);
         }
@@ -322,7 +214,7 @@ struct PostgresApplier::Impl {
       // Pending rows of this table go first, so its changes keep their order.
       if (Status s = FlushAll(); !s.ok()) return s;
       try {
-        ExecSingle(*tx, *plan, c);
+        writer->ExecSingle(*tx, *plan, c);
       } catch (const std::exception& e) {
         return RowError(c, e);
       }
@@ -593,34 +485,34 @@ Status PostgresApplier::Open(const Config& config, std::unique_ptr<PostgresAppli
 Lsn PostgresApplier::resume_position() const {
   return impl_->applied;
 }
-Status PostgresApplier::Run(EventQueue& queue) {
-  // Statement errors become row-level messages where they happen; what reaches here is the
-  // connection failing (e.g. at BEGIN) or something unforeseen.
+// Statement errors become row-level messages where they happen; what reaches here is the
+// connection failing (e.g. at BEGIN) or something unforeseen. Either way the open target
+// transaction is abandoned, so nothing half-applied is ever committed.
+template <typename Fn, typename Abandon>
+Status Guarded(Fn fn, Abandon abandon) {
   try {
-    return impl_->Run(queue);
+    return fn();
   } catch (const pqxx::broken_connection& e) {
-    impl_->Abandon();
+    abandon();
     return Status::Transient("target connection lost: " + pg::Describe(e));
   } catch (const std::exception& e) {
-    impl_->Abandon();
+    abandon();
     return Status::Error("apply failed: " + pg::Describe(e));
   }
 }
+
+Status PostgresApplier::Run(EventQueue& queue) {
+  return Guarded([&] { return impl_->Run(queue); }, [&] { impl_->Abandon(); });
+}
+
 ApplyProgress& PostgresApplier::progress() {
   return impl_->progress;
 }
 
 Status PostgresApplier::ApplyBatch(std::vector<ChangeEvent>& events, const std::string& group,
                                    const std::vector<KafkaPosition>& positions) {
-  try {
-    return impl_->ApplyBatch(events, group, positions);
-  } catch (const pqxx::broken_connection& e) {
-    impl_->Abandon();
-    return Status::Transient("target connection lost: " + pg::Describe(e));
-  } catch (const std::exception& e) {
-    impl_->Abandon();
-    return Status::Error("apply failed: " + pg::Describe(e));
-  }
+  return Guarded([&] { return impl_->ApplyBatch(events, group, positions); },
+                 [&] { impl_->Abandon(); });
 }
 
 Status PostgresApplier::LoadKafkaPositions(const std::string& group,
