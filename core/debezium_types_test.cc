@@ -169,3 +169,90 @@ TEST(DebeziumTypes, MalformedValuesAreErrorsNotGuesses) {
 
 }  // namespace
 }  // namespace stagesync::debezium
+
+namespace stagesync::debezium {
+namespace {
+
+// Our field schema for each PostgreSQL type, compared with the Debezium-shaped fixture's
+// field by field: Connect type, semantic name, parameters.
+struct GoldenField {
+  const char* field;  // column in zz_pg_alltypes_transferia_emulated.json
+  uint32_t oid;
+  int32_t typmod;
+};
+
+TEST(DebeziumTypes, FieldSchemasMatchTheFixtureTypeByType) {
+  rapidjson::Document doc;
+  doc.Parse(Fixture("zz_pg_alltypes_transferia_emulated.json").c_str());
+  ASSERT_FALSE(doc.HasParseError());
+  const rapidjson::Value* after = nullptr;
+  for (const auto& part : doc["schema"]["fields"].GetArray()) {
+    if (std::string(part["field"].GetString()) == "after") after = &part;
+  }
+  ASSERT_TRUE(after);
+  const GoldenField golden[] = {
+      {"bl", 16, -1},
+      {"b", 1560, 1},
+      {"b8", 1560, 8},
+      {"vb", 1562, 8},
+      {"si", 21, -1},
+      {"int", 23, -1},
+      {"id", 20, -1},
+      {"oid_", 26, -1},
+      {"real_", 700, -1},
+      {"d", 701, -1},
+      {"c", 1042, 5},
+      {"str", 1043, 259},
+      {"timestamptz_", 1184, -1},
+      {"timetz_", 1266, -1},
+      {"iv", 1186, -1},
+      {"ba", 17, -1},
+      {"j", 114, -1},
+      {"jb", 3802, -1},
+      {"x", 142, -1},
+      {"uid", 2950, -1},
+      {"pt", 600, -1},
+      {"it", 869, -1},
+      {"int4range_", 3904, -1},
+      {"date_", 1082, -1},
+      {"time_", 1083, -1},
+      {"time1", 1083, 1},
+      {"time6", 1083, 6},
+      {"timetz6", 1266, 6},
+      {"timestamp1", 1114, 1},
+      {"timestamp6", 1114, 6},
+      {"timestamp", 1114, -1},
+      {"numeric_", 1700, -1},
+      {"numeric_5", 1700, (5 << 16) + 4},
+      {"numeric_5_2", 1700, (5 << 16 | 2) + 4},
+      {"cidr_", 650, -1},
+      {"macaddr_", 829, -1},
+  };
+  for (const auto& g : golden) {
+    const rapidjson::Value* theirs = nullptr;
+    for (const auto& f : (*after)["fields"].GetArray()) {
+      if (g.field == std::string(f["field"].GetString())) theirs = &f;
+    }
+    ASSERT_TRUE(theirs) << g.field;
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    WriteFieldSchema(w, TypeForPostgres(g.oid, g.typmod, {}), true, g.field);
+    rapidjson::Document ours;
+    ours.Parse(buf.GetString());
+    for (const char* attr : {"type", "name"}) {
+      std::string a = ours.HasMember(attr) ? ours[attr].GetString() : "";
+      std::string b = theirs->HasMember(attr) ? (*theirs)[attr].GetString() : "";
+      EXPECT_EQ(a, b) << g.field << "." << attr << "\nours:   " << buf.GetString();
+    }
+    if (theirs->HasMember("parameters")) {
+      ASSERT_TRUE(ours.HasMember("parameters")) << g.field;
+      for (const auto& p : (*theirs)["parameters"].GetObject()) {
+        ASSERT_TRUE(ours["parameters"].HasMember(p.name)) << g.field << " " << p.name.GetString();
+        EXPECT_STREQ(ours["parameters"][p.name].GetString(), p.value.GetString()) << g.field;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace stagesync::debezium
