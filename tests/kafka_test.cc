@@ -154,8 +154,8 @@ TEST_F(KafkaTest, two_apply_processes_share_the_partitions) {
   Workload(*this, 0, 40, exec);
   second->Kill();  // its partitions move to the first process, which must resume after them
   Workload(*this, 40, 80, exec);
-  EXPECT_TRUE(Converges({{"t", "id"}, {"nk", "a, b"}}, 90s))
-      << Logs() << "\nsecond apply:\n" << second->Stderr();
+  EXPECT_TRUE(Converges({{"t", "id"}, {"nk", "a, b"}}, 90s)) << Logs() << "\nsecond apply:\n"
+                                                             << second->Stderr();
 }
 
 TEST_F(KafkaTest, real_debezium_records_apply) {
