@@ -59,6 +59,17 @@ class KafkaTest : public SyncTest {
            (apply_ ? apply_->Stderr() : "");
   }
 
+  // The workload's tables on both sides, setup, and capture + apply running.
+  void StartPipeline() {
+    OnBoth(
+        "CREATE TABLE t (id int PRIMARY KEY, v text, n numeric(12,2), ts timestamptz, big text, "
+        "arr int[]); CREATE TABLE nk (a int, b text); ALTER TABLE nk REPLICA IDENTITY FULL;");
+    UseKafka();
+    SetupOrFail();
+    capture_ = Start("capture");
+    apply_ = Start("apply");
+  }
+
   static std::unique_ptr<kafka::MockCluster> mock_;
   std::unique_ptr<Process> capture_, apply_;
 };
@@ -78,15 +89,8 @@ void Workload(const SyncTest& t, int from, int to,
 }
 
 TEST_F(KafkaTest, kafka_capture_apply_survive_kill9_and_kcat_reads_the_events) {
-  OnBoth(
-      "CREATE TABLE t (id int PRIMARY KEY, v text, n numeric(12,2), ts timestamptz, big text, arr "
-      "int[]);"
-      "CREATE TABLE nk (a int, b text); ALTER TABLE nk REPLICA IDENTITY FULL;");
-  UseKafka();
-  SetupOrFail();
+  StartPipeline();
   OnSource("INSERT INTO t VALUES (-1000, 'toast', 0, now(), repeat('x', 300000), NULL)");
-  capture_ = Start("capture");
-  apply_ = Start("apply");
   auto exec = [&](const std::string& sql) { OnSource(sql); };
   Workload(*this, 0, 40, exec);
   OnSource(
@@ -121,14 +125,7 @@ TEST_F(KafkaTest, kafka_capture_apply_survive_kill9_and_kcat_reads_the_events) {
 }
 
 TEST_F(KafkaTest, kafka_broker_down_20s_loses_nothing) {
-  OnBoth(
-      "CREATE TABLE t (id int PRIMARY KEY, v text, n numeric(12,2), ts timestamptz, big text, arr "
-      "int[]);"
-      "CREATE TABLE nk (a int, b text); ALTER TABLE nk REPLICA IDENTITY FULL;");
-  UseKafka();
-  SetupOrFail();
-  capture_ = Start("capture");
-  apply_ = Start("apply");
+  StartPipeline();
   auto exec = [&](const std::string& sql) { OnSource(sql); };
   Workload(*this, 0, 20, exec);
   for (int b = 1; b <= 3; ++b) ASSERT_TRUE(mock_->SetBrokerDown(b, true).ok());
@@ -142,13 +139,7 @@ TEST_F(KafkaTest, kafka_broker_down_20s_loses_nothing) {
 }
 
 TEST_F(KafkaTest, two_apply_processes_share_the_partitions) {
-  OnBoth(
-      "CREATE TABLE t (id int PRIMARY KEY, v text, n numeric(12,2), ts timestamptz, big text, arr "
-      "int[]); CREATE TABLE nk (a int, b text); ALTER TABLE nk REPLICA IDENTITY FULL;");
-  UseKafka();
-  SetupOrFail();
-  capture_ = Start("capture");
-  apply_ = Start("apply");
+  StartPipeline();
   auto second = Start("apply");
   auto exec = [&](const std::string& sql) { OnSource(sql); };
   Workload(*this, 0, 40, exec);
