@@ -193,7 +193,10 @@ Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop) {
         Position here{rec.txn_commit_lsn ? rec.txn_commit_lsn : rec.last_commit_lsn, rec.lsn,
                       rec.total_order};
         Position done{pos.last_commit_lsn, pos.lsn, pos.total_order};
-        if (done != Position{} && here <= done) continue;  // sent twice by a capture restart
+        // Sent twice by a capture restart. Snapshot reads (op r) share one position and are
+        // idempotent upserts anyway, so only streamed changes are deduplicated.
+        bool positioned = rec.op != 'r' && rec.lsn != 0;
+        if (positioned && done != Position{} && here <= done) continue;
         if (!applier->TargetTableExists(rec.schema, rec.table)) {
           problem = Status::Error("unknown table " + rec.schema + "." + rec.table +
                                   ": no such target table (create it or map it in [mapping])");
@@ -203,7 +206,7 @@ Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop) {
             problem = Status::Error(std::string("unsupported op \"") + rec.op + "\"");
           } else {
             events.push_back(std::move(ev));
-            std::tie(pos.last_commit_lsn, pos.lsn, pos.total_order) = here;
+            if (positioned) std::tie(pos.last_commit_lsn, pos.lsn, pos.total_order) = here;
             newest = std::max(newest, rec.source_time);
           }
         }
