@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 namespace stagesync::debezium {
 namespace {
@@ -251,6 +252,41 @@ TEST(DebeziumTypes, FieldSchemasMatchTheFixtureTypeByType) {
         EXPECT_STREQ(ours["parameters"][p.name].GetString(), p.value.GetString()) << g.field;
       }
     }
+  }
+}
+
+}  // namespace
+}  // namespace stagesync::debezium
+
+namespace stagesync::debezium {
+namespace {
+
+TEST(DebeziumTypes, DecimalHandlingModesStringAndDouble) {
+  TypeOptions as_string{DecimalMode::kString};
+  TypeOptions as_double{DecimalMode::kDouble};
+  for (const auto& [options, expected_json, expected_type] :
+       {std::tuple{as_string, std::string("[\"-123.45\",\"NaN\"]"), std::string("string")},
+        std::tuple{as_double, std::string("[-123.45,\"NaN\"]"), std::string("double")}}) {
+    FieldType t = TypeForPostgres(1700, (10 << 16 | 2) + 4, options);
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    w.StartArray();
+    ASSERT_TRUE(WriteValue(w, t, Value::Text("-123.45")).ok());
+    ASSERT_TRUE(WriteValue(w, t, Value::Text("NaN")).ok());
+    w.EndArray();
+    EXPECT_EQ(buf.GetString(), expected_json);
+    rapidjson::StringBuffer schema;
+    JsonWriter sw(schema);
+    WriteFieldSchema(sw, t, true, "n");
+    EXPECT_NE(std::string(schema.GetString()).find("\"type\":\"" + expected_type + "\""),
+              std::string::npos);
+    rapidjson::Document doc;
+    doc.Parse(buf.GetString());
+    Value back;
+    ASSERT_TRUE(ReadValue(doc[0], t, &back).ok());
+    EXPECT_EQ(back.text, "-123.45");
+    ASSERT_TRUE(ReadValue(doc[1], t, &back).ok());
+    EXPECT_EQ(back.text, "NaN");
   }
 }
 
