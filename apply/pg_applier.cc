@@ -553,16 +553,7 @@ std::optional<std::string> PostgresApplier::TargetColumnType(const std::string& 
     }
   }
   if (!it->second) return std::nullopt;
-  std::string wanted = column;
-  std::string lower_table = schema + "." + table;
-  for (auto& c : lower_table) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (auto m = impl_->config.mapping.find(lower_table); m != impl_->config.mapping.end()) {
-    std::string lower_col = column;
-    for (auto& c : lower_col) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (auto mc = m->second.columns.find(lower_col); mc != m->second.columns.end())
-      wanted = mc->second;
-  }
-  int idx = it->second->FindColumn(wanted);
+  int idx = it->second->FindColumn(MappedColumnName(impl_->config, schema + "." + table, column));
   if (idx < 0) return std::nullopt;
   return it->second->columns[idx].type;
 }

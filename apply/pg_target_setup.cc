@@ -10,12 +10,7 @@
 #include "target_catalog.h"
 
 namespace stagesync::apply {
-namespace {
-std::string Lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-}  // namespace
+namespace {}  // namespace
 
 Status PreparePostgresTarget(const Config& config, const std::vector<TableShape>& source_tables,
                              std::vector<std::string>* warnings) {
@@ -27,7 +22,7 @@ Status PreparePostgresTarget(const Config& config, const std::vector<TableShape>
     // Replace the snapshot only when it differs, so a repeated setup writes nothing.
     std::set<std::pair<std::string, std::string>> want, have;
     for (const auto& t : source_tables) {
-      for (const auto& c : t.columns) want.emplace(Lower(t.QualifiedName()), Lower(c));
+      for (const auto& c : t.columns) want.emplace(AsciiLower(t.QualifiedName()), AsciiLower(c));
     }
     for (const auto& r : tx.exec_params(
              "SELECT table_name, column_name FROM stagesync.source_columns WHERE stream = $1",
@@ -53,15 +48,8 @@ Status PreparePostgresTarget(const Config& config, const std::vector<TableShape>
                             ") does not exist yet: create or migrate staging before `run`");
         continue;
       }
-      auto plan_known = KnownSourceColumns{};
-      for (const auto& c : t.columns) plan_known[Lower(t.QualifiedName())].insert(Lower(c));
       for (const auto& c : t.columns) {
-        std::string wanted = c;
-        if (auto m = config.mapping.find(Lower(t.QualifiedName())); m != config.mapping.end()) {
-          if (auto mc = m->second.columns.find(Lower(c)); mc != m->second.columns.end())
-            wanted = mc->second;
-        }
-        if (target->FindColumn(wanted) < 0) {
+        if (target->FindColumn(MappedColumnName(config, t.QualifiedName(), c)) < 0) {
           warnings->push_back("source column " + t.QualifiedName() + "." + c +
                               " has no target column; its values will be dropped");
         }

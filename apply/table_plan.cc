@@ -11,11 +11,6 @@ namespace {
 
 using pg::QuoteIdent;
 
-std::string Lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // Mapped source columns carried by a row of this shape, in source order.
 std::vector<int> WrittenColumns(const TablePlan& plan, const std::vector<bool>& present) {
   std::vector<int> out;
@@ -62,11 +57,19 @@ std::string Overriding(const TablePlan& plan, const std::vector<int>& cols) {
 std::pair<std::string, std::string> MappedTargetName(const Config& config,
                                                      const std::string& schema,
                                                      const std::string& table) {
-  auto it = config.mapping.find(Lower(schema + "." + table));
+  auto it = config.mapping.find(AsciiLower(schema + "." + table));
   if (it != config.mapping.end() && !it->second.target_table.empty()) {
     return pg::SplitQualified(it->second.target_table);
   }
   return {schema, table};
+}
+
+std::string MappedColumnName(const Config& config, const std::string& source_table,
+                             const std::string& column) {
+  auto it = config.mapping.find(AsciiLower(source_table));
+  if (it == config.mapping.end()) return column;
+  auto renamed = it->second.columns.find(AsciiLower(column));
+  return renamed == it->second.columns.end() ? column : renamed->second;
 }
 
 Status BuildTablePlan(const Config& config, const RelationPtr& relation, const TargetTable& target,
@@ -76,25 +79,17 @@ Status BuildTablePlan(const Config& config, const RelationPtr& relation, const T
   plan->target = target;
   plan->id = id;
   const std::string source_name = relation->QualifiedName();
-  const TableMapping* mapping = nullptr;
-  if (auto it = config.mapping.find(Lower(source_name)); it != config.mapping.end()) {
-    mapping = &it->second;
-  }
-  auto known_it = known.find(Lower(source_name));
+  auto known_it = known.find(AsciiLower(source_name));
   plan->source_to_target.assign(relation->columns.size(), -1);
   for (size_t i = 0; i < relation->columns.size(); ++i) {
     const std::string& name = relation->columns[i].name;
-    std::string wanted = name;
-    if (mapping) {
-      if (auto m = mapping->columns.find(Lower(name)); m != mapping->columns.end())
-        wanted = m->second;
-    }
+    const std::string wanted = MappedColumnName(config, source_name, name);
     int t = target.FindColumn(wanted);
     if (t >= 0) {
       plan->source_to_target[i] = t;
       continue;
     }
-    bool was_known = known_it != known.end() && known_it->second.count(Lower(name));
+    bool was_known = known_it != known.end() && known_it->second.count(AsciiLower(name));
     if (!was_known) {
       return Status::Error(
           "source column " + source_name + "." + name + " has no target column " +

@@ -41,6 +41,10 @@ std::pair<std::string, std::string> MappedTargetName(const Config& config,
                                                      const std::string& schema,
                                                      const std::string& table);
 
+// The target column a source column feeds: its [mapping] rename, else the same name.
+std::string MappedColumnName(const Config& config, const std::string& source_table,
+                             const std::string& column);
+
 // SQL for set-based statements over unnest()ed array parameters. `present` marks the source
 // columns carried by the rows (unchanged TOAST values are left out so they keep the target's
 // value). Parameter order: for kDelete the key columns; for kUpdate the (old) key columns,

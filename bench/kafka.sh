@@ -15,7 +15,7 @@ ROWS=${BENCH_ROWS:-200000}
 BIN=build/stagesync
 [ -x "$BIN" ] || bash deploy/build.sh
 now() { date +%s.%N; }
-# wait_for SECONDS LOGFILE CMD...: polls CMD until it succeeds; on timeout shows LOGFILE and fails.
+# wait_for SECONDS LOGFILE CMD...: polls CMD until it succeeds; on timeout shows LOGFILE, returns 1.
 wait_for() {
   local limit=$1 logfile=$2; shift 2
   local deadline=$(( $(date +%s) + limit ))
@@ -23,7 +23,7 @@ wait_for() {
     if [ "$(date +%s)" -ge "$deadline" ]; then
       echo "bench: timed out after ${limit}s; last lines of $logfile:" >&2
       tail -20 "$logfile" >&2
-      exit 1
+      return 1
     fi
     sleep 0.05
   done
@@ -83,23 +83,25 @@ pg_recvlogical -h 127.0.0.1 -p "${PG_PORT[src]}" -U postgres -d bench -S raw --s
 t1=$(now)
 RAW=$(elapsed "$t0" "$t1")
 
+# timed COMMAND LOG DONE: runs `stagesync COMMAND` until DONE succeeds, prints the seconds it took.
+timed() {
+  local t0 t1 pid
+  t0=$(now)
+  "$BIN" "$1" -c "$WORK/c.toml" 2> "$WORK/$2" &
+  pid=$!
+  if ! wait_for "${BENCH_WAIT:-600}" "$WORK/$2" "$3"; then
+    kill -TERM "$pid"
+    return 1
+  fi
+  t1=$(now)
+  kill -TERM "$pid"
+  wait "$pid" || true
+  elapsed "$t0" "$t1"
+}
 log "stagesync capture -> Kafka"
-t0=$(now)
-"$BIN" capture -c "$WORK/c.toml" 2> "$WORK/capture.err" &
-CAP=$!
-wait_for "${BENCH_WAIT:-600}" "$WORK/capture.err" slot_done
-t1=$(now)
-CAPTURE=$(elapsed "$t0" "$t1")
-kill -TERM "$CAP"; wait "$CAP" || true
-
+CAPTURE=$(timed capture capture.err slot_done)
 log "stagesync apply <- Kafka"
-t0=$(now)
-"$BIN" apply -c "$WORK/c.toml" 2> "$WORK/apply.err" &
-APP=$!
-wait_for "${BENCH_WAIT:-600}" "$WORK/apply.err" target_done
-t1=$(now)
-APPLY=$(elapsed "$t0" "$t1")
-kill -TERM "$APP"; wait "$APP" || true
+APPLY=$(timed apply apply.err target_done)
 pg_psql src bench -qc "SELECT pg_drop_replication_slot('raw')" > /dev/null
 
 SRC=$(pg_val src bench "SELECT md5(string_agg(acct::text, '|' ORDER BY id)) FROM acct")

@@ -47,6 +47,11 @@ std::string FormatDuration(Duration d) {
   return std::to_string(ms / 60000) + "m";
 }
 
+std::string AsciiLower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
 bool GlobMatch(const std::string& pattern, const std::string& name) {
   // Iterative wildcard match with backtracking on the last '*'.
   size_t p = 0, n = 0, star = std::string::npos, mark = 0;
@@ -77,11 +82,6 @@ namespace {
 bool IsUri(const std::string& dsn) {
   return dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0 ||
          dsn.rfind("mysql://", 0) == 0;
-}
-
-std::string Lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 // Collects every problem in one pass so the user fixes the file once.
@@ -279,7 +279,7 @@ std::string EndpointConfig::RedactedDsn() const {
   }
   std::string word;
   while (in >> word) {
-    if (Lower(word).rfind("password=", 0) == 0) word = "password=***";
+    if (AsciiLower(word).rfind("password=", 0) == 0) word = "password=***";
     out += (out.empty() ? "" : " ") + word;
   }
   return out;
@@ -399,13 +399,13 @@ Status ParseConfig(const std::string& toml_text, const std::string& origin, Conf
                         "must be the target column's name as a string");
               continue;
             }
-            tm.columns[Lower(std::string(ck.str()))] = *cv.value<std::string>();
+            tm.columns[AsciiLower(std::string(ck.str()))] = *cv.value<std::string>();
           }
         } else {
           r.Problem(k + ".columns", "must be a table such as { old_name = \"new_name\" }");
         }
       }
-      cfg.mapping[Lower(source_table)] = std::move(tm);
+      cfg.mapping[AsciiLower(source_table)] = std::move(tm);
     }
   }
 

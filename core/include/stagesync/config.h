@@ -91,6 +91,10 @@ struct Config {
 Status LoadConfig(const std::string& path, Config* out);
 Status ParseConfig(const std::string& toml_text, const std::string& origin, Config* out);
 
+// ASCII lower-casing: [mapping] keys and column renames are stored lower-cased, and table and
+// column names match case-insensitively through it.
+std::string AsciiLower(std::string s);
+
 // True if "schema.table" matches a glob such as "public.*" or "public.um_?ser"
 // (case-insensitive).
 bool GlobMatch(const std::string& pattern, const std::string& name);
