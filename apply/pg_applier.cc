@@ -159,27 +159,35 @@ struct PostgresApplier::Impl {
     auto it = plans.find(c.relation.get());
     std::string key = it != plans.end() ? DescribeKey(*it->second, c) : "";
     std::string target = it != plans.end() ? it->second->TargetName() : "?";
-    return Status::Error(
-        "apply of " + std::string(OpName(c.op)) + " on " + c.relation->QualifiedName() + " key " +
-        key + " at lsn=" + FormatLsn(c.lsn) + " into " + target + " failed: " + pg::Describe(e) +
-        ". Nothing after the last applied position was committed; fix the "
-        "target and restart `stagesync run`.");
+    return Status::Error("apply of " + std::string(OpName(c.op)) + " on " +
+                         c.relation->QualifiedName() + " key " + key + " at " +
+                         DescribePosition(config.source.kind, c.lsn) + " into " + target +
+                         " failed: " + pg::Describe(e) +
+                         ". Nothing after the last applied position was committed; fix the "
+                         "target and restart `stagesync run`.");
   }
 
   Status FlushAll() {
     if (raw.empty()) return Status::Ok();
+    // Savepoints by hand: libpqxx 6's subtransaction sends its SAVEPOINT lazily, and not at
+    // all when its first statement is a prepared one, so a failure could not be rolled back.
     try {
-      pqxx::subtransaction sub(*tx, "stagesync_batch");
+      tx->exec0("SAVEPOINT stagesync_batch");
       for (auto& [id, batch] : batches) {
-        if (!batch.empty()) writer->FlushTable(sub, batch);
+        if (!batch.empty()) writer->FlushTable(*tx, batch);
       }
-      sub.commit();
+      tx->exec0("RELEASE SAVEPOINT stagesync_batch");
     } catch (const pqxx::broken_connection& e) {
       return Status::Transient("target connection lost: " + pg::Describe(e));
     } catch (const pqxx::sql_error& e) {
       // The coalesced form failed (e.g. a unique value moving between rows, or a bad value):
       // replay the same changes one by one, exactly as the source made them.
       LOG_DEBUG("apply: batch failed (" << pg::Describe(e) << "); replaying row by row");
+      try {
+        tx->exec0("ROLLBACK TO SAVEPOINT stagesync_batch");
+      } catch (const std::exception& rollback_error) {
+        return Status::Transient("target: " + pg::Describe(rollback_error));
+      }
       for (const RowChange& c : raw) {
         try {
           writer->ExecSingle(*tx, *plans.at(c.relation.get()), c);
@@ -236,8 +244,9 @@ struct PostgresApplier::Impl {
       auto [schema, name] = MappedTargetName(config, rel->schema, rel->name);
       auto target = LoadTargetTable(*tx, schema, name);
       if (!target) {
-        return Status::Error("TRUNCATE of " + rel->QualifiedName() + " at lsn=" + FormatLsn(t.lsn) +
-                             ": no target table " + schema + "." + name);
+        return Status::Error("TRUNCATE of " + rel->QualifiedName() + " at " +
+                             DescribePosition(config.source.kind, t.lsn) + ": no target table " +
+                             schema + "." + name);
       }
       list += (list.empty() ? "" : ", ") + target->Ident();
     }
@@ -248,7 +257,8 @@ struct PostgresApplier::Impl {
       tx->exec0("TRUNCATE " + list + (t.restart_identity ? " RESTART IDENTITY" : "") +
                 (t.cascade ? " CASCADE" : ""));
     } catch (const std::exception& e) {
-      return Status::Error("apply of TRUNCATE " + list + " at lsn=" + FormatLsn(t.lsn) +
+      return Status::Error("apply of TRUNCATE " + list + " at " +
+                           DescribePosition(config.source.kind, t.lsn) +
                            " failed: " + pg::Describe(e));
     }
     return Status::Ok();

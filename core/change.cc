@@ -63,4 +63,12 @@ size_t ApproximateSize(const ChangeEvent& event) {
   return sizeof(ChangeEvent);
 }
 
+std::string DescribePosition(std::string_view source_kind, Lsn lsn) {
+  if (source_kind != "mysql") return "lsn=" + FormatLsn(lsn);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "binlog file .%06u offset %u", static_cast<unsigned>(lsn >> 32),
+                static_cast<unsigned>(lsn & 0xffffffffu));
+  return buf;
+}
+
 }  // namespace stagesync

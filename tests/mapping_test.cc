@@ -33,6 +33,27 @@ TEST_F(MappingTest, target_extra_column_keeps_default) {
   }
 }
 
+TEST_F(MappingTest, value_the_target_rejects_stops_naming_table_key_and_error) {
+  // Staging's migration narrowed a column; a production value no longer fits.
+  OnSource("CREATE TABLE codes(id int PRIMARY KEY, code text)");
+  OnTarget("CREATE TABLE codes(id int PRIMARY KEY, code int)");
+  SetupOrFail();
+  StartRun();
+  OnSource("INSERT INTO codes VALUES (1, '10'), (2, '20')");
+  ASSERT_TRUE(Converges({{"codes", "id"}}));
+  OnSource("INSERT INTO codes VALUES (3, '30'), (4, 'forty'), (5, '50')");
+  auto code = run_->Wait(60s);
+  ASSERT_TRUE(code.has_value()) << "run went on after a rejected value\n" << RunLog();
+  EXPECT_NE(*code, 0);
+  const std::string log = RunLog();
+  EXPECT_NE(log.find("codes key (id=4)"), std::string::npos) << log;
+  EXPECT_NE(log.find("invalid input syntax"), std::string::npos) << log;
+  EXPECT_NE(log.find("forty"), std::string::npos) << log;
+  EXPECT_NE(log.find("lsn="), std::string::npos) << log;
+  // The transaction it belongs to is not half applied.
+  EXPECT_EQ(target().QueryValue(db_, "SELECT count(*) FROM codes"), "2");
+}
+
 TEST_F(MappingTest, source_only_column_dropped_with_warning) {
   OnSource("CREATE TABLE people(id int PRIMARY KEY, name text, legacy_flag text)");
   OnTarget("CREATE TABLE people(id int PRIMARY KEY, name text)");

@@ -16,6 +16,9 @@ namespace stagesync {
 using Lsn = uint64_t;
 std::string FormatLsn(Lsn lsn);                      // "16/B374D848"
 std::optional<Lsn> ParseLsn(std::string_view text);  // inverse of FormatLsn
+// A position for messages: PostgreSQL "lsn=16/B374D848"; MySQL sources keep the binlog file's
+// sequence number in the high half ("binlog file .000003 offset 1234").
+std::string DescribePosition(std::string_view source_kind, Lsn lsn);
 
 // Microseconds since the Unix epoch.
 using TimestampUs = int64_t;
