@@ -210,6 +210,10 @@ void ReadEndpoint(Reader& r, const toml::table& t, const std::string& prefix, En
   if (e->dsn.empty()) {
     r.Problem(prefix + "dsn",
               "is required, e.g. dsn = \"host=127.0.0.1 port=5432 dbname=prod user=repl\"");
+  } else if ((e->kind == "mysql") != (e->dsn.rfind("mysql://", 0) == 0)) {
+    r.Problem(prefix + "dsn", e->kind == "mysql" ? "kind = \"mysql\" needs a dsn like "
+                                                   "\"mysql://user@127.0.0.1:3306/database\""
+                                                 : "a mysql:// dsn needs kind = \"mysql\"");
   }
   if (!e->password_file.empty()) {
     std::ifstream in(e->password_file);
@@ -388,6 +392,13 @@ Status ParseConfig(const std::string& toml_text, const std::string& origin, Conf
       r.CheckKeys(*m, k + ".", {"table", "columns"});
       TableMapping tm;
       r.String(*m, k + ".", "table", &tm.target_table);
+      bool whole_schema = source_table.size() > 2 && source_table.ends_with(".*");
+      if (whole_schema != (tm.target_table.size() > 2 && tm.target_table.ends_with(".*")) ||
+          (whole_schema && m->get("columns"))) {
+        r.Problem(k,
+                  "a whole schema maps to a whole schema: write \"db.*\" = { table = "
+                  "\"schema.*\" } (no columns), or name single tables on both sides");
+      }
       if (!tm.target_table.empty() && tm.target_table.find('.') == std::string::npos) {
         r.Problem(k + ".table", "\"" + tm.target_table + "\" must be schema.table");
       }

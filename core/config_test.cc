@@ -101,6 +101,9 @@ INSTANTIATE_TEST_SUITE_P(
             "[source]\ndsn = \"x\"\npassword_file = \"/nonexistent/pw\"\n[target]\ndsn = \"y\"\n",
             "source.password_file"},
         BadCase{"[source]\ntables = []\n[target]\ndsn = \"y\"\n", "source.dsn"},
+        BadCase{"[source]\ndsn = \"x\"\nkind = \"mysql\"\n[target]\ndsn = \"y\"\n", "source.dsn"},
+        BadCase{"[source]\ndsn = \"mysql://root@h/db\"\n[target]\ndsn = \"y\"\n", "source.dsn"},
+        BadCase{"[mapping]\n\"shop.*\" = { table = \"public.orders\" }\n", "mapping.\"shop.*\""},
         BadCase{"[source]\ndsn = \"x\"\n", "target"}, BadCase{"[source\n", "not valid TOML"}));
 
 TEST(Config, RedactsPasswords) {
