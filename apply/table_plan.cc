@@ -61,6 +61,12 @@ std::pair<std::string, std::string> MappedTargetName(const Config& config,
   if (it != config.mapping.end() && !it->second.target_table.empty()) {
     return pg::SplitQualified(it->second.target_table);
   }
+  // "schema.*" = { table = "other.*" }: the whole schema (MySQL: database) moves.
+  it = config.mapping.find(AsciiLower(schema) + ".*");
+  if (it != config.mapping.end()) {
+    const std::string& to = it->second.target_table;
+    return {to.substr(0, to.size() - 2), table};
+  }
   return {schema, table};
 }
 
