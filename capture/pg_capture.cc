@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "pgoutput_decoder.h"
-#include "stagesync/capture.h"
+#include "sources.h"
 #include "stagesync/log.h"
 #include "stagesync/pg.h"
 
@@ -254,8 +254,8 @@ Status RunPostgresCapture(const Config& config, Lsn start, EventQueue& queue,
   return s;
 }
 
-Status PeekOldestPendingCommit(const Config& config, Lsn applied, Duration timeout,
-                               std::optional<TimestampUs>* commit_time) {
+Status PeekPostgresOldestPendingCommit(const Config& config, Lsn applied, Duration timeout,
+                                       std::optional<TimestampUs>* commit_time) {
   commit_time->reset();
   try {
     auto conn = pg::Connect(config.source, "stagesync-status");
@@ -284,54 +284,19 @@ Status PeekOldestPendingCommit(const Config& config, Lsn applied, Duration timeo
   return Status::Ok();
 }
 
-struct HeartbeatWriter::State {
-  const Config& config;
-  std::thread thread;
-  std::mutex mutex;
-  std::condition_variable wake;
-  bool stop = false;
-  explicit State(const Config& c) : config(c) {}
-};
-
-HeartbeatWriter::HeartbeatWriter(const Config& config) : state_(std::make_unique<State>(config)) {}
-HeartbeatWriter::~HeartbeatWriter() {
-  Stop();
-}
-
-void HeartbeatWriter::Start() {
-  state_->thread = std::thread([s = state_.get()] {
-    std::unique_ptr<pqxx::connection> conn;
-    const std::string sql = "INSERT INTO " + pg::QualifiedIdent(kSourceSchema, kHeartbeatTable) +
-                            " VALUES (1, clock_timestamp()) ON CONFLICT (id) DO UPDATE SET ts = "
-                            "excluded.ts";
-    bool warned = false;
-    std::unique_lock lock(s->mutex);
-    while (!s->stop) {
-      lock.unlock();
-      try {
-        if (!conn) conn = pg::Connect(s->config.source, "stagesync-heartbeat");
-        pqxx::nontransaction tx(*conn);
-        tx.exec0(sql);
-        warned = false;
-      } catch (const std::exception& e) {
-        conn.reset();
-        if (!warned) LOG_WARN("heartbeat: " << pg::Describe(e) << " (will retry)");
-        warned = true;
-      }
-      lock.lock();
-      s->wake.wait_for(lock, s->config.monitor.heartbeat_interval, [s] { return s->stop; });
+HeartbeatBeat PostgresHeartbeat(const Config& config) {
+  std::shared_ptr<pqxx::connection> conn = pg::Connect(config.source, "stagesync-heartbeat");
+  const std::string sql = "INSERT INTO " + pg::QualifiedIdent(kSourceSchema, kHeartbeatTable) +
+                          " VALUES (1, clock_timestamp()) ON CONFLICT (id) DO UPDATE SET ts = "
+                          "excluded.ts";
+  return [conn, sql] {
+    try {
+      pqxx::nontransaction tx(*conn);
+      tx.exec0(sql);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(pg::Describe(e));
     }
-  });
-}
-
-void HeartbeatWriter::Stop() {
-  if (!state_ || !state_->thread.joinable()) return;
-  {
-    std::lock_guard lock(state_->mutex);
-    state_->stop = true;
-  }
-  state_->wake.notify_all();
-  state_->thread.join();
+  };
 }
 
 }  // namespace stagesync::capture

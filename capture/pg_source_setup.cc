@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "stagesync/capture.h"
+#include "sources.h"
 #include "stagesync/log.h"
 #include "stagesync/pg.h"
 
@@ -13,14 +13,6 @@ namespace {
 using pg::QualifiedIdent;
 using pg::QuoteIdent;
 using pg::QuoteLiteral;
-
-bool Selected(const Config& config, const std::string& qualified) {
-  bool included = std::any_of(config.source.tables.begin(), config.source.tables.end(),
-                              [&](const std::string& g) { return GlobMatch(g, qualified); });
-  bool excluded = std::any_of(config.source.exclude.begin(), config.source.exclude.end(),
-                              [&](const std::string& g) { return GlobMatch(g, qualified); });
-  return included && !excluded;
-}
 
 std::vector<std::string> ParseTextArray(const std::string& literal) {
   // Arrays of identifiers from array_agg(attname): {a,"b c"}; identifiers never hold NULL.
@@ -241,7 +233,7 @@ Status TeardownPostgresSource(const Config& config, std::vector<std::string>* no
 
 namespace stagesync::capture {
 
-Status ReadSourcePosition(const Config& config, SourcePosition* out) {
+Status ReadPostgresSourcePosition(const Config& config, SourcePosition* out) {
   try {
     auto conn = pg::Connect(config.source, "stagesync-status");
     pqxx::nontransaction tx(*conn);

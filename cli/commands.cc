@@ -66,26 +66,31 @@ class StopSignals {
 
 int Setup(const Config& config, const Options&) {
   capture::SourceCheck check;
-  if (Status s = capture::CheckPostgresSource(config, &check); !s.ok()) return Fail("setup", s);
+  if (Status s = capture::CheckSource(config, &check); !s.ok()) return Fail("setup", s);
   if (!check.problems.empty()) return ReportProblems("setup", check.problems);
   std::vector<std::string> notes, warnings;
-  if (Status s = capture::PreparePostgresSource(config, check, &notes); !s.ok())
-    return Fail("setup", s);
+  if (Status s = capture::PrepareSource(config, check, &notes); !s.ok()) return Fail("setup", s);
   if (Status s = apply::PreparePostgresTarget(config, check.tables, &warnings); !s.ok()) {
     return Fail("setup", s);
   }
+  for (const auto& w : check.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   for (const auto& n : notes) std::printf("%s\n", n.c_str());
-  std::printf("ready: %zu table%s selected on the source; slot %s, publication %s\n",
-              check.tables.size(), check.tables.size() == 1 ? "" : "s", config.source.slot.c_str(),
-              config.source.publication.c_str());
+  if (config.source.kind == "mysql") {
+    std::printf("ready: %zu table%s selected on the source; stream %s, server_id %u\n",
+                check.tables.size(), check.tables.size() == 1 ? "" : "s",
+                config.source.slot.c_str(), config.source.server_id);
+  } else {
+    std::printf("ready: %zu table%s selected on the source; slot %s, publication %s\n",
+                check.tables.size(), check.tables.size() == 1 ? "" : "s",
+                config.source.slot.c_str(), config.source.publication.c_str());
+  }
   return kExitOk;
 }
 
 int Teardown(const Config& config, const Options&) {
   std::vector<std::string> notes;
-  if (Status s = capture::TeardownPostgresSource(config, &notes); !s.ok())
-    return Fail("teardown", s);
+  if (Status s = capture::TeardownSource(config, &notes); !s.ok()) return Fail("teardown", s);
   for (const auto& n : notes) std::printf("%s\n", n.c_str());
   return kExitOk;
 }
@@ -186,9 +191,8 @@ Status RunPipeline(const Config& config, const std::atomic<bool>& stop, Downstre
   std::function<void()> await_consumer = [&] {
     if (consume_thread.joinable()) consume_thread.join();
   };
-  Status capture_status =
-      capture::RunPostgresCapture(config, downstream.resume, queue, downstream.durable,
-                                  await_consumer, halt, &capture_progress);
+  Status capture_status = capture::RunCapture(config, downstream.resume, queue, downstream.durable,
+                                              await_consumer, halt, &capture_progress);
   if (consume_thread.joinable()) consume_thread.join();
   heartbeat.Stop();
   {
@@ -231,7 +235,7 @@ int RunWithRetries(const char* command,
 // Checks shared by run and capture; prints the problems and returns false if any.
 bool PreflightSource(const Config& config, const char* command, bool check_target,
                      capture::SourceCheck* check) {
-  if (Status s = capture::CheckPostgresSource(config, check); !s.ok()) {
+  if (Status s = capture::CheckSource(config, check); !s.ok()) {
     Fail(command, s);
     return false;
   }
@@ -248,9 +252,12 @@ bool PreflightSource(const Config& config, const char* command, bool check_targe
     return false;
   }
   if (!source.slot_exists) {
-    problems.push_back("slot " + config.source.slot +
-                       " does not exist on the source: run `stagesync setup`");
-  } else if (source.slot_active) {
+    problems.push_back(config.source.kind == "mysql"
+                           ? "stream " + config.source.slot +
+                                 " has no start position on the source: run `stagesync setup`"
+                           : "slot " + config.source.slot +
+                                 " does not exist on the source: run `stagesync setup`");
+  } else if (source.slot_active) {  // MySQL: the stream's lock is held
     problems.push_back(
         "slot " + config.source.slot +
         " is already being streamed (another `stagesync run` or `capture`?): stop it first");

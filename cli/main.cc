@@ -122,10 +122,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "stagesync %s: %s\n", name.c_str(), s.message().c_str());
     return s.exit_code();
   }
-  if (config.source.kind != "postgres" || config.target.kind != "postgres") {
+  if (config.target.kind != "postgres") {
     std::fprintf(stderr,
-                 "stagesync %s: source.kind/target.kind \"mysql\" is not supported by this build "
-                 "yet; use kind = \"postgres\"\n",
+                 "stagesync %s: target.kind = \"mysql\" is not supported by this build yet; "
+                 "use a PostgreSQL target\n",
                  name.c_str());
     return kExitUsage;
   }

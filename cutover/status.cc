@@ -103,23 +103,24 @@ SyncStatus ReadStatus(const Config& config) {
                ": run `stagesync setup`";
     return st;
   }
-  st.applied_position = FormatLsn(applied.lsn);
+  st.applied_position = capture::FormatSourcePosition(config, source, applied.lsn);
   st.events_applied = applied.events_applied;
   st.transactions_applied = applied.transactions_applied;
   st.applied_commit_time = applied.commit_time;
   if (source.current) {
-    st.source_position = FormatLsn(source.current);
+    st.source_position = capture::FormatSourcePosition(config, source, source.current);
     // The slot may be confirmed past the last applied transaction when nothing in between
     // concerned us; that stretch is not "behind".
     Lsn done = std::max(applied.lsn, source.slot_confirmed);
-    st.source_bytes_behind =
-        source.current > done ? static_cast<int64_t>(source.current - done) : 0;
+    st.source_bytes_behind = capture::SourceBytesBehind(source, done);
   }
   if (st.state == "error") return st;
   if (!source.slot_exists) {
     st.state = "error";
-    st.error =
-        "slot " + config.source.slot + " does not exist on the source: run `stagesync setup`";
+    st.error = (config.source.kind == "mysql"
+                    ? "stream " + config.source.slot + " has no start position on the source"
+                    : "slot " + config.source.slot + " does not exist on the source") +
+               ": run `stagesync setup`";
     return st;
   }
   st.run_alive = source.slot_active && applied.live_at &&

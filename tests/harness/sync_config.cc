@@ -53,13 +53,16 @@ std::string TomlString(const std::string& value) {
 }
 
 std::string RenderConfig(const SyncConfigSpec& spec) {
-  std::string t = "# written by the stagesync integration tests\n[source]\nkind = \"postgres\"\n";
+  std::string t = "# written by the stagesync integration tests\n[source]\n";
+  AddKey(&t, "kind", spec.source_kind);
   AddKey(&t, "dsn", spec.source_dsn);
+  if (!spec.server_id.empty()) t += "server_id = " + spec.server_id + "\n";
   t += "tables = " + TomlArray(spec.tables) + "\n";
   t += "exclude = " + TomlArray(spec.exclude) + "\n";
   AddKey(&t, "slot", spec.slot);
   AddKey(&t, "publication", spec.publication);
-  t += "\n[target]\nkind = \"postgres\"\n";
+  t += "\n[target]\n";
+  AddKey(&t, "kind", spec.target_kind);
   AddKey(&t, "dsn", spec.target_dsn);
   t += "\n[monitor]\n";
   AddKey(&t, "listen", spec.monitor_listen);

@@ -8,6 +8,9 @@ namespace stagesync::testing {
 
 // The parts of a config that tests vary. Empty strings leave a key out.
 struct SyncConfigSpec {
+  std::string source_kind = "postgres";
+  std::string target_kind = "postgres";
+  std::string server_id;  // [source] server_id (MySQL sources)
   std::string source_dsn;
   std::string target_dsn;
   std::vector<std::string> tables = {"public.*"};

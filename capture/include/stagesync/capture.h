@@ -1,5 +1,6 @@
 // capture: reads committed changes from the source and hands them on as change events.
 // PostgreSQL: logical replication with pgoutput over a libpq replication connection.
+// MySQL/MariaDB: the row-based binlog, read as a replica with libmariadb's mariadb_rpl API.
 #pragma once
 
 #include <atomic>
@@ -28,27 +29,35 @@ struct SourceCheck {
   std::vector<SourceTable> tables;  // selected by source.tables / source.exclude
 };
 
-// Checks wal_level, slots, senders, privileges and that every selected table can be
-// replicated (primary key, replica identity index, or REPLICA IDENTITY FULL).
-Status CheckPostgresSource(const Config& config, SourceCheck* check);
+// Checks the source's settings and privileges and that every selected table can be
+// replicated. PostgreSQL: wal_level, slots, senders, replica identity. MySQL: log_bin,
+// binlog_format/row_image/row_metadata, replication grants, retention, primary/unique keys.
+Status CheckSource(const Config& config, SourceCheck* check);
 
-// Creates (or aligns) the publication, the pgoutput slot and the heartbeat table.
-// Idempotent: a second run with the same config changes nothing.
-Status PreparePostgresSource(const Config& config, const SourceCheck& check,
-                             std::vector<std::string>* notes);
+// Creates what capture needs: PostgreSQL publication, pgoutput slot and heartbeat table;
+// MySQL heartbeat table and the recorded start position. Idempotent.
+Status PrepareSource(const Config& config, const SourceCheck& check,
+                     std::vector<std::string>* notes);
 
-// Drops what PreparePostgresSource created.
-Status TeardownPostgresSource(const Config& config, std::vector<std::string>* notes);
+// Drops what PrepareSource created.
+Status TeardownSource(const Config& config, std::vector<std::string>* notes);
 
 // Where the source stands, for `status`.
+// MySQL positions are Lsn values too: binlog file sequence << 32 | offset (see mysql.h).
 struct SourcePosition {
-  Lsn current = 0;  // pg_current_wal_lsn()
-  bool slot_exists = false;
-  Lsn slot_confirmed = 0;  // confirmed_flush_lsn
-  bool slot_active = false;
+  Lsn current = 0;           // pg_current_wal_lsn(); MySQL: the binlog's end
+  bool slot_exists = false;  // MySQL: setup has recorded a start position
+  Lsn slot_confirmed = 0;    // confirmed_flush_lsn (PostgreSQL only)
+  bool slot_active = false;  // MySQL: a capture holds the stream's lock
   TimestampUs source_now = 0;
+  std::string binlog_file;                                  // MySQL: the current binlog file
+  std::vector<std::pair<uint32_t, uint64_t>> binlog_sizes;  // MySQL: (file sequence, bytes)
 };
 Status ReadSourcePosition(const Config& config, SourcePosition* out);
+// A position as users read it: PostgreSQL "16/B374D848", MySQL "binlog.000003:1234".
+std::string FormatSourcePosition(const Config& config, const SourcePosition& source, Lsn lsn);
+// Source bytes from `done` to the source's current position (0 if none).
+int64_t SourceBytesBehind(const SourcePosition& source, Lsn done);
 
 // Live figures of a running capture, readable from other threads.
 struct CaptureProgress {
@@ -59,14 +68,15 @@ struct CaptureProgress {
   std::atomic<uint64_t> messages{0};
 };
 
-// Streams the slot into `queue` from `start` (0: the slot's confirmed position) until `stop`
-// is set or an error occurs; then closes the queue, calls `await_consumer` (which returns once
-// the consumer has committed what it will) and reports the final position. The slot is
-// acknowledged only up to `durable_position()`, what the consumer has durably committed.
-Status RunPostgresCapture(const Config& config, Lsn start, EventQueue& queue,
-                          const std::function<Lsn()>& durable_position,
-                          const std::function<void()>& await_consumer,
-                          const std::atomic<bool>& stop, CaptureProgress* progress);
+// Streams the source into `queue` from `start` (0: the slot's confirmed position, or for
+// MySQL the position setup recorded) until `stop` is set or an error occurs; then closes the
+// queue, calls `await_consumer` (which returns once the consumer has committed what it will)
+// and reports the final position. The slot is acknowledged only up to `durable_position()`,
+// what the consumer has durably committed (MySQL has nothing to acknowledge).
+Status RunCapture(const Config& config, Lsn start, EventQueue& queue,
+                  const std::function<Lsn()>& durable_position,
+                  const std::function<void()>& await_consumer, const std::atomic<bool>& stop,
+                  CaptureProgress* progress);
 
 // For `status` while nothing streams the slot: the commit time of the oldest transaction the
 // slot still holds for us (nullopt: none). Decodes without consuming; bounded by `timeout`.

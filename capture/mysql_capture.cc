@@ -1,0 +1,551 @@
+// The MySQL/MariaDB binlog stream: a binlog dump as a replica with our server_id, events
+// decoded by binlog_decoder and grouped into source transactions for the queue.
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+#include <cppconn/statement.h>
+#include <mysql.h>
+// mariadb_rpl.h needs mysql.h first.
+#include <mariadb_rpl.h>
+
+#include <map>
+#include <thread>
+
+#include "binlog_decoder.h"
+#include "sources.h"
+#include "stagesync/log.h"
+#include "stagesync/mysql.h"
+
+namespace stagesync::capture {
+
+namespace {
+
+using binlog::Charset;
+using binlog::RowsEvent;
+using binlog::RowsKind;
+using binlog::TableMap;
+
+constexpr size_t kHeaderLen = 19;
+constexpr uint8_t kQueryEvent = 2, kRotateEvent = 4, kFormatDescription = 15, kXidEvent = 16,
+                  kTableMapEvent = 19, kHeartbeatEvent = 27, kMysqlGtid = 33,
+                  kMysqlAnonymousGtid = 34, kMariaGtid = 162;
+
+struct MysqlCloser {
+  void operator()(MYSQL* m) const { mysql_close(m); }
+};
+struct RplCloser {
+  void operator()(MARIADB_RPL* r) const { mariadb_rpl_close(r); }
+};
+
+// A source table's shape as its latest table map gave it.
+struct KnownTable {
+  std::string signature;
+  RelationPtr relation;
+};
+
+// What a QUERY event's statement means for the stream.
+enum class QueryKind { kBegin, kCommit, kTruncate, kOther };
+
+QueryKind ClassifyQuery(std::string_view sql, std::string* truncated_table) {
+  auto skip_space = [&] {
+    while (!sql.empty() && std::isspace(static_cast<unsigned char>(sql.front())))
+      sql.remove_prefix(1);
+  };
+  auto word = [&] {
+    skip_space();
+    size_t n = 0;
+    while (n < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[n])) || sql[n] == '_'))
+      ++n;
+    std::string w = AsciiLower(std::string(sql.substr(0, n)));
+    sql.remove_prefix(n);
+    return w;
+  };
+  std::string first = word();
+  if (first == "begin" || first == "xa") return QueryKind::kBegin;
+  if (first == "commit" || first == "rollback") return QueryKind::kCommit;
+  if (first != "truncate") return QueryKind::kOther;
+  skip_space();
+  std::string_view save = sql;
+  if (word() != "table") sql = save;
+  skip_space();
+  // An identifier, possibly qualified and `quoted`.
+  std::string name;
+  while (!sql.empty()) {
+    if (sql.front() == '`') {
+      sql.remove_prefix(1);
+      while (!sql.empty()) {
+        if (sql.front() == '`') {
+          if (sql.size() > 1 && sql[1] == '`') {
+            name += '`';
+            sql.remove_prefix(2);
+            continue;
+          }
+          sql.remove_prefix(1);
+          break;
+        }
+        name += sql.front();
+        sql.remove_prefix(1);
+      }
+    } else if (sql.front() == '.' || std::isalnum(static_cast<unsigned char>(sql.front())) ||
+               sql.front() == '_' || sql.front() == '$') {
+      name += sql.front();
+      sql.remove_prefix(1);
+    } else {
+      break;
+    }
+  }
+  *truncated_table = name;
+  return QueryKind::kTruncate;
+}
+
+class BinlogStream {
+ public:
+  BinlogStream(const Config& config, EventQueue& queue, const std::atomic<bool>& stop,
+               CaptureProgress* progress)
+      : config_(config), queue_(queue), stop_(stop), progress_(progress) {}
+
+  Status Run(Lsn start) {
+    Status result = Connect(start);
+    if (result.ok()) result = Loop();
+    FlushPending();
+    queue_.Close();
+    return result;
+  }
+
+ private:
+  Status Connect(Lsn start) {
+    try {
+      sql_ = mysql::Connect(config_.source);
+      std::unique_ptr<sql::Statement> st(sql_->createStatement());
+      std::unique_ptr<sql::ResultSet> lock(st->executeQuery(
+          "SELECT GET_LOCK(" + mysql::QuoteLiteral(MysqlStreamLock(config_)) + ", 0)"));
+      if (!lock->next() || lock->getInt(1) != 1) {
+        return Status::Transient("stream " + config_.source.slot +
+                                 " is already being captured by another stagesync process");
+      }
+      std::unique_ptr<sql::ResultSet> collations(
+          st->executeQuery("SELECT ID, CHARACTER_SET_NAME FROM information_schema.COLLATIONS"));
+      while (collations->next()) {
+        std::string cs = AsciiLower(collations->getString(2).asStdString());
+        Charset c = cs == "utf8mb4" || cs == "utf8mb3" || cs == "utf8" || cs == "ascii"
+                        ? Charset::kUtf8
+                    : cs == "latin1" ? Charset::kLatin1
+                    : cs == "binary" ? Charset::kBinary
+                                     : Charset::kUnsupported;
+        charsets_[collations->getUInt(1)] = c;
+      }
+      std::unique_ptr<sql::ResultSet> master(st->executeQuery("SHOW MASTER STATUS"));
+      if (!master->next()) return Status::Usage("source: binary logging is off (log_bin)");
+      any_file_ = master->getString(1).asStdString();
+      std::unique_ptr<sql::ResultSet> checksum(st->executeQuery("SELECT @@global.binlog_checksum"));
+      if (checksum->next()) checksum_len_ = AsciiLower(checksum->getString(1)) == "crc32" ? 4 : 0;
+    } catch (const sql::SQLException& e) {
+      return Status::Transient("source " + config_.source.RedactedDsn() + ": " +
+                               mysql::Describe(e));
+    }
+    if (start == 0) {
+      std::string file;
+      if (Status s = ReadMysqlStartPosition(config_, &start, &file); !s.ok()) return s;
+    }
+    mysql::Endpoint e;
+    if (Status s = mysql::ParseDsn(config_.source, &e); !s.ok()) return s;
+    conn_.reset(mysql_init(nullptr));
+    unsigned timeout = 60;
+    mysql_options(conn_.get(), MYSQL_OPT_READ_TIMEOUT, &timeout);
+    mysql_options(conn_.get(), MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    if (!mysql_real_connect(conn_.get(), e.host.c_str(), e.user.c_str(), e.password.c_str(),
+                            nullptr, e.port, nullptr, 0)) {
+      return Status::Transient("cannot open a binlog connection to " +
+                               config_.source.RedactedDsn() + ": " + mysql_error(conn_.get()));
+    }
+    // Declare what we understand: checksums as the server writes them, MariaDB GTID events,
+    // and a heartbeat every 100 ms while idle so a stop request is seen promptly.
+    for (const char* q :
+         {"SET @master_binlog_checksum = @@global.binlog_checksum",
+          "SET @mariadb_slave_capability = 4", "SET @master_heartbeat_period = 100000000"}) {
+      if (mysql_query(conn_.get(), q)) {
+        return Status::Transient(std::string("binlog connection: ") + mysql_error(conn_.get()));
+      }
+    }
+    file_sequence_ = static_cast<uint32_t>(start >> 32);
+    std::string file = mysql::FileName(any_file_, file_sequence_);
+    unsigned long offset = static_cast<uint32_t>(start);
+    rpl_.reset(mariadb_rpl_init(conn_.get()));
+    mariadb_rpl_optionsv(rpl_.get(), MARIADB_RPL_FILENAME, file.c_str(), file.size());
+    mariadb_rpl_optionsv(rpl_.get(), MARIADB_RPL_START, offset);
+    mariadb_rpl_optionsv(rpl_.get(), MARIADB_RPL_SERVER_ID, config_.source.server_id);
+    mariadb_rpl_optionsv(rpl_.get(), MARIADB_RPL_FLAGS, 0);
+    if (mariadb_rpl_open(rpl_.get())) {
+      return BinlogError("starting the binlog dump at " + file + ":" + std::to_string(offset));
+    }
+    LOG_INFO("capture: reading the binlog of " << config_.source.RedactedDsn() << " from " << file
+                                               << ":" << offset << " as server_id "
+                                               << config_.source.server_id);
+    return Status::Ok();
+  }
+
+  Status BinlogError(const std::string& what) {
+    unsigned code = mysql_errno(conn_.get());
+    std::string msg = what + ": " + mysql_error(conn_.get());
+    if (code == 1236) {  // ER_MASTER_FATAL_ERROR_READING_BINLOG: purged, or a bad position
+      return Status::Error(msg +
+                           " (the binlog stagesync needs is no longer on the source: the staging "
+                           "copy cannot be caught up; copy it again and rerun setup)");
+    }
+    return Status::Transient(msg);
+  }
+
+  Status Loop() {
+    MARIADB_RPL_EVENT* ev = nullptr;
+    while (!stop_.load()) {
+      ev = mariadb_rpl_fetch(rpl_.get(), ev);
+      if (!ev) {
+        if (stop_.load()) break;
+        return BinlogError("reading the binlog");
+      }
+      Status s = Handle(*ev);
+      if (!s.ok()) {
+        mariadb_free_rpl_event(ev);
+        return s;
+      }
+      if (pending_.size() >= 512) FlushPending();
+    }
+    if (ev) mariadb_free_rpl_event(ev);
+    return Status::Ok();
+  }
+
+  Status Handle(const MARIADB_RPL_EVENT& ev) {
+    progress_->messages++;
+    const uint8_t type = static_cast<uint8_t>(ev.event_type);
+    std::string_view raw(reinterpret_cast<const char*>(ev.raw_data) + ev.raw_data_ofs,
+                         ev.raw_data_size - ev.raw_data_ofs);
+    if (raw.size() < kHeaderLen) return Status::Error("binlog: short event");
+    const size_t trailer = checksum_len_;
+    if (raw.size() < kHeaderLen + trailer) return Status::Error("binlog: short event");
+    std::string_view body = raw.substr(kHeaderLen, raw.size() - kHeaderLen - trailer);
+    // Positions of events written in the current file; artificial events have none.
+    const uint32_t end = ev.next_event_pos;
+    const uint32_t begin = end >= ev.event_length ? end - ev.event_length : 0;
+    if (end) {
+      Lsn pos = mysql::PositionFrom(file_sequence_, end);
+      if (pos > progress_->received) progress_->received = pos;
+      if (pos > progress_->server_wal_end) progress_->server_wal_end = pos;
+    }
+    switch (type) {
+      case kRotateEvent: {
+        if (body.size() < 8) return Status::Error("binlog: short rotate event");
+        std::string next(body.substr(8));
+        file_sequence_ = mysql::FileSequence(next);
+        any_file_ = next;
+        return Status::Ok();
+      }
+      case kFormatDescription:
+        // binlog version (2), server version (50), created (4), header length (1), then one
+        // post-header length per event type, then the checksum algorithm (1).
+        if (body.size() < 57) return Status::Error("binlog: short format description");
+        post_header_ = std::string(body.substr(57, body.size() - 57));
+        return Status::Ok();
+      case kHeartbeatEvent:
+        if (end)
+          progress_->server_wal_end =
+              std::max<Lsn>(progress_->server_wal_end, mysql::PositionFrom(file_sequence_, end));
+        FlushPending();
+        return Status::Ok();
+      case kMariaGtid:
+      case kMysqlGtid:
+      case kMysqlAnonymousGtid:
+        return OnGroupStart(ev, type, body, begin);
+      case kQueryEvent:
+        return OnQuery(ev, body, begin, end);
+      case kXidEvent:
+        return OnCommit(begin, end);
+      case kTableMapEvent:
+        return OnTableMap(body);
+      default:
+        break;
+    }
+    RowsKind kind;
+    bool v2;
+    if (binlog::IsRowsEvent(type, &kind, &v2)) return OnRows(ev, type, body, begin);
+    if (type >= 166 && type <= 171) {
+      return Status::Error(
+          "binlog: compressed row events (log_bin_compress = ON) are not "
+          "read by stagesync: SET GLOBAL log_bin_compress = OFF");
+    }
+    return Status::Ok();
+  }
+
+  size_t PostHeaderLen(uint8_t type) const {
+    return type - 1u < post_header_.size() ? static_cast<uint8_t>(post_header_[type - 1]) : 8;
+  }
+
+  Status OnGroupStart(const MARIADB_RPL_EVENT& ev, uint8_t type, std::string_view body,
+                      uint32_t begin) {
+    in_group_ = true;
+    begun_ = false;
+    group_start_ = mysql::PositionFrom(file_sequence_, begin);
+    group_time_ = static_cast<TimestampUs>(ev.timestamp) * 1000000;
+    gtid_.clear();
+    if (type == kMariaGtid && body.size() >= 13) {
+      uint64_t seq = 0;
+      uint32_t domain = 0;
+      for (int i = 7; i >= 0; --i) seq = (seq << 8) | static_cast<uint8_t>(body[i]);
+      for (int i = 11; i >= 8; --i) domain = (domain << 8) | static_cast<uint8_t>(body[i]);
+      xid_ = static_cast<uint32_t>(seq);
+      gtid_ =
+          std::to_string(domain) + "-" + std::to_string(ev.server_id) + "-" + std::to_string(seq);
+      standalone_ = static_cast<uint8_t>(body[12]) & 1;
+    } else {
+      standalone_ = false;
+    }
+    return Status::Ok();
+  }
+
+  Status OnQuery(const MARIADB_RPL_EVENT& ev, std::string_view body, uint32_t begin, uint32_t end) {
+    // thread id (4), exec time (4), db length (1), error code (2), status vars length (2),
+    // status vars, db, NUL, statement.
+    if (body.size() < 13) return Status::Error("binlog: short query event");
+    size_t db_len = static_cast<uint8_t>(body[8]);
+    size_t vars_len = static_cast<uint8_t>(body[11]) | static_cast<uint8_t>(body[12]) << 8;
+    size_t at = 13 + vars_len;
+    if (body.size() < at + db_len + 1) return Status::Error("binlog: short query event");
+    std::string db(body.substr(at, db_len));
+    std::string_view statement = body.substr(at + db_len + 1);
+    std::string table;
+    switch (ClassifyQuery(statement, &table)) {
+      case QueryKind::kBegin:
+        return Status::Ok();
+      case QueryKind::kCommit:
+        return OnCommit(begin, end);
+      case QueryKind::kTruncate: {
+        auto dot = table.find('.');
+        std::string schema = dot == std::string::npos ? db : table.substr(0, dot);
+        std::string name = dot == std::string::npos ? table : table.substr(dot + 1);
+        if (Selected(config_, schema + "." + name)) {
+          TruncateChange t;
+          auto known = tables_.find(schema + "." + name);
+          if (known != tables_.end()) {
+            t.relations.push_back(known->second.relation);
+          } else {
+            auto rel = std::make_shared<SourceRelation>();
+            rel->id = ++relation_ids_;
+            rel->schema = schema;
+            rel->name = name;
+            t.relations.push_back(rel);
+          }
+          t.lsn = mysql::PositionFrom(file_sequence_, begin);
+          EnsureBegun();
+          pending_.push_back(std::move(t));
+        }
+        return OnCommit(begin, end);
+      }
+      case QueryKind::kOther:
+        // DDL commits implicitly; the table maps that follow carry the new shape.
+        (void)ev;
+        return OnCommit(begin, end);
+    }
+    return Status::Ok();
+  }
+
+  void EnsureBegun() {
+    if (begun_) return;
+    begun_ = true;
+    TxnBegin b;
+    b.xid = xid_;
+    b.final_lsn = group_start_;
+    b.commit_time = group_time_;
+    pending_.emplace_back(std::in_place_type<TxnBegin>, b);
+    progress_->last_received_commit_time = group_time_;
+  }
+
+  Status OnCommit(uint32_t begin, uint32_t end) {
+    if (begun_) {
+      TxnCommit c;
+      c.commit_lsn = mysql::PositionFrom(file_sequence_, begin);
+      c.end_lsn = mysql::PositionFrom(file_sequence_, end);
+      c.commit_time = group_time_;
+      pending_.emplace_back(std::in_place_type<TxnCommit>, c);
+      FlushPending();
+    }
+    in_group_ = begun_ = false;
+    return Status::Ok();
+  }
+
+  Status OnTableMap(std::string_view body) {
+    TableMap map;
+    if (Status s = binlog::ParseTableMap(body, PostHeaderLen(kTableMapEvent), &map); !s.ok())
+      return s;
+    const std::string qualified = map.database + "." + map.table;
+    bool heartbeat = map.database == kSourceSchema && map.table == kHeartbeatTable;
+    if (!heartbeat && !Selected(config_, qualified)) {
+      maps_.erase(map.table_id);
+      return Status::Ok();
+    }
+    if (!map.has_names()) {
+      return Status::Error("binlog: the table map of " + qualified +
+                           " has no column names: SET GLOBAL binlog_row_metadata = 'FULL'");
+    }
+    std::string signature(map.types.begin(), map.types.end());
+    for (size_t i = 0; i < map.names.size(); ++i) {
+      signature += "|" + map.names[i] + ":" + std::to_string(map.meta[i]) + ":" +
+                   std::to_string(map.collations[i]) + (map.is_unsigned[i] ? "u" : "");
+    }
+    for (int k : map.primary_key) signature += "#" + std::to_string(k);
+    auto& known = tables_[qualified];
+    if (known.signature != signature) {
+      auto rel = std::make_shared<SourceRelation>();
+      rel->id = ++relation_ids_;
+      rel->schema = map.database;
+      rel->name = map.table;
+      std::vector<int> key = map.primary_key;
+      if (key.empty()) key = UniqueKey(map);
+      rel->replica_identity = key.empty() ? 'f' : 'd';
+      for (size_t i = 0; i < map.names.size(); ++i) {
+        SourceColumn c;
+        c.name = map.names[i];
+        c.type_oid = binlog::PostgresTypeFor(map, i);
+        c.part_of_key = std::find(key.begin(), key.end(), static_cast<int>(i)) != key.end();
+        rel->columns.push_back(std::move(c));
+      }
+      if (!known.signature.empty()) {
+        LOG_INFO("capture: " << qualified << " changed shape on the source; now "
+                             << rel->columns.size() << " columns");
+      }
+      known.signature = std::move(signature);
+      known.relation = std::move(rel);
+    }
+    maps_[map.table_id] = {std::move(map), known.relation};
+    return Status::Ok();
+  }
+
+  // A unique key over NOT NULL columns, for a table without a primary key.
+  std::vector<int> UniqueKey(const TableMap& map) {
+    std::vector<int> key;
+    try {
+      std::unique_ptr<sql::PreparedStatement> st(sql_->prepareStatement(
+          "SELECT s.INDEX_NAME, s.COLUMN_NAME FROM information_schema.STATISTICS s WHERE "
+          "s.TABLE_SCHEMA = ? AND s.TABLE_NAME = ? AND s.NON_UNIQUE = 0 AND NOT EXISTS (SELECT 1 "
+          "FROM information_schema.STATISTICS n JOIN information_schema.COLUMNS c USING "
+          "(TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME) WHERE n.TABLE_SCHEMA = s.TABLE_SCHEMA AND "
+          "n.TABLE_NAME = s.TABLE_NAME AND n.INDEX_NAME = s.INDEX_NAME AND c.IS_NULLABLE = "
+          "'YES') ORDER BY s.INDEX_NAME, s.SEQ_IN_INDEX"));
+      st->setString(1, map.database);
+      st->setString(2, map.table);
+      std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+      std::string index;
+      while (rs->next()) {
+        std::string name = rs->getString(1).asStdString();
+        if (!index.empty() && name != index) break;
+        index = name;
+        std::string column = rs->getString(2).asStdString();
+        for (size_t i = 0; i < map.names.size(); ++i) {
+          if (AsciiLower(map.names[i]) == AsciiLower(column)) key.push_back(static_cast<int>(i));
+        }
+      }
+    } catch (const sql::SQLException& e) {
+      LOG_WARN("capture: reading the unique keys of " << map.database << "." << map.table << ": "
+                                                      << mysql::Describe(e));
+    }
+    return key;
+  }
+
+  Status OnRows(const MARIADB_RPL_EVENT& ev, uint8_t type, std::string_view body, uint32_t begin) {
+    RowsEvent rows;
+    if (Status s = binlog::ParseRowsEvent(type, body, PostHeaderLen(type), &rows); !s.ok())
+      return s;
+    auto it = maps_.find(rows.table_id);
+    if (it == maps_.end()) return Status::Ok();  // a table we do not capture
+    const auto& [map, relation] = it->second;
+    if (!in_group_) {
+      // No GTID event before it (an old server without GTIDs): the group starts here.
+      in_group_ = true;
+      group_start_ = mysql::PositionFrom(file_sequence_, begin);
+      group_time_ = static_cast<TimestampUs>(ev.timestamp) * 1000000;
+    }
+    EnsureBegun();
+    const Lsn lsn = mysql::PositionFrom(file_sequence_, begin);
+    auto lookup = [this](uint32_t id) {
+      auto c = charsets_.find(id);
+      return c == charsets_.end() ? Charset::kUnsupported : c->second;
+    };
+    std::string_view data = rows.rows;
+    while (!data.empty()) {
+      RowChange c;
+      c.relation = relation;
+      c.lsn = lsn;
+      c.old_is_key_only = false;
+      Status s;
+      switch (rows.kind) {
+        case RowsKind::kWrite:
+          c.op = RowOp::kInsert;
+          s = binlog::DecodeRow(map, rows.present, lookup, &data, &c.new_tuple);
+          break;
+        case RowsKind::kUpdate:
+          c.op = RowOp::kUpdate;
+          s = binlog::DecodeRow(map, rows.present, lookup, &data, &c.old_tuple);
+          if (s.ok()) s = binlog::DecodeRow(map, rows.present_after, lookup, &data, &c.new_tuple);
+          break;
+        case RowsKind::kDelete:
+          c.op = RowOp::kDelete;
+          s = binlog::DecodeRow(map, rows.present, lookup, &data, &c.old_tuple);
+          break;
+      }
+      if (!s.ok()) {
+        return Status::Error(s.message() + " at " + mysql::FormatPosition(any_file_, lsn));
+      }
+      pending_.push_back(std::move(c));
+    }
+    return Status::Ok();
+  }
+
+  void FlushPending() {
+    while (!pending_.empty()) {
+      if (queue_.Push(pending_, std::chrono::milliseconds(100))) return;
+    }
+  }
+
+  const Config& config_;
+  EventQueue& queue_;
+  const std::atomic<bool>& stop_;
+  CaptureProgress* progress_;
+  std::unique_ptr<sql::Connection> sql_;  // holds the stream lock; catalog lookups
+  std::unique_ptr<MYSQL, MysqlCloser> conn_;
+  std::unique_ptr<MARIADB_RPL, RplCloser> rpl_;
+  std::map<uint32_t, Charset> charsets_;
+  std::string any_file_;  // a binlog file name, for its base name
+  uint32_t file_sequence_ = 0;
+  size_t checksum_len_ = 4;
+  std::string post_header_;
+  std::map<uint64_t, std::pair<TableMap, RelationPtr>> maps_;  // by table id
+  std::map<std::string, KnownTable> tables_;                   // by db.table
+  uint32_t relation_ids_ = 0;
+  bool in_group_ = false, begun_ = false, standalone_ = false;
+  Lsn group_start_ = 0;
+  TimestampUs group_time_ = 0;
+  uint32_t xid_ = 0;
+  std::string gtid_;
+  EventBatch pending_;
+};
+
+}  // namespace
+
+Status RunMysqlCapture(const Config& config, Lsn start, EventQueue& queue,
+                       const std::function<void()>& await_consumer, const std::atomic<bool>& stop,
+                       CaptureProgress* progress) {
+  Status s;
+  {
+    BinlogStream stream(config, queue, stop, progress);
+    s = stream.Run(start);
+    await_consumer();
+  }
+  return s;
+}
+
+Status PeekMysqlOldestPendingCommit(const Config&, Lsn, Duration,
+                                    std::optional<TimestampUs>* commit_time) {
+  // Without a running capture the binlog's oldest unapplied transaction is not looked up:
+  // status reports the lag as unknown unless nothing is behind.
+  commit_time->reset();
+  return Status::Error("not available for MySQL sources");
+}
+
+}  // namespace stagesync::capture

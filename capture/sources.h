@@ -1,0 +1,48 @@
+// The engine-specific halves behind capture.h: one set of functions per source kind.
+#pragma once
+
+#include <functional>
+
+#include "stagesync/capture.h"
+
+namespace stagesync::capture {
+
+Status CheckPostgresSource(const Config& config, SourceCheck* check);
+Status PreparePostgresSource(const Config& config, const SourceCheck& check,
+                             std::vector<std::string>* notes);
+Status TeardownPostgresSource(const Config& config, std::vector<std::string>* notes);
+Status ReadPostgresSourcePosition(const Config& config, SourcePosition* out);
+Status RunPostgresCapture(const Config& config, Lsn start, EventQueue& queue,
+                          const std::function<Lsn()>& durable_position,
+                          const std::function<void()>& await_consumer,
+                          const std::atomic<bool>& stop, CaptureProgress* progress);
+Status PeekPostgresOldestPendingCommit(const Config& config, Lsn applied, Duration timeout,
+                                       std::optional<TimestampUs>* commit_time);
+
+Status CheckMysqlSource(const Config& config, SourceCheck* check);
+Status PrepareMysqlSource(const Config& config, const SourceCheck& check,
+                          std::vector<std::string>* notes);
+Status TeardownMysqlSource(const Config& config, std::vector<std::string>* notes);
+Status ReadMysqlSourcePosition(const Config& config, SourcePosition* out);
+Status RunMysqlCapture(const Config& config, Lsn start, EventQueue& queue,
+                       const std::function<void()>& await_consumer, const std::atomic<bool>& stop,
+                       CaptureProgress* progress);
+// The start position setup recorded for this stream (and its binlog file name).
+Status ReadMysqlStartPosition(const Config& config, Lsn* out, std::string* file);
+Status PeekMysqlOldestPendingCommit(const Config& config, Lsn applied, Duration timeout,
+                                    std::optional<TimestampUs>* commit_time);
+
+// One heartbeat write on a connection the returned function keeps; throws on failure (the
+// caller drops the function to reconnect).
+using HeartbeatBeat = std::function<void()>;
+HeartbeatBeat PostgresHeartbeat(const Config& config);
+HeartbeatBeat MysqlHeartbeat(const Config& config);
+
+// Whether a source table is selected by source.tables / source.exclude.
+bool Selected(const Config& config, const std::string& qualified);
+
+// The MySQL named lock a running capture holds for its stream, so `status` and a second
+// `run` can tell it is up.
+std::string MysqlStreamLock(const Config& config);
+
+}  // namespace stagesync::capture
