@@ -27,6 +27,33 @@ void MergeImage(Tuple& into, const Tuple& later) {
 
 }  // namespace
 
+std::string DescribeKey(const TablePlan& plan, const RowChange& c) {
+  std::string out = "(";
+  if (plan.keyless) {
+    out += "no key";
+  } else {
+    Tuple key = KeyOf(plan, c);
+    for (size_t i = 0; i < key.size(); ++i) {
+      if (i) out += ", ";
+      out += plan.relation->columns[plan.key_source[i]].name + "=";
+      out += key[i].is_null() ? "NULL" : key[i].text.substr(0, 64);
+    }
+  }
+  return out + ")";
+}
+
+const char* OpName(RowOp op) {
+  switch (op) {
+    case RowOp::kInsert:
+      return "insert";
+    case RowOp::kUpdate:
+      return "update";
+    case RowOp::kDelete:
+      return "delete";
+  }
+  return "?";
+}
+
 Tuple KeyOf(const TablePlan& plan, const RowChange& change) {
   const Tuple& from = (!change.old_tuple.empty()) ? change.old_tuple : change.new_tuple;
   Tuple key;

@@ -46,6 +46,10 @@ bool MovesKey(const TablePlan& plan, const RowChange& change);
 // Which source columns a tuple carries (not kUnchanged).
 std::vector<bool> PresentColumns(const Tuple& tuple, size_t width);
 
+// "(id=1, tenant=-1234)" for messages.
+std::string DescribeKey(const TablePlan& plan, const RowChange& c);
+const char* OpName(RowOp op);
+
 // Builds one PostgreSQL array literal per parameter for `rows`, in StatementParams order.
 void AppendArrayElement(std::string& out, const Value& value);
 

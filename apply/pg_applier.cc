@@ -484,6 +484,14 @@ struct PostgresApplier::Impl {
 PostgresApplier::PostgresApplier(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 PostgresApplier::~PostgresApplier() = default;
 
+Status OpenApplier(const Config& config, std::unique_ptr<Applier>* out) {
+  if (config.target.kind == "mysql") return OpenMysqlApplier(config, out);
+  std::unique_ptr<PostgresApplier> pg;
+  Status s = PostgresApplier::Open(config, &pg);
+  *out = std::move(pg);
+  return s;
+}
+
 Status PostgresApplier::Open(const Config& config, std::unique_ptr<PostgresApplier>* out) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;

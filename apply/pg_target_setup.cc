@@ -12,6 +12,19 @@
 namespace stagesync::apply {
 namespace {}  // namespace
 
+Status PrepareTarget(const Config& config, const std::vector<TableShape>& source_tables,
+                     std::vector<std::string>* warnings) {
+  return config.target.kind == "mysql" ? PrepareMysqlTarget(config, source_tables, warnings)
+                                       : PreparePostgresTarget(config, source_tables, warnings);
+}
+
+Status CheckTargetMapping(const Config& config, const std::vector<TableShape>& source_tables,
+                          std::vector<std::string>* problems) {
+  return config.target.kind == "mysql"
+             ? CheckMysqlTargetMapping(config, source_tables, problems)
+             : CheckPostgresTargetMapping(config, source_tables, problems);
+}
+
 Status PreparePostgresTarget(const Config& config, const std::vector<TableShape>& source_tables,
                              std::vector<std::string>* warnings) {
   try {
@@ -106,6 +119,7 @@ Status CheckPostgresTargetMapping(const Config& config,
 }
 
 Status ReadAppliedPosition(const Config& config, AppliedPosition* out) {
+  if (config.target.kind == "mysql") return ReadMysqlAppliedPosition(config, out);
   try {
     auto conn = pg::Connect(config.target, "stagesync-status");
     pqxx::read_transaction tx(*conn);
@@ -149,6 +163,7 @@ LiveStatusWriter::LiveStatusWriter(const Config& config) : config_(config) {}
 LiveStatusWriter::~LiveStatusWriter() = default;
 
 Status LiveStatusWriter::Write(double lag_seconds, const std::string& state) {
+  if (config_.target.kind == "mysql") return WriteMysqlLiveStatus(config_, lag_seconds, state);
   try {
     if (!conn_) {
       conn_ = std::make_unique<LiveStatusConnection>();

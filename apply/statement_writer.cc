@@ -4,33 +4,6 @@
 
 namespace stagesync::apply {
 
-std::string DescribeKey(const TablePlan& plan, const RowChange& c) {
-  std::string out = "(";
-  if (plan.keyless) {
-    out += "no key";
-  } else {
-    Tuple key = KeyOf(plan, c);
-    for (size_t i = 0; i < key.size(); ++i) {
-      if (i) out += ", ";
-      out += plan.relation->columns[plan.key_source[i]].name + "=";
-      out += key[i].is_null() ? "NULL" : key[i].text.substr(0, 64);
-    }
-  }
-  return out + ")";
-}
-
-const char* OpName(RowOp op) {
-  switch (op) {
-    case RowOp::kInsert:
-      return "insert";
-    case RowOp::kUpdate:
-      return "update";
-    case RowOp::kDelete:
-      return "delete";
-  }
-  return "?";
-}
-
 const std::string& StatementWriter::Prepare(const std::string& sql) {
   auto it = prepared_.find(sql);
   if (it != prepared_.end()) return it->second;

@@ -36,8 +36,4 @@ class StatementWriter {
   std::unordered_map<std::string, std::string> prepared_;  // sql -> statement name
 };
 
-// "(id=1, tenant=-1234)" for messages.
-std::string DescribeKey(const TablePlan& plan, const RowChange& c);
-const char* OpName(RowOp op);
-
 }  // namespace stagesync::apply

@@ -17,25 +17,8 @@ using mysql::QualifiedIdent;
 using mysql::QuoteIdent;
 using mysql::QuoteLiteral;
 
-using Rows = std::vector<std::vector<std::string>>;
-
-Rows Query(sql::Connection& conn, const std::string& sql) {
-  std::unique_ptr<sql::Statement> st(conn.createStatement());
-  std::unique_ptr<sql::ResultSet> rs(st->executeQuery(sql));
-  Rows out;
-  const unsigned n = rs->getMetaData()->getColumnCount();
-  while (rs->next()) {
-    auto& row = out.emplace_back();
-    for (unsigned i = 1; i <= n; ++i)
-      row.push_back(rs->isNull(i) ? "" : rs->getString(i).asStdString());
-  }
-  return out;
-}
-
-void Exec(sql::Connection& conn, const std::string& sql) {
-  std::unique_ptr<sql::Statement> st(conn.createStatement());
-  st->execute(sql);
-}
+using mysql::Exec;
+using mysql::Query;
 
 std::map<std::string, std::string> GlobalVariables(sql::Connection& conn) {
   std::map<std::string, std::string> out;

@@ -70,7 +70,7 @@ int Setup(const Config& config, const Options&) {
   if (!check.problems.empty()) return ReportProblems("setup", check.problems);
   std::vector<std::string> notes, warnings;
   if (Status s = capture::PrepareSource(config, check, &notes); !s.ok()) return Fail("setup", s);
-  if (Status s = apply::PreparePostgresTarget(config, check.tables, &warnings); !s.ok()) {
+  if (Status s = apply::PrepareTarget(config, check.tables, &warnings); !s.ok()) {
     return Fail("setup", s);
   }
   for (const auto& w : check.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
@@ -241,7 +241,7 @@ bool PreflightSource(const Config& config, const char* command, bool check_targe
   }
   std::vector<std::string> problems = check->problems;
   if (check_target) {
-    if (Status s = apply::CheckPostgresTargetMapping(config, check->tables, &problems); !s.ok()) {
+    if (Status s = apply::CheckTargetMapping(config, check->tables, &problems); !s.ok()) {
       Fail(command, s);
       return false;
     }
@@ -284,8 +284,8 @@ int Run(const Config& config, const Options&) {
   capture::SourceCheck check;
   if (!PreflightSource(config, "run", /*check_target=*/true, &check)) return kExitUsage;
   int rc = RunWithRetries("run", [&](const std::atomic<bool>& stop) -> Status {
-    std::unique_ptr<apply::PostgresApplier> applier;
-    if (Status s = apply::PostgresApplier::Open(config, &applier); !s.ok()) return s;
+    std::unique_ptr<apply::Applier> applier;
+    if (Status s = apply::OpenApplier(config, &applier); !s.ok()) return s;
     apply::ApplyProgress& progress = applier->progress();
     Downstream d;
     d.resume = applier->resume_position();
@@ -308,6 +308,12 @@ int Run(const Config& config, const Options&) {
 }
 
 int Capture(const Config& config, const Options&) {
+  if (config.source.kind == "mysql") {
+    std::fprintf(stderr,
+                 "stagesync capture: Kafka transport from a MySQL source is not built yet; use "
+                 "`stagesync run` (transport = \"direct\") for MySQL\n");
+    return kExitUsage;
+  }
   if (config.stream.transport != "kafka") {
     std::fprintf(stderr,
                  "stagesync capture: writes to Kafka: set [stream] transport = \"kafka\" and "
@@ -340,6 +346,12 @@ int Apply(const Config& config, const Options&) {
     std::fprintf(stderr,
                  "stagesync apply: reads from Kafka: set [stream] transport = \"kafka\" and "
                  "brokers (or use `stagesync run` for the direct path)\n");
+    return kExitUsage;
+  }
+  if (config.target.kind == "mysql" || config.source.kind == "mysql") {
+    std::fprintf(stderr,
+                 "stagesync apply: Kafka transport with a MySQL source or target is not built "
+                 "yet; use `stagesync run` (transport = \"direct\") for MySQL\n");
     return kExitUsage;
   }
   return RunWithRetries(

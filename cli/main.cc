@@ -122,12 +122,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "stagesync %s: %s\n", name.c_str(), s.message().c_str());
     return s.exit_code();
   }
-  if (config.target.kind != "postgres") {
-    std::fprintf(stderr,
-                 "stagesync %s: target.kind = \"mysql\" is not supported by this build yet; "
-                 "use a PostgreSQL target\n",
-                 name.c_str());
-    return kExitUsage;
-  }
   return it->second.fn(config, options);
 }

@@ -1,5 +1,6 @@
 #include "stagesync/mysql.h"
 
+#include <cppconn/resultset.h>
 #include <cppconn/statement.h>
 #include <mysql_driver.h>
 
@@ -138,6 +139,25 @@ std::unique_ptr<sql::Connection> Connect(const EndpointConfig& config) {
                             ex.getErrorCode());
   }
   return conn;
+}
+
+Rows Query(sql::Connection& conn, const std::string& sql) {
+  std::unique_ptr<sql::Statement> st(conn.createStatement());
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery(sql));
+  Rows out;
+  const unsigned n = rs->getMetaData()->getColumnCount();
+  while (rs->next()) {
+    auto& row = out.emplace_back();
+    for (unsigned i = 1; i <= n; ++i) {
+      row.push_back(rs->isNull(i) ? "" : rs->getString(i).asStdString());
+    }
+  }
+  return out;
+}
+
+void Exec(sql::Connection& conn, const std::string& sql) {
+  std::unique_ptr<sql::Statement> st(conn.createStatement());
+  st->execute(sql);
 }
 
 std::string Describe(const std::exception& e) {

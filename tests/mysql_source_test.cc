@@ -279,9 +279,13 @@ TEST_F(MysqlSourceTest, kill9_during_workload_then_restart_converges) {
   OnTarget(
       "CREATE TABLE accounts (id int PRIMARY KEY, owner text NOT NULL, balance numeric(20,6) NOT "
       "NULL, note text, updated timestamp(6))");
+  // Staging starts as a copy of production.
   OnSource(
-      "INSERT INTO accounts SELECT seq, CONCAT('owner', seq), seq * 1.25, NULL, NOW(6) FROM "
-      "seq_1_to_200");
+      "INSERT INTO accounts SELECT seq, CONCAT('owner', seq), seq * 1.25, NULL, "
+      "'2024-01-01 00:00:00' FROM seq_1_to_200");
+  OnTarget(
+      "INSERT INTO accounts SELECT i, 'owner' || i, i * 1.25, NULL, '2024-01-01 00:00:00' FROM "
+      "generate_series(1, 200) i");
   SetupOrFail();
   StartRun();
   std::atomic<bool> stop{false};

@@ -21,7 +21,9 @@ inline constexpr const char* kTargetSchema = "stagesync";
 // Creates the bookkeeping tables and records which source columns exist now (those may be
 // dropped on the way to the target; columns added later must exist on the target).
 // Selected tables missing on the target are reported as warnings: staging may be copied
-// after setup. Idempotent.
+// after setup. Idempotent. PostgreSQL or MySQL/MariaDB, by target.kind.
+Status PrepareTarget(const Config& config, const std::vector<TableShape>& source_tables,
+                     std::vector<std::string>* warnings);
 Status PreparePostgresTarget(const Config& config, const std::vector<TableShape>& source_tables,
                              std::vector<std::string>* warnings);
 
@@ -30,6 +32,8 @@ Status PreparePostgresTarget(const Config& config, const std::vector<TableShape>
 Status EnsurePostgresBookkeeping(const Config& config);
 
 // Every selected source table must map onto a target table; lists each that does not.
+Status CheckTargetMapping(const Config& config, const std::vector<TableShape>& source_tables,
+                          std::vector<std::string>* problems);
 Status CheckPostgresTargetMapping(const Config& config,
                                   const std::vector<TableShape>& source_tables,
                                   std::vector<std::string>* problems);
@@ -49,7 +53,23 @@ struct ApplyProgress {
   std::atomic<int64_t> last_batch_us{0};
 };
 
-class PostgresApplier {
+// What `run` drives: the target's applier, fed by capture through the queue.
+class Applier {
+ public:
+  virtual ~Applier() = default;
+  // Where the source should resume: the end of the last applied transaction (0: none yet).
+  virtual Lsn resume_position() const = 0;
+  // Applies events until the queue is closed and drained, or an error. Transactions are
+  // grouped (apply.batch_rows, apply.batch_delay) but never split; a transaction the
+  // target already has (at or before the applied position) is skipped.
+  virtual Status Run(EventQueue& queue) = 0;
+  virtual ApplyProgress& progress() = 0;
+};
+
+// Connects to the target (target.kind) and reads the applied position.
+Status OpenApplier(const Config& config, std::unique_ptr<Applier>* out);
+
+class PostgresApplier : public Applier {
  public:
   // Connects to the target and reads the applied position.
   static Status Open(const Config& config, std::unique_ptr<PostgresApplier>* out);
@@ -57,15 +77,9 @@ class PostgresApplier {
   PostgresApplier(const PostgresApplier&) = delete;
   PostgresApplier& operator=(const PostgresApplier&) = delete;
 
-  // Where the source should resume: the end of the last applied transaction (0: none yet).
-  Lsn resume_position() const;
-
-  // Applies events until the queue is closed and drained, or an error. Transactions are
-  // grouped (apply.batch_rows, apply.batch_delay) but never split; a transaction the
-  // target already has (at or before the applied position) is skipped.
-  Status Run(EventQueue& queue);
-
-  ApplyProgress& progress();
+  Lsn resume_position() const override;
+  Status Run(EventQueue& queue) override;
+  ApplyProgress& progress() override;
 
   // Where a Kafka partition stands: the next offset to read, and the source position of the
   // last record applied from it (last commit LSN, LSN, order in transaction).
@@ -121,5 +135,14 @@ class LiveStatusWriter {
   const Config& config_;
   std::unique_ptr<struct LiveStatusConnection> conn_;
 };
+
+// The MySQL/MariaDB target's halves of the above.
+Status PrepareMysqlTarget(const Config& config, const std::vector<TableShape>& source_tables,
+                          std::vector<std::string>* warnings);
+Status CheckMysqlTargetMapping(const Config& config, const std::vector<TableShape>& source_tables,
+                               std::vector<std::string>* problems);
+Status ReadMysqlAppliedPosition(const Config& config, AppliedPosition* out);
+Status WriteMysqlLiveStatus(const Config& config, double lag_seconds, const std::string& state);
+Status OpenMysqlApplier(const Config& config, std::unique_ptr<Applier>* out);
 
 }  // namespace stagesync::apply

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "stagesync/change.h"
 #include "stagesync/config.h"
@@ -32,6 +33,11 @@ std::string QualifiedIdent(std::string_view db, std::string_view table);
 // Opens a SQL connection: utf8mb4, time_zone '+00:00', sql_mode without NO_ZERO_DATE
 // surprises. Throws sql::SQLException with a message naming the endpoint (no password).
 std::unique_ptr<sql::Connection> Connect(const EndpointConfig& config);
+
+// Every value as text ("" for NULL, which the callers here never need to tell apart).
+using Rows = std::vector<std::vector<std::string>>;
+Rows Query(sql::Connection& conn, const std::string& sql);
+void Exec(sql::Connection& conn, const std::string& sql);
 
 // One line for the user from a connector or std exception.
 std::string Describe(const std::exception& e);

@@ -1,0 +1,243 @@
+#include "mysql_statements.h"
+
+#include <algorithm>
+
+#include "stagesync/mysql.h"
+
+namespace stagesync::apply {
+namespace {
+
+using mysql::QuoteIdent;
+using mysql::QuoteLiteral;
+
+bool OneOf(const std::string& type, std::initializer_list<const char*> types) {
+  return std::any_of(types.begin(), types.end(), [&](const char* t) { return type == t; });
+}
+
+bool LooksNumeric(const std::string& s) {
+  size_t i = s[0] == '-' ? 1 : 0;
+  bool digits = false, dot = false, exp = false;
+  for (; i < s.size(); ++i) {
+    char c = s[i];
+    if (c >= '0' && c <= '9') {
+      digits = true;
+    } else if (c == '.' && !dot && !exp) {
+      dot = true;
+    } else if ((c == 'e' || c == 'E') && digits && !exp) {
+      exp = true;
+      if (i + 1 < s.size() && (s[i + 1] == '+' || s[i + 1] == '-')) ++i;
+      digits = false;
+    } else {
+      return false;
+    }
+  }
+  return digits;
+}
+
+std::string Columns(const TablePlan& plan, const std::vector<int>& sources) {
+  std::string out;
+  for (int s : sources) {
+    out +=
+        (out.empty() ? "" : ", ") + QuoteIdent(plan.target.columns[plan.source_to_target[s]].name);
+  }
+  return out;
+}
+
+std::string Table(const TablePlan& plan) {
+  return mysql::QualifiedIdent(plan.target.schema, plan.target.name);
+}
+
+// Source columns written for an image: mapped, not generated, present.
+std::vector<int> Written(const TablePlan& plan, const std::vector<bool>& present) {
+  std::vector<int> out;
+  for (size_t s = 0; s < plan.source_to_target.size(); ++s) {
+    int t = plan.source_to_target[s];
+    if (t < 0 || plan.target.columns[t].generated) continue;
+    if (s < present.size() && present[s]) out.push_back(static_cast<int>(s));
+  }
+  return out;
+}
+
+Status Tuple_(const TablePlan& plan, const std::vector<int>& sources, const Tuple& values,
+              std::string* out) {
+  *out += '(';
+  for (size_t i = 0; i < sources.size(); ++i) {
+    std::string lit;
+    const TargetColumn& col = plan.target.columns[plan.source_to_target[sources[i]]];
+    if (Status s = MysqlLiteral(col, values[sources[i]], &lit); !s.ok()) {
+      return Status::Error("column " + col.name + ": " + s.message());
+    }
+    if (i) *out += ", ";
+    *out += lit;
+  }
+  *out += ')';
+  return Status::Ok();
+}
+
+// WHERE clause locating a row: by the plan's key, or (keyless) by the whole old image with
+// NULL-safe equality.
+Status Locate(const TablePlan& plan, const RowChange& c, std::string* out) {
+  std::vector<int> cols;
+  const Tuple* values = nullptr;
+  Tuple key;
+  if (!plan.keyless) {
+    key = KeyOf(plan, c);
+    cols = plan.key_source;
+  } else {
+    for (size_t s = 0; s < plan.source_to_target.size(); ++s) {
+      if (plan.source_to_target[s] >= 0 && s < c.old_tuple.size() && !c.old_tuple[s].is_unchanged())
+        cols.push_back(static_cast<int>(s));
+    }
+    values = &c.old_tuple;
+  }
+  for (size_t i = 0; i < cols.size(); ++i) {
+    const TargetColumn& col = plan.target.columns[plan.source_to_target[cols[i]]];
+    std::string lit;
+    const Value& v = plan.keyless ? (*values)[cols[i]] : key[i];
+    if (Status s = MysqlLiteral(col, v, &lit); !s.ok()) return s;
+    *out +=
+        (i ? " AND " : " WHERE ") + QuoteIdent(col.name) + (plan.keyless ? " <=> " : " = ") + lit;
+  }
+  if (plan.keyless) *out += " LIMIT 1";
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status MysqlLiteral(const TargetColumn& column, const Value& value, std::string* out) {
+  if (value.is_null()) {
+    *out = "NULL";
+    return Status::Ok();
+  }
+  const std::string& t = column.type;
+  const std::string& v = value.text;
+  if (OneOf(t, {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"})) {
+    if (v.rfind("\\x", 0) == 0) {
+      *out = v.size() == 2 ? "''" : "X'" + v.substr(2) + "'";
+    } else {
+      *out = QuoteLiteral(v);
+    }
+    return Status::Ok();
+  }
+  if (t == "bit") {
+    if (v == "t" || v == "f") {
+      *out = v == "t" ? "1" : "0";
+    } else if (!v.empty() && v.find_first_not_of("01") == std::string::npos) {
+      *out = "b'" + v + "'";
+    } else {
+      *out = QuoteLiteral(v);
+    }
+    return Status::Ok();
+  }
+  if (OneOf(t, {"tinyint", "smallint", "mediumint", "int", "integer", "bigint", "decimal",
+                "numeric", "float", "double", "real", "year"})) {
+    if (v == "t" || v == "f") {
+      *out = v == "t" ? "1" : "0";
+    } else if (v == "NaN" || v == "Infinity" || v == "-Infinity") {
+      return Status::Error("value " + v + " cannot be stored in MySQL's " + t);
+    } else if (!v.empty() && LooksNumeric(v)) {
+      *out = v;
+      // A literal without an exponent is DECIMAL to MySQL, whose conversion to double is
+      // not always the nearest double; with one it is parsed as a double, exactly.
+      if (OneOf(t, {"float", "double", "real"}) && v.find_first_of("eE") == std::string::npos) {
+        *out += "e0";
+      }
+    } else {
+      *out = QuoteLiteral(v);
+    }
+    return Status::Ok();
+  }
+  if (OneOf(t, {"datetime", "timestamp", "date"})) {
+    if (v == "infinity" || v == "-infinity" || v.find(" BC") != std::string::npos) {
+      return Status::Error("value " + v + " cannot be stored in MySQL's " + t);
+    }
+    std::string text = v;
+    // timestamptz text comes in UTC (the session's zone), as "+00"; MySQL takes it bare.
+    for (const char* suffix : {"+00:00", "+00"}) {
+      std::string s(suffix);
+      if (text.size() > s.size() && text.compare(text.size() - s.size(), s.size(), s) == 0) {
+        text.resize(text.size() - s.size());
+        break;
+      }
+    }
+    *out = QuoteLiteral(text);
+    return Status::Ok();
+  }
+  *out = QuoteLiteral(v);
+  return Status::Ok();
+}
+
+Status MysqlUpsert(const TablePlan& plan, const std::vector<const Tuple*>& images,
+                   const std::vector<bool>& present, std::string* sql) {
+  std::vector<int> cols = Written(plan, present);
+  if (cols.empty()) return Status::Error("no column of " + plan.TargetName() + " to write");
+  *sql = "INSERT INTO " + Table(plan) + " (" + Columns(plan, cols) + ") VALUES ";
+  sql->reserve(images.size() * 64);
+  for (size_t r = 0; r < images.size(); ++r) {
+    if (r) *sql += ", ";
+    if (Status s = Tuple_(plan, cols, *images[r], sql); !s.ok()) return s;
+  }
+  *sql += " ON DUPLICATE KEY UPDATE ";
+  for (size_t i = 0; i < cols.size(); ++i) {
+    std::string c = QuoteIdent(plan.target.columns[plan.source_to_target[cols[i]]].name);
+    *sql += (i ? ", " : "") + c + " = VALUES(" + c + ")";
+  }
+  return Status::Ok();
+}
+
+Status MysqlDeleteByKeys(const TablePlan& plan, const std::vector<const Tuple*>& keys,
+                         std::string* sql) {
+  *sql = "DELETE FROM " + Table(plan) + " WHERE (" + Columns(plan, plan.key_source) + ") IN (";
+  for (size_t r = 0; r < keys.size(); ++r) {
+    if (r) *sql += ", ";
+    *sql += '(';
+    for (size_t i = 0; i < plan.key_source.size(); ++i) {
+      std::string lit;
+      const TargetColumn& col = plan.target.columns[plan.source_to_target[plan.key_source[i]]];
+      if (Status s = MysqlLiteral(col, (*keys[r])[i], &lit); !s.ok()) return s;
+      *sql += (i ? ", " : "") + lit;
+    }
+    *sql += ')';
+  }
+  *sql += ')';
+  return Status::Ok();
+}
+
+Status MysqlSingle(const TablePlan& plan, const RowChange& c, std::string* sql,
+                   std::string* fallback) {
+  fallback->clear();
+  const size_t width = plan.relation->columns.size();
+  switch (c.op) {
+    case RowOp::kInsert: {
+      if (plan.keyless) {
+        std::vector<int> cols = Written(plan, PresentColumns(c.new_tuple, width));
+        *sql = "INSERT INTO " + Table(plan) + " (" + Columns(plan, cols) + ") VALUES ";
+        return Tuple_(plan, cols, c.new_tuple, sql);
+      }
+      return MysqlUpsert(plan, {&c.new_tuple}, PresentColumns(c.new_tuple, width), sql);
+    }
+    case RowOp::kDelete:
+      *sql = "DELETE FROM " + Table(plan);
+      return Locate(plan, c, sql);
+    case RowOp::kUpdate: {
+      std::vector<int> cols = Written(plan, PresentColumns(c.new_tuple, width));
+      *sql = "UPDATE " + Table(plan) + " SET ";
+      for (size_t i = 0; i < cols.size(); ++i) {
+        const TargetColumn& col = plan.target.columns[plan.source_to_target[cols[i]]];
+        std::string lit;
+        if (Status s = MysqlLiteral(col, c.new_tuple[cols[i]], &lit); !s.ok()) {
+          return Status::Error("column " + col.name + ": " + s.message());
+        }
+        *sql += (i ? ", " : "") + QuoteIdent(col.name) + " = " + lit;
+      }
+      if (Status s = Locate(plan, c, sql); !s.ok()) return s;
+      if (!plan.keyless) {
+        return MysqlUpsert(plan, {&c.new_tuple}, PresentColumns(c.new_tuple, width), fallback);
+      }
+      return Status::Ok();
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace stagesync::apply

@@ -1,0 +1,37 @@
+#include "mysql_statements.h"
+
+#include <gtest/gtest.h>
+
+namespace stagesync::apply {
+namespace {
+
+std::string Lit(const std::string& type, const Value& v) {
+  std::string out;
+  Status s = MysqlLiteral(TargetColumn{"c", type}, v, &out);
+  return s.ok() ? out : "ERROR: " + s.message();
+}
+
+TEST(MysqlLiteral, ByTargetType) {
+  EXPECT_EQ(Lit("int", Value::Null()), "NULL");
+  EXPECT_EQ(Lit("bigint", Value::Text("18446744073709551615")), "18446744073709551615");
+  EXPECT_EQ(Lit("decimal", Value::Text("-0.000000000000000000000000000001")),
+            "-0.000000000000000000000000000001");
+  EXPECT_EQ(Lit("tinyint", Value::Text("t")), "1");
+  EXPECT_EQ(Lit("int", Value::Text("12abc")), "'12abc'");  // strict mode rejects it
+  EXPECT_EQ(Lit("varbinary", Value::Text("\\x00ff")), "X'00ff'");
+  EXPECT_EQ(Lit("blob", Value::Text("\\x")), "''");
+  EXPECT_EQ(Lit("bit", Value::Text("0101")), "b'0101'");
+  EXPECT_EQ(Lit("datetime", Value::Text("2024-01-02 03:04:05.5+00")), "'2024-01-02 03:04:05.5'");
+  EXPECT_EQ(Lit("varchar", Value::Text("it's \\ ok")), "'it''s \\\\ ok'");
+  EXPECT_EQ(Lit("double", Value::Text("1e+308")), "1e+308");
+  EXPECT_EQ(Lit("double", Value::Text("0.30000000000000004")), "0.30000000000000004e0");
+}
+
+TEST(MysqlLiteral, ValuesMysqlCannotHoldAreErrorsNamingThem) {
+  EXPECT_EQ(Lit("double", Value::Text("NaN")).rfind("ERROR: value NaN", 0), 0u);
+  EXPECT_NE(Lit("datetime", Value::Text("infinity")).find("infinity"), std::string::npos);
+  EXPECT_NE(Lit("date", Value::Text("0044-03-15 BC")).find("BC"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace stagesync::apply

@@ -1,0 +1,246 @@
+// Target-side setup for MySQL/MariaDB: bookkeeping tables, the source column snapshot,
+// mapping checks, the catalog, and the applied position for `status`.
+#include "mysql_target.h"
+
+#include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
+
+#include <set>
+#include <sstream>
+
+#include "bookkeeping_sql.h"
+#include "stagesync/apply.h"
+#include "stagesync/mysql.h"
+#include "table_plan.h"
+
+namespace stagesync::apply {
+namespace {
+
+using mysql::QuoteLiteral;
+
+std::vector<std::vector<std::optional<std::string>>> Select(sql::Connection& conn,
+                                                            const std::string& sql,
+                                                            const std::vector<std::string>& args) {
+  std::unique_ptr<sql::PreparedStatement> st(conn.prepareStatement(sql));
+  for (size_t i = 0; i < args.size(); ++i) st->setString(static_cast<unsigned>(i + 1), args[i]);
+  std::unique_ptr<sql::ResultSet> rs(st->executeQuery());
+  std::vector<std::vector<std::optional<std::string>>> out;
+  const unsigned n = rs->getMetaData()->getColumnCount();
+  while (rs->next()) {
+    auto& row = out.emplace_back();
+    for (unsigned i = 1; i <= n; ++i) {
+      row.push_back(rs->isNull(i) ? std::nullopt
+                                  : std::optional<std::string>(rs->getString(i).asStdString()));
+    }
+  }
+  return out;
+}
+
+void RunBookkeepingSql(sql::Connection& conn) {
+  std::istringstream in(kMysqlBookkeepingSql);
+  std::string line, statement;
+  while (std::getline(in, line)) {
+    if (line == ";") {
+      mysql::Exec(conn, statement);
+      statement.clear();
+    } else if (line.rfind("--", 0) != 0) {
+      statement += line + "\n";
+    }
+  }
+  if (statement.find_first_not_of(" \n") != std::string::npos) mysql::Exec(conn, statement);
+}
+
+std::string DatabaseOf(const Config& config) {
+  mysql::Endpoint e;
+  return mysql::ParseDsn(config.target, &e).ok() ? e.database : "";
+}
+
+Status TargetError(const std::exception& e) {
+  if (auto* s = dynamic_cast<const sql::SQLException*>(&e); s && mysql::IsConnectionLost(*s)) {
+    return Status::Transient("target: " + mysql::Describe(e));
+  }
+  return Status::Error("target: " + mysql::Describe(e));
+}
+
+}  // namespace
+
+std::optional<TargetTable> LoadMysqlTargetTable(sql::Connection& conn, const std::string& schema,
+                                                const std::string& table,
+                                                const std::string& default_database) {
+  const char* find =
+      "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE "
+      "TABLE' AND LOWER(TABLE_SCHEMA) = LOWER(?) AND LOWER(TABLE_NAME) = LOWER(?) ORDER BY "
+      "(TABLE_SCHEMA = ? AND TABLE_NAME = ?) DESC, TABLE_NAME = ? DESC LIMIT 1";
+  auto found = Select(conn, find, {schema, table, schema, table, table});
+  if (found.empty() && !default_database.empty()) {
+    auto db =
+        Select(conn, "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", {schema});
+    if (db.empty()) {
+      found = Select(conn, find, {default_database, table, default_database, table, table});
+    }
+  }
+  if (found.empty()) return std::nullopt;
+  TargetTable t;
+  t.schema = *found[0][0];
+  t.name = *found[0][1];
+  for (auto& row : Select(conn,
+                          "SELECT COLUMN_NAME, LOWER(DATA_TYPE), COALESCE(EXTRA, '') FROM "
+                          "information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? "
+                          "ORDER BY ORDINAL_POSITION",
+                          {t.schema, t.name})) {
+    TargetColumn c;
+    c.name = *row[0];
+    c.type = *row[1];
+    c.generated = AsciiLower(*row[2]).find("generated") != std::string::npos;
+    t.columns.push_back(std::move(c));
+  }
+  // The primary key, else the first unique index over NOT NULL columns.
+  std::string index;
+  std::vector<int> key;
+  bool usable = true;
+  for (auto& row : Select(conn,
+                          "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.IS_NULLABLE FROM "
+                          "information_schema.STATISTICS s JOIN information_schema.COLUMNS c "
+                          "USING (TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME) WHERE s.TABLE_SCHEMA = ? "
+                          "AND s.TABLE_NAME = ? AND s.NON_UNIQUE = 0 ORDER BY s.INDEX_NAME = "
+                          "'PRIMARY' DESC, s.INDEX_NAME, s.SEQ_IN_INDEX",
+                          {t.schema, t.name})) {
+    if (*row[0] != index) {
+      if (!index.empty() && usable && !key.empty()) break;
+      index = *row[0];
+      key.clear();
+      usable = true;
+    }
+    if (*row[2] == "YES") usable = false;
+    key.push_back(t.FindColumn(*row[1]));
+  }
+  if (usable) t.key = key;
+  return t;
+}
+
+Status PrepareMysqlTarget(const Config& config, const std::vector<TableShape>& source_tables,
+                          std::vector<std::string>* warnings) {
+  try {
+    auto conn = mysql::Connect(config.target);
+    RunBookkeepingSql(*conn);
+    conn->setAutoCommit(false);
+    std::set<std::pair<std::string, std::string>> want, have;
+    for (const auto& t : source_tables) {
+      for (const auto& c : t.columns) want.emplace(AsciiLower(t.QualifiedName()), AsciiLower(c));
+    }
+    for (auto& r : Select(*conn,
+                          "SELECT table_name, column_name FROM stagesync.source_columns WHERE "
+                          "stream = ?",
+                          {config.source.slot})) {
+      have.emplace(*r[0], *r[1]);
+    }
+    const std::string stream = QuoteLiteral(config.source.slot);
+    if (want != have) {
+      mysql::Exec(*conn, "DELETE FROM stagesync.source_columns WHERE stream = " + stream);
+      for (const auto& [table, column] : want) {
+        mysql::Exec(*conn, "INSERT INTO stagesync.source_columns VALUES (" + stream + ", " +
+                               QuoteLiteral(table) + ", " + QuoteLiteral(column) + ")");
+      }
+    }
+    mysql::Exec(*conn,
+                "INSERT IGNORE INTO stagesync.applied_position (stream) VALUES (" + stream + ")");
+    const std::string db = DatabaseOf(config);
+    for (const auto& t : source_tables) {
+      auto [schema, name] = MappedTargetName(config, t.schema, t.name);
+      auto target = LoadMysqlTargetTable(*conn, schema, name, db);
+      if (!target) {
+        warnings->push_back("target table " + schema + "." + name + " (for source " +
+                            t.QualifiedName() +
+                            ") does not exist yet: create or migrate staging before `run`");
+        continue;
+      }
+      for (const auto& c : t.columns) {
+        if (target->FindColumn(MappedColumnName(config, t.QualifiedName(), c)) < 0) {
+          warnings->push_back("source column " + t.QualifiedName() + "." + c +
+                              " has no target column; its values will be dropped");
+        }
+      }
+    }
+    conn->commit();
+  } catch (const std::exception& e) {
+    return Status::Error("target setup failed: " + mysql::Describe(e));
+  }
+  return Status::Ok();
+}
+
+Status CheckMysqlTargetMapping(const Config& config, const std::vector<TableShape>& source_tables,
+                               std::vector<std::string>* problems) {
+  try {
+    auto conn = mysql::Connect(config.target);
+    auto bookkeeping =
+        mysql::Query(*conn,
+                     "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'stagesync' AND "
+                     "TABLE_NAME = 'applied_position'");
+    if (bookkeeping.empty()) {
+      problems->push_back("the target has no stagesync bookkeeping: run `stagesync setup` first");
+    }
+    const std::string db = DatabaseOf(config);
+    for (const auto& t : source_tables) {
+      auto [schema, name] = MappedTargetName(config, t.schema, t.name);
+      if (!LoadMysqlTargetTable(*conn, schema, name, db)) {
+        problems->push_back("source table " + t.QualifiedName() + " has no target table " + schema +
+                            "." + name +
+                            ": create it on the target, map it in [mapping], or leave it out "
+                            "with source.exclude");
+      }
+    }
+  } catch (const std::exception& e) {
+    return Status::Usage("target: " + mysql::Describe(e));
+  }
+  return Status::Ok();
+}
+
+Status ReadMysqlAppliedPosition(const Config& config, AppliedPosition* out) {
+  try {
+    auto conn = mysql::Connect(config.target);
+    out->target_now = std::stoll(
+        mysql::Query(*conn, "SELECT CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)")[0][0]);
+    auto exists = mysql::Query(*conn,
+                               "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = "
+                               "'stagesync' AND TABLE_NAME = 'applied_position'");
+    if (exists.empty()) return Status::Ok();
+    auto r = Select(*conn,
+                    "SELECT lsn, CAST(UNIX_TIMESTAMP(commit_time) * 1000000 AS SIGNED), "
+                    "events_applied, transactions_applied, CAST(UNIX_TIMESTAMP(updated_at) * "
+                    "1000000 AS SIGNED), CAST(UNIX_TIMESTAMP(live_at) * 1000000 AS SIGNED), "
+                    "live_lag_seconds, COALESCE(live_state, '') FROM stagesync.applied_position "
+                    "WHERE stream = ?",
+                    {config.source.slot});
+    if (r.empty()) return Status::Ok();
+    const auto& row = r[0];
+    out->found = true;
+    out->lsn = std::stoull(*row[0]);
+    if (row[1]) out->commit_time = std::stoll(*row[1]);
+    out->events_applied = std::stoull(*row[2]);
+    out->transactions_applied = std::stoull(*row[3]);
+    if (row[4]) out->updated_at = std::stoll(*row[4]);
+    if (row[5]) out->live_at = std::stoll(*row[5]);
+    if (row[6]) out->live_lag_seconds = std::stod(*row[6]);
+    out->live_state = row[7].value_or("");
+  } catch (const std::exception& e) {
+    return TargetError(e);
+  }
+  return Status::Ok();
+}
+
+Status WriteMysqlLiveStatus(const Config& config, double lag_seconds, const std::string& state) {
+  // A short-lived connection per write (every few hundred ms) keeps this free of state.
+  try {
+    auto conn = mysql::Connect(config.target);
+    char lag[32];
+    std::snprintf(lag, sizeof lag, "%.6f", lag_seconds);
+    mysql::Exec(*conn, std::string("UPDATE stagesync.applied_position SET live_lag_seconds = ") +
+                           lag + ", live_state = " + QuoteLiteral(state) +
+                           ", live_at = NOW(6) WHERE stream = " + QuoteLiteral(config.source.slot));
+  } catch (const std::exception& e) {
+    return TargetError(e);
+  }
+  return Status::Ok();
+}
+
+}  // namespace stagesync::apply

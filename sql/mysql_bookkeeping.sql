@@ -1,0 +1,26 @@
+-- stagesync's bookkeeping on a MySQL/MariaDB target. Idempotent; run by `stagesync setup`.
+-- Statements are separated by a line holding only ';' so the code can run them one by one.
+CREATE DATABASE IF NOT EXISTS stagesync
+;
+-- One row per stream: the last source transaction applied, written in the same target
+-- transaction as its data, so a restart resumes exactly after it. lsn is the source
+-- position as stagesync orders it (PostgreSQL LSN, or binlog file sequence << 32 | offset).
+CREATE TABLE IF NOT EXISTS stagesync.applied_position (
+  stream               VARCHAR(64) PRIMARY KEY,
+  lsn                  BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  commit_time          DATETIME(6),
+  events_applied       BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  transactions_applied BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  updated_at           DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+  live_lag_seconds     DOUBLE,
+  live_state           VARCHAR(32),
+  live_at              DATETIME(6)
+) ENGINE=InnoDB
+;
+-- Source columns as they were at setup (see the PostgreSQL bookkeeping).
+CREATE TABLE IF NOT EXISTS stagesync.source_columns (
+  stream      VARCHAR(64) NOT NULL,
+  table_name  VARCHAR(255) NOT NULL,
+  column_name VARCHAR(255) NOT NULL,
+  PRIMARY KEY (stream, table_name, column_name)
+) ENGINE=InnoDB
