@@ -99,9 +99,26 @@ QueryKind ClassifyQuery(std::string_view sql, std::string* truncated_table) {
 
 class BinlogStream {
  public:
-  BinlogStream(const Config& config, EventQueue& queue, const std::atomic<bool>& stop,
-               CaptureProgress* progress)
-      : config_(config), queue_(queue), stop_(stop), progress_(progress) {}
+  BinlogStream(const Config& config, EventQueue& queue, const std::function<Lsn()>& durable,
+               const std::atomic<bool>& stop, CaptureProgress* progress)
+      : config_(config), queue_(queue), durable_(durable), stop_(stop), progress_(progress) {}
+
+  // Records what the consumer has durably taken, on the source (MySQL has no slot), at most
+  // every second or when `force`d.
+  void RecordConfirmed(bool force) {
+    auto now = std::chrono::steady_clock::now();
+    if (!sql_ || (!force && now - last_confirm_ < std::chrono::seconds(1))) return;
+    last_confirm_ = now;
+    Lsn durable = durable_();
+    progress_->acknowledged = durable;
+    if (durable <= confirmed_) return;
+    try {
+      WriteMysqlConfirmedPosition(*sql_, config_, durable);
+      confirmed_ = durable;
+    } catch (const sql::SQLException& e) {
+      LOG_WARN("capture: recording the confirmed position: " << mysql::Describe(e));
+    }
+  }
 
   Status Run(Lsn start) {
     Status result = Connect(start);
@@ -208,6 +225,7 @@ class BinlogStream {
         return s;
       }
       if (pending_.size() >= 512) FlushPending();
+      RecordConfirmed(false);
     }
     if (ev) mariadb_free_rpl_event(ev);
     return Status::Ok();
@@ -284,6 +302,8 @@ class BinlogStream {
     begun_ = false;
     group_start_ = mysql::PositionFrom(file_sequence_, begin);
     group_time_ = static_cast<TimestampUs>(ev.timestamp) * 1000000;
+    group_server_id_ = ev.server_id;
+    group_thread_ = 0;
     gtid_.clear();
     if (type == kMariaGtid && body.size() >= 13) {
       uint64_t seq = 0;
@@ -313,6 +333,9 @@ class BinlogStream {
     std::string table;
     switch (ClassifyQuery(statement, &table)) {
       case QueryKind::kBegin:
+        group_thread_ = static_cast<uint8_t>(body[0]) | static_cast<uint8_t>(body[1]) << 8 |
+                        static_cast<uint8_t>(body[2]) << 16 |
+                        static_cast<uint32_t>(static_cast<uint8_t>(body[3])) << 24;
         return Status::Ok();
       case QueryKind::kCommit:
         return OnCommit(begin, end);
@@ -353,7 +376,11 @@ class BinlogStream {
     b.xid = xid_;
     b.final_lsn = group_start_;
     b.commit_time = group_time_;
-    pending_.emplace_back(std::in_place_type<TxnBegin>, b);
+    b.binlog_file = any_file_;
+    b.gtid = gtid_;
+    b.server_id = group_server_id_;
+    b.thread = group_thread_;
+    pending_.emplace_back(std::in_place_type<TxnBegin>, std::move(b));
     progress_->last_received_commit_time = group_time_;
   }
 
@@ -460,6 +487,7 @@ class BinlogStream {
       in_group_ = true;
       group_start_ = mysql::PositionFrom(file_sequence_, begin);
       group_time_ = static_cast<TimestampUs>(ev.timestamp) * 1000000;
+      group_server_id_ = ev.server_id;
     }
     EnsureBegun();
     const Lsn lsn = mysql::PositionFrom(file_sequence_, begin);
@@ -468,10 +496,11 @@ class BinlogStream {
       return c == charsets_.end() ? Charset::kUnsupported : c->second;
     };
     std::string_view data = rows.rows;
-    while (!data.empty()) {
+    for (uint32_t row = 0; !data.empty(); ++row) {
       RowChange c;
       c.relation = relation;
       c.lsn = lsn;
+      c.row = row;
       c.old_is_key_only = false;
       Status s;
       switch (rows.kind) {
@@ -505,7 +534,10 @@ class BinlogStream {
 
   const Config& config_;
   EventQueue& queue_;
+  const std::function<Lsn()>& durable_;
   const std::atomic<bool>& stop_;
+  Lsn confirmed_ = 0;
+  std::chrono::steady_clock::time_point last_confirm_;
   CaptureProgress* progress_;
   std::unique_ptr<sql::Connection> sql_;  // holds the stream lock; catalog lookups
   std::unique_ptr<MYSQL, MysqlCloser> conn_;
@@ -522,6 +554,7 @@ class BinlogStream {
   Lsn group_start_ = 0;
   TimestampUs group_time_ = 0;
   uint32_t xid_ = 0;
+  uint32_t group_server_id_ = 0, group_thread_ = 0;
   std::string gtid_;
   EventBatch pending_;
 };
@@ -529,14 +562,13 @@ class BinlogStream {
 }  // namespace
 
 Status RunMysqlCapture(const Config& config, Lsn start, EventQueue& queue,
+                       const std::function<Lsn()>& durable_position,
                        const std::function<void()>& await_consumer, const std::atomic<bool>& stop,
                        CaptureProgress* progress) {
-  Status s;
-  {
-    BinlogStream stream(config, queue, stop, progress);
-    s = stream.Run(start);
-    await_consumer();
-  }
+  BinlogStream stream(config, queue, durable_position, stop, progress);
+  Status s = stream.Run(start);
+  await_consumer();
+  stream.RecordConfirmed(/*force=*/true);
   return s;
 }
 

@@ -183,7 +183,8 @@ Status PrepareMysqlSource(const Config& config, const SourceCheck&,
                     " VALUES (1, UTC_TIMESTAMP(6))");
     Exec(*conn, "CREATE TABLE IF NOT EXISTS " + QualifiedIdent(kSourceSchema, kStartTable) +
                     " (stream VARCHAR(64) PRIMARY KEY, file VARCHAR(255) NOT NULL, pos BIGINT "
-                    "NOT NULL, gtid TEXT, created_at DATETIME(6) NOT NULL) ENGINE=InnoDB");
+                    "NOT NULL, gtid TEXT, created_at DATETIME(6) NOT NULL, confirmed BIGINT "
+                    "UNSIGNED NOT NULL DEFAULT 0) ENGINE=InnoDB");
     auto have = Query(*conn, "SELECT file, pos FROM " + QualifiedIdent(kSourceSchema, kStartTable) +
                                  " WHERE stream = " + QuoteLiteral(config.source.slot));
     if (have.empty()) {
@@ -199,7 +200,8 @@ Status PrepareMysqlSource(const Config& config, const SourceCheck&,
       } catch (const sql::SQLException&) {
         // MySQL: no gtid_binlog_pos; file:pos is what is used.
       }
-      Exec(*conn, "INSERT INTO " + QualifiedIdent(kSourceSchema, kStartTable) + " VALUES (" +
+      Exec(*conn, "INSERT INTO " + QualifiedIdent(kSourceSchema, kStartTable) +
+                      " (stream, file, pos, gtid, created_at) VALUES (" +
                       QuoteLiteral(config.source.slot) + ", " + QuoteLiteral(master[0][0]) + ", " +
                       master[0][1] + ", " + QuoteLiteral(gtid) + ", UTC_TIMESTAMP(6))");
       notes->push_back("recorded start position " + master[0][0] + ":" + master[0][1] +
@@ -280,6 +282,25 @@ Status ReadMysqlStartPosition(const Config& config, Lsn* out, std::string* file)
     return SourceError("source", e);
   }
   return Status::Ok();
+}
+
+Status ReadMysqlConfirmedPosition(const Config& config, Lsn* out) {
+  *out = 0;
+  try {
+    auto conn = mysql::Connect(config.source);
+    auto rows = Query(*conn, "SELECT confirmed FROM " + QualifiedIdent(kSourceSchema, kStartTable) +
+                                 " WHERE stream = " + QuoteLiteral(config.source.slot));
+    if (!rows.empty()) *out = std::stoull(rows[0][0]);
+  } catch (const std::exception& e) {
+    return SourceError("source", e);
+  }
+  return Status::Ok();
+}
+
+void WriteMysqlConfirmedPosition(sql::Connection& conn, const Config& config, Lsn position) {
+  Exec(conn, "UPDATE " + QualifiedIdent(kSourceSchema, kStartTable) + " SET confirmed = " +
+                 std::to_string(position) + " WHERE stream = " + QuoteLiteral(config.source.slot) +
+                 " AND confirmed < " + std::to_string(position));
 }
 
 HeartbeatBeat MysqlHeartbeat(const Config& config) {

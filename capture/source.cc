@@ -76,8 +76,15 @@ Status RunCapture(const Config& config, Lsn start, EventQueue& queue,
                   const std::function<Lsn()>& durable_position,
                   const std::function<void()>& await_consumer, const std::atomic<bool>& stop,
                   CaptureProgress* progress) {
-  if (IsMysql(config)) return RunMysqlCapture(config, start, queue, await_consumer, stop, progress);
+  if (IsMysql(config)) {
+    return RunMysqlCapture(config, start, queue, durable_position, await_consumer, stop, progress);
+  }
   return RunPostgresCapture(config, start, queue, durable_position, await_consumer, stop, progress);
+}
+
+Status ReadCaptureResume(const Config& config, Lsn* out) {
+  *out = 0;
+  return IsMysql(config) ? ReadMysqlConfirmedPosition(config, out) : Status::Ok();
 }
 
 Status PeekOldestPendingCommit(const Config& config, Lsn applied, Duration timeout,

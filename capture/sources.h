@@ -1,6 +1,8 @@
 // The engine-specific halves behind capture.h: one set of functions per source kind.
 #pragma once
 
+#include <cppconn/connection.h>
+
 #include <functional>
 
 #include "stagesync/capture.h"
@@ -25,10 +27,15 @@ Status PrepareMysqlSource(const Config& config, const SourceCheck& check,
 Status TeardownMysqlSource(const Config& config, std::vector<std::string>* notes);
 Status ReadMysqlSourcePosition(const Config& config, SourcePosition* out);
 Status RunMysqlCapture(const Config& config, Lsn start, EventQueue& queue,
+                       const std::function<Lsn()>& durable_position,
                        const std::function<void()>& await_consumer, const std::atomic<bool>& stop,
                        CaptureProgress* progress);
 // The start position setup recorded for this stream (and its binlog file name).
 Status ReadMysqlStartPosition(const Config& config, Lsn* out, std::string* file);
+// What a consumer of `capture` confirmed last (Kafka took it), kept on the source because
+// MySQL has no slot; 0 if nothing yet. Written by the capture as the consumer confirms.
+Status ReadMysqlConfirmedPosition(const Config& config, Lsn* out);
+void WriteMysqlConfirmedPosition(sql::Connection& conn, const Config& config, Lsn position);
 Status PeekMysqlOldestPendingCommit(const Config& config, Lsn applied, Duration timeout,
                                     std::optional<TimestampUs>* commit_time);
 

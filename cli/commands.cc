@@ -308,12 +308,6 @@ int Run(const Config& config, const Options&) {
 }
 
 int Capture(const Config& config, const Options&) {
-  if (config.source.kind == "mysql") {
-    std::fprintf(stderr,
-                 "stagesync capture: Kafka transport from a MySQL source is not built yet; use "
-                 "`stagesync run` (transport = \"direct\") for MySQL\n");
-    return kExitUsage;
-  }
   if (config.stream.transport != "kafka") {
     std::fprintf(stderr,
                  "stagesync capture: writes to Kafka: set [stream] transport = \"kafka\" and "
@@ -327,6 +321,7 @@ int Capture(const Config& config, const Options&) {
     if (Status s = kafka::Publisher::Open(config, &publisher); !s.ok()) return s;
     kafka::PublishProgress& progress = publisher->progress();
     Downstream d;
+    if (Status s = capture::ReadCaptureResume(config, &d.resume); !s.ok()) return s;
     d.consume = [&](EventQueue& q) { return publisher->Run(q); };
     d.durable = [&] { return progress.confirmed.load(); };
     d.lag = [&](const capture::CaptureProgress&) {
@@ -348,10 +343,10 @@ int Apply(const Config& config, const Options&) {
                  "brokers (or use `stagesync run` for the direct path)\n");
     return kExitUsage;
   }
-  if (config.target.kind == "mysql" || config.source.kind == "mysql") {
+  if (config.target.kind == "mysql") {
     std::fprintf(stderr,
-                 "stagesync apply: Kafka transport with a MySQL source or target is not built "
-                 "yet; use `stagesync run` (transport = \"direct\") for MySQL\n");
+                 "stagesync apply: Kafka into a MySQL target is not built yet; use `stagesync "
+                 "run` (transport = \"direct\") for MySQL targets\n");
     return kExitUsage;
   }
   return RunWithRetries(

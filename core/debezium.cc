@@ -180,7 +180,9 @@ struct Encoder::Impl {
     return s;
   }
 
-  static void WriteSourceSchema(JsonWriter& w) {
+  bool Mysql() const { return options.source_kind == "mysql"; }
+
+  void WriteSourceSchema(JsonWriter& w) const {
     w.StartObject();
     Key(w, "type");
     w.String("struct");
@@ -213,16 +215,29 @@ struct Encoder::Impl {
     SimpleField(w, "string", true, "sequence");
     SimpleField(w, "int64", true, "ts_us");
     SimpleField(w, "int64", true, "ts_ns");
-    SimpleField(w, "string", false, "schema");
-    SimpleField(w, "string", false, "table");
-    SimpleField(w, "int64", true, "txId");
-    SimpleField(w, "int64", true, "lsn");
-    SimpleField(w, "int64", true, "xmin");
+    if (Mysql()) {
+      // Debezium 2.6's MySQL connector: the binlog coordinates of the row.
+      SimpleField(w, "string", true, "table");
+      SimpleField(w, "int64", false, "server_id");
+      SimpleField(w, "string", true, "gtid");
+      SimpleField(w, "string", false, "file");
+      SimpleField(w, "int64", false, "pos");
+      SimpleField(w, "int32", false, "row");
+      SimpleField(w, "int64", true, "thread");
+      SimpleField(w, "string", true, "query");
+    } else {
+      SimpleField(w, "string", false, "schema");
+      SimpleField(w, "string", false, "table");
+      SimpleField(w, "int64", true, "txId");
+      SimpleField(w, "int64", true, "lsn");
+      SimpleField(w, "int64", true, "xmin");
+    }
     w.EndArray();
     Key(w, "optional");
     w.Bool(false);
     Key(w, "name");
-    w.String("io.debezium.connector.postgresql.Source");
+    w.String(Mysql() ? "io.debezium.connector.mysql.Source"
+                     : "io.debezium.connector.postgresql.Source");
     Key(w, "field");
     w.String("source");
     w.EndObject();
@@ -239,13 +254,14 @@ struct Encoder::Impl {
         true, "event.block", 1, "transaction");
   }
 
-  void WriteSource(JsonWriter& w, const SourceRelation& rel, const TxnPosition& txn, Lsn lsn) {
+  void WriteSource(JsonWriter& w, const SourceRelation& rel, const TxnPosition& txn, Lsn lsn,
+                   uint32_t row) {
     TimestampUs commit = txn.begin ? txn.begin->commit_time : NowUs();
     w.StartObject();
     Key(w, "version");
     w.String(kVersion);
     Key(w, "connector");
-    w.String("postgresql");
+    w.String(Mysql() ? "mysql" : "postgresql");
     Key(w, "name");
     Str(w, options.topic_prefix);
     Key(w, "ts_ms");
@@ -253,13 +269,46 @@ struct Encoder::Impl {
     Key(w, "snapshot");
     w.String("false");
     Key(w, "db");
-    Str(w, options.database);
+    Str(w, Mysql() ? rel.schema : options.database);
     Key(w, "sequence");
-    Str(w, Sequence(last_commit, lsn));
+    if (Mysql()) {
+      w.Null();
+    } else {
+      Str(w, Sequence(last_commit, lsn));
+    }
     Key(w, "ts_us");
     w.Int64(commit);
     Key(w, "ts_ns");
     w.Int64(commit * 1000);
+    if (Mysql()) {
+      const TxnBegin* b = txn.begin;
+      Key(w, "table");
+      Str(w, rel.name);
+      Key(w, "server_id");
+      w.Int64(b ? b->server_id : 0);
+      Key(w, "gtid");
+      if (b && !b->gtid.empty()) {
+        Str(w, b->gtid);
+      } else {
+        w.Null();
+      }
+      Key(w, "file");
+      Str(w, b ? b->binlog_file : "");
+      Key(w, "pos");
+      w.Int64(static_cast<int64_t>(lsn & 0xffffffffu));
+      Key(w, "row");
+      w.Int(static_cast<int>(row));
+      Key(w, "thread");
+      if (b && b->thread) {
+        w.Int64(b->thread);
+      } else {
+        w.Null();
+      }
+      Key(w, "query");
+      w.Null();
+      w.EndObject();
+      return;
+    }
     Key(w, "schema");
     Str(w, rel.schema);
     Key(w, "table");
@@ -279,13 +328,20 @@ struct Encoder::Impl {
 
   // "<xid>:<commit LSN>": the commit LSN orders transactions for consumers and is the same
   // when a restart sends a transaction again.
+  // MySQL: the GTID, or "file=…,pos=…" of the transaction's start, as Debezium writes it.
   std::string TxnId(const TxnPosition& txn) const {
+    if (Mysql()) {
+      if (txn.begin && !txn.begin->gtid.empty()) return txn.begin->gtid;
+      return "file=" + (txn.begin ? txn.begin->binlog_file : std::string()) +
+             ",pos=" + std::to_string(txn.begin ? txn.begin->final_lsn & 0xffffffffu : 0);
+    }
     return std::to_string(txn.begin ? txn.begin->xid : 0) + ":" +
            std::to_string(txn.begin ? txn.begin->final_lsn : 0);
   }
 
   Status Value(const Shape& shape, const SourceRelation& rel, const Tuple* before,
-               const Tuple* after, char op, Lsn lsn, const TxnPosition& txn, std::string* out) {
+               const Tuple* after, char op, Lsn lsn, const TxnPosition& txn, std::string* out,
+               uint32_t binlog_row = 0) {
     Status status;
     auto row = [&](JsonWriter& w, const Tuple* t) {
       if (!t || t->empty()) {
@@ -316,7 +372,7 @@ struct Encoder::Impl {
           Key(w, "after");
           row(w, after);
           Key(w, "source");
-          WriteSource(w, rel, txn, lsn);
+          WriteSource(w, rel, txn, lsn, binlog_row);
           Key(w, "op");
           w.String(&op, 1);
           Key(w, "ts_ms");
@@ -394,7 +450,8 @@ Status Encoder::EncodeRow(const RowChange& c, const TxnPosition& txn,
     r.topic = topic;
     r.key = key_of(key_source);
     std::string value;
-    if (Status s = impl_->Value(*shape, rel, b, a, op, c.lsn, position, &value); !s.ok()) return s;
+    if (Status s = impl_->Value(*shape, rel, b, a, op, c.lsn, position, &value, c.row); !s.ok())
+      return s;
     position.total_order++;
     position.data_collection_order++;
     r.value = std::move(value);

@@ -6,6 +6,7 @@
 
 #include "debezium_types.h"
 #include "stagesync/debezium.h"
+#include "stagesync/mysql.h"
 
 namespace stagesync::debezium {
 namespace {
@@ -157,6 +158,14 @@ Status DecodeRecord(std::optional<std::string_view> key_json,
     rec->binlog_file = StringOf(Member(*source, "file"));
     if (Int64Of(Member(*source, "pos"), &n)) rec->binlog_pos = n;
     if (Int64Of(Member(*source, "row"), &n)) rec->binlog_row = n;
+    if (rec->lsn == 0 && !rec->binlog_file.empty() && rec->binlog_pos > 0) {
+      // MySQL: binlog order is commit order (transactions are never interleaved), so the
+      // event's file and position, then the row in it, order records for deduplication.
+      rec->lsn = mysql::PositionFrom(mysql::FileSequence(rec->binlog_file),
+                                     static_cast<uint32_t>(rec->binlog_pos));
+      rec->txn_commit_lsn = rec->lsn;
+      rec->total_order = rec->binlog_row;
+    }
     switch (rec->op) {
       case 'c':
       case 'r':

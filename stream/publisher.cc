@@ -239,6 +239,7 @@ Status Publisher::Open(const Config& config, std::unique_ptr<Publisher>* out) {
   debezium::EncoderOptions eo;
   eo.topic_prefix = config.stream.topic_prefix;
   eo.database = config.source.DatabaseName();
+  eo.source_kind = config.source.kind;
   eo.schemas_enable = config.stream.schemas_enable;
   eo.decimal_mode = config.stream.decimal_handling_mode;
   impl.encoder = std::make_unique<debezium::Encoder>(eo);

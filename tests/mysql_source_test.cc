@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "mariadb_server.h"
+#include "stagesync/kafka.h"
 #include "sync_fixture.h"
 
 namespace stagesync::testing {
@@ -397,6 +398,55 @@ TEST_F(MysqlSourceTest, status_reports_binlog_positions_and_zero_lag) {
   CommandResult second = Stagesync({"run"});
   EXPECT_EQ(second.exit_code, 2) << second.Describe();
   EXPECT_NE(second.err.find("already"), std::string::npos) << second.Describe();
+}
+
+TEST_F(MysqlSourceTest, through_kafka_with_mysql_source_blocks_and_kill9_of_capture) {
+  std::unique_ptr<kafka::MockCluster> mock;
+  ASSERT_TRUE(kafka::MockCluster::Start(3, &mock).ok());
+  OnSource("CREATE TABLE orders (id INT PRIMARY KEY, total DECIMAL(12,2), note VARCHAR(40))");
+  OnTarget("CREATE TABLE orders (id int PRIMARY KEY, total numeric(12,2), note text)");
+  spec_.extra_toml += "[stream]\ntransport = \"kafka\"\nbrokers = \"" + mock->bootstrap_servers() +
+                      "\"\ntopic_prefix = \"" + db_ + "\"\nschemas_enable = false\n";
+  SetupOrFail();
+  auto start = [&](const std::string& command) {
+    return std::make_unique<Process>(
+        std::vector<std::string>{StagesyncBinary(), command, "-c", config_path_},
+        command + "-" + db_);
+  };
+  auto capture = start("capture");
+  auto apply = start("apply");
+  std::atomic<bool> stop{false};
+  std::thread workload([&] {
+    for (int i = 1; !stop; ++i) {
+      try {
+        OnSource("START TRANSACTION; INSERT INTO orders VALUES (" + std::to_string(i) + ", " +
+                 std::to_string(i) +
+                 ".25, 'n') ON DUPLICATE KEY UPDATE total = total + 1; "
+                 "UPDATE orders SET note = CONCAT(note, 'u') WHERE id = " +
+                 std::to_string(i / 2) + "; DELETE FROM orders WHERE id = " +
+                 std::to_string(i / 3) + " AND id % 7 = 0; COMMIT");
+      } catch (const std::exception&) {
+      }
+    }
+  });
+  for (int round = 0; round < 2; ++round) {
+    std::this_thread::sleep_for(1500ms);
+    capture->Kill();
+    capture = start("capture");
+  }
+  std::this_thread::sleep_for(1s);
+  stop = true;
+  workload.join();
+  bool same = Converges("SELECT id, CAST(total AS CHAR), note FROM orders ORDER BY id",
+                        "SELECT id, total::text, note FROM orders ORDER BY id");
+  EXPECT_TRUE(same) << "capture:\n" << capture->Stderr() << "\napply:\n" << apply->Stderr();
+  // A stock client sees the MySQL connector's source block.
+  CommandResult kcat = RunCommand({"/usr/bin/kcat", "-b", mock->bootstrap_servers(), "-C", "-t",
+                                   db_ + "." + db_ + ".orders", "-c", "1", "-e", "-o", "beginning"},
+                                  "kcat", 60s);
+  EXPECT_NE(kcat.out.find("\"connector\":\"mysql\""), std::string::npos) << kcat.Describe();
+  EXPECT_NE(kcat.out.find("\"file\":\"binlog.0"), std::string::npos) << kcat.Describe();
+  EXPECT_NE(kcat.out.find("\"server_id\":1"), std::string::npos) << kcat.Describe();
 }
 
 TEST_F(MysqlSourceTest, bad_settings_exit_2_with_the_fix) {

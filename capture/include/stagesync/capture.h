@@ -78,6 +78,10 @@ Status RunCapture(const Config& config, Lsn start, EventQueue& queue,
                   const std::function<void()>& await_consumer, const std::atomic<bool>& stop,
                   CaptureProgress* progress);
 
+// Where `capture` (to Kafka) resumes: 0 for PostgreSQL (the slot knows); for MySQL the
+// position Kafka last confirmed, which capture records on the source.
+Status ReadCaptureResume(const Config& config, Lsn* out);
+
 // For `status` while nothing streams the slot: the commit time of the oldest transaction the
 // slot still holds for us (nullopt: none). Decodes without consuming; bounded by `timeout`.
 Status PeekOldestPendingCommit(const Config& config, Lsn applied, Duration timeout,

@@ -73,7 +73,8 @@ struct RowChange {
   Lsn lsn = 0;      // position of this change in the source WAL
   Tuple old_tuple;  // update/delete: replica identity (key columns) or full old row; may be empty
   bool old_is_key_only = true;
-  Tuple new_tuple;  // insert/update
+  Tuple new_tuple;   // insert/update
+  uint32_t row = 0;  // MySQL: index of the row in its binlog rows event
 };
 
 struct TruncateChange {
@@ -85,8 +86,13 @@ struct TruncateChange {
 
 struct TxnBegin {
   uint32_t xid = 0;
-  Lsn final_lsn = 0;  // start of the commit record
+  Lsn final_lsn = 0;  // start of the commit record (MySQL: of the transaction's first event)
   TimestampUs commit_time = 0;
+  // MySQL/MariaDB sources: where the transaction is in the binlog, for Debezium's source block.
+  std::string binlog_file;  // "binlog.000003"
+  std::string gtid;         // "0-1-42" (MariaDB) when the server writes GTIDs
+  uint32_t server_id = 0;
+  uint32_t thread = 0;  // 0: unknown
 };
 
 struct TxnCommit {

@@ -23,6 +23,7 @@ struct EncoderOptions {
   bool schemas_enable = true;             // JsonConverter schemas.enable
   std::string decimal_mode = "precise";   // precise | string | double
   std::string interval_mode = "numeric";  // numeric | string
+  std::string source_kind = "postgres";   // postgres | mysql: which connector's source block
 };
 
 // One Kafka record. A value of nullopt is a tombstone (Kafka null value).
