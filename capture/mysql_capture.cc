@@ -107,6 +107,9 @@ class BinlogStream {
   // every second or when `force`d.
   void RecordConfirmed(bool force) {
     auto now = std::chrono::steady_clock::now();
+    // Only `capture` (to Kafka) resumes from here; `run` resumes from the target's applied
+    // position, and writing it would only add binlog that status counts as behind.
+    if (config_.stream.transport != "kafka") return;
     if (!sql_ || (!force && now - last_confirm_ < std::chrono::seconds(1))) return;
     last_confirm_ = now;
     Lsn durable = durable_();

@@ -296,11 +296,12 @@ int Run(const Config& config, const Options&) {
       return cutover::LiveLagSeconds(config, progress, c, NowUs());
     };
     d.progress_line = [&] {
-      return "applied " + FormatLsn(progress.durable.load()) + ", " +
+      return "applied " + DescribePosition(config.source.kind, progress.durable.load()) + ", " +
              std::to_string(progress.events_applied.load()) + " events, " +
              std::to_string(progress.transactions_applied.load()) + " transactions";
     };
-    LOG_INFO("run: applied position " << (d.resume ? FormatLsn(d.resume) : "none yet"));
+    LOG_INFO("run: applied position "
+             << (d.resume ? DescribePosition(config.source.kind, d.resume) : "none yet"));
     return RunPipeline(config, stop, d, /*write_live_status=*/true);
   });
   apply::LiveStatusWriter(config).Write(0, "idle");
@@ -329,7 +330,8 @@ int Capture(const Config& config, const Options&) {
       return pending ? std::max(0.0, static_cast<double>(NowUs() - pending) / 1e6) : 0.0;
     };
     d.progress_line = [&] {
-      return "confirmed by Kafka up to " + FormatLsn(progress.confirmed.load()) + ", " +
+      return "confirmed by Kafka up to " +
+             DescribePosition(config.source.kind, progress.confirmed.load()) + ", " +
              std::to_string(progress.records_sent.load()) + " records sent";
     };
     return RunPipeline(config, stop, d, /*write_live_status=*/false);

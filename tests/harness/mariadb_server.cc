@@ -87,6 +87,7 @@ MariaDbServer::MariaDbServer(std::vector<std::string> options) {
                                      "--socket=" + dir_ + "/sock",
                                      "--pid-file=" + dir_ + "/mariadbd.pid",
                                      "--log-error=" + dir_ + "/error.log",
+                                     "--tmpdir=" + dir_,
                                      "--log-bin=" + dir_ + "/data/binlog",
                                      "--server-id=1",
                                      "--binlog-format=ROW",
