@@ -2,7 +2,8 @@
 # The live demo: a WSO2 Carbon 4.1.x user store on "production" keeps taking writes while a
 # "staging" copy of it is migrated to 4.2.0 and kept in sync by stagesync.
 #
-#   bash deploy/demo.sh
+#   bash deploy/demo.sh                      # PostgreSQL 15 (logical replication)
+#   DEMO_ENGINE=mysql bash deploy/demo.sh    # MariaDB 10.11 (row-based binlog)
 #
 # Steps: install deps and build; start two throwaway PostgreSQL 15 servers; load the 4.1.x
 # schema and sample data into production; `stagesync setup` (creates the slot); start the
@@ -11,14 +12,24 @@
 # few seconds; stop the workload, wait for lag 0, compare every table (row counts and md5 of
 # the rows on the columns both sides have) and exit non-zero on any difference.
 #
-# Environment: DEMO_SECONDS (workload time after `run` starts, default 45), DEMO_TPS (workload
-# transactions per second, default 40), DEMO_TENANTS (4), DEMO_USERS (users per tenant, 150),
-# DEMO_SKIP_BUILD=1 (use an existing binary), STAGESYNC_BIN (default build/stagesync),
-# STAGESYNC_FIXTURES (default ../shared/fixtures), PG_KEEP=1 (keep the server directories).
+# DEMO_ENGINE=mysql runs the same steps on two throwaway MariaDB servers (deploy/lib/mysql.sh):
+# WSO2's MySQL 4.1.x schema, sql/demo/mysql/{seed,workload}.sql, a source with kind = "mysql"
+# (binlog, server_id 4711), mariadb-dump --single-transaction | mariadb as the copy, WSO2's
+# official MySQL migration (it drops UM_CLAIM_BEHAVIOR, which is therefore left out of the
+# sync), "caught up" read from `status --json` (lag_seconds 0, source_bytes_behind 0),
+# compare_mysql and sql/demo/mysql/staging-domain-fixup.sql. DEMO_TRANSPORT=kafka is
+# PostgreSQL-only here.
+#
+# Environment: DEMO_ENGINE (postgres or mysql, default postgres), DEMO_SECONDS (workload time
+# after `run` starts, default 45), DEMO_TPS (workload transactions per second, default 40),
+# DEMO_TENANTS (4), DEMO_USERS (users per tenant, 150), DEMO_SKIP_BUILD=1 (use an existing
+# binary), STAGESYNC_BIN (default build/stagesync), STAGESYNC_FIXTURES (default
+# ../shared/fixtures), PG_KEEP=1 (keep the server directories, the MariaDB ones too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
+ENGINE=${DEMO_ENGINE:-postgres} # postgres | mysql (MariaDB)
 DEMO_SECONDS=${DEMO_SECONDS:-45}
 DEMO_TPS=${DEMO_TPS:-40}
 TRANSPORT=${DEMO_TRANSPORT:-direct} # direct (stagesync run) | kafka (capture + apply through a mock Kafka)
@@ -34,6 +45,22 @@ DB=wso2carbon
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 die() { echo "demo: $*" >&2; exit 1; }
 
+case $ENGINE in
+  postgres) ;;
+  mysql)
+    [[ $TRANSPORT == direct ]] || die "DEMO_TRANSPORT=$TRANSPORT: the MySQL demo runs with the direct transport only"
+    [[ $DEMO_TENANTS =~ ^[0-9]+$ && $DEMO_USERS =~ ^[0-9]+$ ]] || die "DEMO_TENANTS and DEMO_USERS must be numbers"
+    SCHEMA_41=$WSO2/carbon-4.1.x/mysql.sql
+    # WSO2's official migration runs unchanged on MariaDB 10.11.
+    MIGRATION=$WSO2/migration-4.1.x_to_4.2.0/userstore_db/mysql.sql
+    # Tables the MySQL migration drops: staging has no table for their changes, so they are
+    # left out of the sync (the workload does not write them) and the comparison expects them
+    # to be missing on staging.
+    DROPPED_TABLES=(UM_CLAIM_BEHAVIOR)
+    ;;
+  *) die "DEMO_ENGINE=$ENGINE: use postgres or mysql" ;;
+esac
+
 for f in "$SCHEMA_41" "$MIGRATION"; do
   [[ -f "$f" ]] || die "fixture not found: $f (set STAGESYNC_FIXTURES to the shared fixtures dir)"
 done
@@ -47,39 +74,90 @@ fi
 
 # shellcheck source=deploy/lib/pg.sh
 source deploy/lib/pg.sh
+# shellcheck source=deploy/lib/mysql.sh
+source deploy/lib/mysql.sh
 # shellcheck source=deploy/lib/compare.sh
 source deploy/lib/compare.sh
 
 WORK=$(mktemp -d /tmp/stagesync-demo.XXXXXX)
 on_exit "rm -rf '$WORK'"
 
-step "2. start production and staging (PostgreSQL 15, wal_level=logical, loopback)"
-pg_start prod
-pg_start staging
-pg_psql prod postgres -c "CREATE DATABASE $DB"
-pg_psql staging postgres -c "CREATE DATABASE $DB"
-echo "production: $(pg_dsn prod $DB)"
-echo "staging:    $(pg_dsn staging $DB)"
-
-step "3. production: WSO2 Carbon 4.1.x user-store schema + sample data"
-PGOPTIONS='-c client_min_messages=warning' pg_psql prod "$DB" -f "$SCHEMA_41"
-pg_psql prod "$DB" -v tenants="$DEMO_TENANTS" -v users="$DEMO_USERS" -f sql/demo/seed.sql
-PGOPTIONS='-c client_min_messages=warning' pg_psql prod "$DB" -f sql/demo/workload.sql
-pg_psql prod "$DB" -Atc "SELECT format('%s tenants (+ super tenant), %s users, %s roles, %s role assignments, %s permissions, %s user-store configs',
-  (SELECT count(*) FROM um_tenant), (SELECT count(*) FROM um_user), (SELECT count(*) FROM um_role),
-  (SELECT count(*) FROM um_user_role), (SELECT count(*) FROM um_role_permission),
-  (SELECT count(*) FROM reg_resource))"
-
-# Tables without a primary key cannot be replicated by key; WSO2 has four (registry link
-# tables the user store does not write). They are left out of the sync (and not written by
-# the workload); the final comparison still checks them.
-NOKEY_TABLES=$(pg_val prod "$DB" "SELECT string_agg(format('\"public.%s\"', c.relname), ', ' ORDER BY c.relname)
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE n.nspname = 'public' AND c.relkind = 'r'
-    AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)")
-
 CFG=$WORK/stagesync.toml
-cat >"$CFG" <<EOF
+if [[ $ENGINE == mysql ]]; then
+  step "2. start production and staging (MariaDB 10.11, row-based binlog, loopback)"
+  my_start prod 1
+  my_start staging 2
+  my_sql prod "" -e "CREATE DATABASE $DB"
+  my_sql staging "" -e "CREATE DATABASE $DB"
+  echo "production: $(my_dsn prod $DB)"
+  echo "staging:    $(my_dsn staging $DB)"
+
+  step "3. production: WSO2 Carbon 4.1.x user-store schema + sample data"
+  my_sql prod "$DB" <"$SCHEMA_41"
+  { echo "SET @tenants = $DEMO_TENANTS, @users = $DEMO_USERS;"; cat sql/demo/mysql/seed.sql; } | my_sql prod "$DB"
+  my_sql prod "" <sql/demo/mysql/workload.sql
+  my_val prod "$DB" "SELECT CONCAT((SELECT COUNT(*) FROM UM_TENANT), ' tenants (+ super tenant), ',
+    (SELECT COUNT(*) FROM UM_USER), ' users, ', (SELECT COUNT(*) FROM UM_ROLE), ' roles, ',
+    (SELECT COUNT(*) FROM UM_USER_ROLE), ' role assignments, ', (SELECT COUNT(*) FROM UM_ROLE_PERMISSION),
+    ' permissions, ', (SELECT COUNT(*) FROM REG_RESOURCE), ' user-store configs')"
+
+  # Tables without a primary key or a unique key over NOT NULL columns cannot be replicated by
+  # key (setup's rule); WSO2 has four (registry link tables the user store does not write).
+  # They are left out of the sync (and not written by the workload); the final comparison
+  # still checks them. So are the tables the migration drops (DROPPED_TABLES).
+  NOKEY_TABLES=$(my_val prod "$DB" "SELECT GROUP_CONCAT(CONCAT('\"$DB.', t.TABLE_NAME, '\"') ORDER BY t.TABLE_NAME SEPARATOR ', ')
+    FROM information_schema.TABLES t
+    WHERE t.TABLE_SCHEMA = '$DB' AND t.TABLE_TYPE = 'BASE TABLE'
+      AND NOT EXISTS (SELECT 1 FROM information_schema.STATISTICS s
+                        JOIN information_schema.COLUMNS c USING (TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME)
+                      WHERE s.TABLE_SCHEMA = t.TABLE_SCHEMA AND s.TABLE_NAME = t.TABLE_NAME AND s.NON_UNIQUE = 0
+                      GROUP BY s.INDEX_NAME HAVING SUM(c.IS_NULLABLE = 'YES') = 0)")
+  for t in "${DROPPED_TABLES[@]}"; do NOKEY_TABLES+=", \"$DB.$t\""; done
+
+  cat >"$CFG" <<EOF
+# stagesync demo config (written by deploy/demo.sh, DEMO_ENGINE=mysql)
+[source]
+kind = "mysql"
+dsn = "$(my_dsn prod $DB)"
+tables = ["$DB.*"]
+exclude = [${NOKEY_TABLES}]
+server_id = 4711
+
+[target]
+kind = "mysql"
+dsn = "$(my_dsn staging $DB)"
+
+[monitor]
+listen = "127.0.0.1:$(free_port)"
+heartbeat_interval = "1s"
+EOF
+else
+  step "2. start production and staging (PostgreSQL 15, wal_level=logical, loopback)"
+  pg_start prod
+  pg_start staging
+  pg_psql prod postgres -c "CREATE DATABASE $DB"
+  pg_psql staging postgres -c "CREATE DATABASE $DB"
+  echo "production: $(pg_dsn prod $DB)"
+  echo "staging:    $(pg_dsn staging $DB)"
+
+  step "3. production: WSO2 Carbon 4.1.x user-store schema + sample data"
+  PGOPTIONS='-c client_min_messages=warning' pg_psql prod "$DB" -f "$SCHEMA_41"
+  pg_psql prod "$DB" -v tenants="$DEMO_TENANTS" -v users="$DEMO_USERS" -f sql/demo/seed.sql
+  PGOPTIONS='-c client_min_messages=warning' pg_psql prod "$DB" -f sql/demo/workload.sql
+  pg_psql prod "$DB" -Atc "SELECT format('%s tenants (+ super tenant), %s users, %s roles, %s role assignments, %s permissions, %s user-store configs',
+    (SELECT count(*) FROM um_tenant), (SELECT count(*) FROM um_user), (SELECT count(*) FROM um_role),
+    (SELECT count(*) FROM um_user_role), (SELECT count(*) FROM um_role_permission),
+    (SELECT count(*) FROM reg_resource))"
+
+  # Tables without a primary key cannot be replicated by key; WSO2 has four (registry link
+  # tables the user store does not write). They are left out of the sync (and not written by
+  # the workload); the final comparison still checks them.
+  NOKEY_TABLES=$(pg_val prod "$DB" "SELECT string_agg(format('\"public.%s\"', c.relname), ', ' ORDER BY c.relname)
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = 'public' AND c.relkind = 'r'
+      AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)")
+
+  cat >"$CFG" <<EOF
 # stagesync demo config (written by deploy/demo.sh)
 [source]
 kind = "postgres"
@@ -97,6 +175,7 @@ dsn = "$(pg_dsn staging $DB)"
 listen = "127.0.0.1:$(free_port)"
 heartbeat_interval = "1s"
 EOF
+fi
 if [[ $TRANSPORT == kafka ]]; then
   # The demo's Kafka: librdkafka's mock cluster, 3 brokers on loopback.
   build/stagesync-kafka-mock >"$WORK/mock.out" 2>"$WORK/mock.err" &
@@ -114,23 +193,39 @@ fi
 echo "config: $CFG"
 sed 's/^/  /' "$CFG"
 
-step "4. stagesync setup (publication, slot, heartbeat on production; bookkeeping on staging)"
+if [[ $ENGINE == mysql ]]; then
+  step "4. stagesync setup (binlog checks; heartbeat and start position on production; bookkeeping on staging)"
+else
+  step "4. stagesync setup (publication, slot, heartbeat on production; bookkeeping on staging)"
+fi
 "$BIN" setup -c "$CFG"
 
-# The workload: DEMO_TPS transactions per second through one psql session, until $WORK/stop.
+# The workload: DEMO_TPS transactions per second through one psql session (one mariadb
+# session with DEMO_ENGINE=mysql), until $WORK/stop.
 workload_pid=""
+workload_client() {
+  if [[ $ENGINE == mysql ]]; then
+    my_sql prod "$DB" -N -B
+  else
+    pg_psql prod "$DB" -At
+  fi
+}
 start_workload() {
   (
     i=0
     while [[ ! -e "$WORK/stop" ]]; do
       for ((j = 0; j < DEMO_TPS; j++)); do
         i=$((i + 1))
-        echo "SELECT demo_workload.step($i);"
+        if [[ $ENGINE == mysql ]]; then
+          echo "CALL demo_workload.step($i);"
+        else
+          echo "SELECT demo_workload.step($i);"
+        fi
       done
       echo "$i" >"$WORK/steps"
       sleep 1
     done
-  ) | pg_psql prod "$DB" -At >"$WORK/workload.out" 2>"$WORK/workload.err" &
+  ) | workload_client >"$WORK/workload.out" 2>"$WORK/workload.err" &
   workload_pid=$!
   on_exit "stop_workload"
 }
@@ -151,23 +246,49 @@ step "5. production keeps taking writes from now on (${DEMO_TPS} tx/s: tenants, 
 start_workload
 sleep 3
 
-step "6. copy production to staging (pg_dump | psql) while writes go on"
-pg_dump -h 127.0.0.1 -p "${PG_PORT[prod]}" -U postgres --no-publications --no-subscriptions \
-  --exclude-schema=stagesync --exclude-schema=demo_workload "$DB" |
-  pg_psql staging "$DB" >/dev/null
-echo "copied: $(pg_val staging "$DB" "SELECT count(*) FROM um_user") users at the snapshot; production now has $(pg_val prod "$DB" "SELECT count(*) FROM um_user")"
+if [[ $ENGINE == mysql ]]; then
+  # Only database wso2carbon: stagesync's own database and demo_workload stay on production.
+  step "6. copy production to staging (mariadb-dump --single-transaction | mariadb) while writes go on"
+  mariadb-dump --no-defaults --default-character-set=utf8mb4 -h 127.0.0.1 -P "${MY_PORT[prod]}" -u root \
+    --single-transaction --hex-blob "$DB" |
+    my_sql staging "$DB"
+  echo "copied: $(my_val staging "$DB" "SELECT COUNT(*) FROM UM_USER") users at the snapshot; production now has $(my_val prod "$DB" "SELECT COUNT(*) FROM UM_USER")"
 
-step "7. migrate staging to Carbon 4.2.0 ($(basename "$MIGRATION"))"
-if ! pg_psql staging "$DB" -f "$MIGRATION" >"$WORK/migration.log" 2>&1; then
-  cat "$WORK/migration.log" >&2
-  die "the migration failed on staging"
+  step "7. migrate staging to Carbon 4.2.0 (WSO2's ${MIGRATION#"$WSO2"/})"
+  if ! my_sql staging "$DB" <"$MIGRATION" >"$WORK/migration.log" 2>&1; then
+    cat "$WORK/migration.log" >&2
+    die "the migration failed on staging"
+  fi
+  my_val staging "$DB" "SELECT CONCAT('staging is 4.2.0 now: ', (SELECT COUNT(*) FROM UM_DOMAIN), ' UM_DOMAIN rows, ',
+    (SELECT COUNT(UM_DOMAIN_ID) FROM UM_ROLE_PERMISSION), '/', (SELECT COUNT(*) FROM UM_ROLE_PERMISSION),
+    ' role permissions with UM_DOMAIN_ID, new tables: ',
+    (SELECT GROUP_CONCAT(TABLE_NAME ORDER BY TABLE_NAME SEPARATOR ', ') FROM information_schema.TABLES
+      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ('UM_DOMAIN', 'UM_SYSTEM_USER', 'UM_SYSTEM_ROLE',
+        'UM_SYSTEM_USER_ROLE', 'UM_MODULE', 'UM_MODULE_ACTIONS', 'UM_SHARED_USER_ROLE', 'UM_ACCOUNT_MAPPING')))"
+  for t in "${DROPPED_TABLES[@]}"; do
+    if [[ -z $(my_val staging "$DB" "SHOW TABLES LIKE '$t'") ]]; then
+      echo "dropped by the migration: $t (left out of the sync)"
+    fi
+  done
+else
+  step "6. copy production to staging (pg_dump | psql) while writes go on"
+  pg_dump -h 127.0.0.1 -p "${PG_PORT[prod]}" -U postgres --no-publications --no-subscriptions \
+    --exclude-schema=stagesync --exclude-schema=demo_workload "$DB" |
+    pg_psql staging "$DB" >/dev/null
+  echo "copied: $(pg_val staging "$DB" "SELECT count(*) FROM um_user") users at the snapshot; production now has $(pg_val prod "$DB" "SELECT count(*) FROM um_user")"
+
+  step "7. migrate staging to Carbon 4.2.0 ($(basename "$MIGRATION"))"
+  if ! pg_psql staging "$DB" -f "$MIGRATION" >"$WORK/migration.log" 2>&1; then
+    cat "$WORK/migration.log" >&2
+    die "the migration failed on staging"
+  fi
+  pg_val staging "$DB" "SELECT format('staging is 4.2.0 now: %s UM_DOMAIN rows, %s/%s role permissions with UM_DOMAIN_ID, new tables: %s',
+    (SELECT count(*) FROM um_domain),
+    (SELECT count(um_domain_id) FROM um_role_permission), (SELECT count(*) FROM um_role_permission),
+    (SELECT string_agg(table_name, ', ' ORDER BY table_name) FROM information_schema.tables
+      WHERE table_schema = 'public' AND table_name IN ('um_domain', 'um_system_user', 'um_system_role',
+        'um_system_user_role', 'um_module', 'um_module_actions', 'um_shared_user_role', 'um_account_mapping')))"
 fi
-pg_val staging "$DB" "SELECT format('staging is 4.2.0 now: %s UM_DOMAIN rows, %s/%s role permissions with UM_DOMAIN_ID, new tables: %s',
-  (SELECT count(*) FROM um_domain),
-  (SELECT count(um_domain_id) FROM um_role_permission), (SELECT count(*) FROM um_role_permission),
-  (SELECT string_agg(table_name, ', ' ORDER BY table_name) FROM information_schema.tables
-    WHERE table_schema = 'public' AND table_name IN ('um_domain', 'um_system_user', 'um_system_role',
-      'um_system_user_role', 'um_module', 'um_module_actions', 'um_shared_user_role', 'um_account_mapping')))"
 
 step "8. stagesync run (background); status every 5 s while the workload goes on for ${DEMO_SECONDS}s"
 if [[ $TRANSPORT == kafka ]]; then
@@ -231,8 +352,12 @@ step "9. stop the workload and wait until staging has caught up (lag 0)"
 stop_workload
 echo "workload: $(cat "$WORK/steps") transactions:"
 sort "$WORK/workload.out" | uniq -c | sort -rn | awk '{printf "  %-14s %s\n", $2, $1}'
-target_lsn=$(pg_val prod "$DB" "SELECT pg_current_wal_lsn()")
-echo "production WAL position after the workload: $target_lsn"
+if [[ $ENGINE == mysql ]]; then
+  echo "production binlog position after the workload: $(my_val prod "" "SHOW MASTER STATUS" | awk '{ print $1 ":" $2 }')"
+else
+  target_lsn=$(pg_val prod "$DB" "SELECT pg_current_wal_lsn()")
+  echo "production WAL position after the workload: $target_lsn"
+fi
 deadline=$((SECONDS + 180))
 while [[ $TRANSPORT == kafka ]]; do
   # Through Kafka the target has no single applied LSN: wait until the tables match.
@@ -241,7 +366,21 @@ while [[ $TRANSPORT == kafka ]]; do
   ((SECONDS < deadline)) || { tail -20 "$WORK/apply.log" >&2; die "staging did not catch up within 180 s"; }
   sleep 2
 done
-while [[ $TRANSPORT != kafka ]]; do
+while [[ $ENGINE == mysql ]]; do
+  # The workload has stopped: caught up once status reads lag 0 and no binlog bytes between
+  # production's current position and the applied one (file:pos).
+  check_run_alive
+  js=$("$BIN" status -c "$CFG" --json 2>/dev/null || true)
+  lag=$(json_field lag_seconds <<<"$js")
+  behind=$(json_field source_bytes_behind <<<"$js")
+  if [[ "$lag" =~ ^[0-9.]+$ ]] && awk -v l="$lag" 'BEGIN { exit !(l + 0 == 0) }' && [[ "$behind" == 0 ]]; then
+    break
+  fi
+  ((SECONDS < deadline)) || { status_line; tail -20 "$WORK/run.log" >&2; die "staging did not catch up within 180 s"; }
+  status_line
+  sleep 2
+done
+while [[ $ENGINE == postgres && $TRANSPORT != kafka ]]; do
   check_run_alive
   js=$("$BIN" status -c "$CFG" --json 2>/dev/null || true)
   lag=$(json_field lag_seconds <<<"$js")
@@ -260,18 +399,36 @@ status_line
 step "10. compare production and staging (every table; columns both sides have)"
 echo "(UM_DOMAIN_ID, UM_SHARED_ROLE, UM_MODULE_ID and the new UM_CLAIM columns exist only on staging and are not compared)"
 rc=0
-compare_pg "$(pg_dsn prod $DB)" "$(pg_dsn staging $DB)" public || rc=1
+if [[ $ENGINE == mysql ]]; then
+  echo "(${DROPPED_TABLES[*]}: dropped by the migration, expected to be missing on staging)"
+  compare_mysql "$(my_dsn prod $DB)" "$(my_dsn staging $DB)" "${DROPPED_TABLES[@]}" || rc=1
+else
+  compare_pg "$(pg_dsn prod $DB)" "$(pg_dsn staging $DB)" public || rc=1
+fi
 
 step "11. what the 4.2.0 migration would have added to rows written during the window"
-pg_val staging "$DB" "SELECT format('tenants without their PRIMARY/SYSTEM/INTERNAL UM_DOMAIN rows: %s; role permissions without UM_DOMAIN_ID: %s',
-  (SELECT count(*) FROM um_tenant t WHERE (SELECT count(*) FROM um_domain d WHERE d.um_tenant_id = t.um_id) < 3),
-  (SELECT count(*) FROM um_role_permission WHERE um_domain_id IS NULL))"
-echo "stagesync copies what production writes; production (4.1.x) has no such data. sql/demo/staging-domain-fixup.sql"
-echo "applies the migration's rules to those rows (run it on staging before the switch):"
-pg_psql staging "$DB" -f sql/demo/staging-domain-fixup.sql
-pg_val staging "$DB" "SELECT format('after the fixup: tenants without domain rows: %s; role permissions without UM_DOMAIN_ID: %s',
-  (SELECT count(*) FROM um_tenant t WHERE (SELECT count(*) FROM um_domain d WHERE d.um_tenant_id = t.um_id) < 3),
-  (SELECT count(*) FROM um_role_permission WHERE um_domain_id IS NULL))"
+if [[ $ENGINE == mysql ]]; then
+  domain_counts() { # domain_counts PREFIX
+    my_val staging "$DB" "SELECT CONCAT('$1', (SELECT COUNT(*) FROM UM_TENANT t
+        WHERE (SELECT COUNT(*) FROM UM_DOMAIN d WHERE d.UM_TENANT_ID = t.UM_ID) < 3),
+      '; role permissions without UM_DOMAIN_ID: ', (SELECT COUNT(*) FROM UM_ROLE_PERMISSION WHERE UM_DOMAIN_ID IS NULL))"
+  }
+  domain_counts "tenants without their PRIMARY/SYSTEM/INTERNAL UM_DOMAIN rows: "
+  echo "stagesync copies what production writes; production (4.1.x) has no such data. sql/demo/mysql/staging-domain-fixup.sql"
+  echo "applies the migration's rules to those rows (run it on staging before the switch):"
+  my_sql staging "$DB" <sql/demo/mysql/staging-domain-fixup.sql
+  domain_counts "after the fixup: tenants without domain rows: "
+else
+  pg_val staging "$DB" "SELECT format('tenants without their PRIMARY/SYSTEM/INTERNAL UM_DOMAIN rows: %s; role permissions without UM_DOMAIN_ID: %s',
+    (SELECT count(*) FROM um_tenant t WHERE (SELECT count(*) FROM um_domain d WHERE d.um_tenant_id = t.um_id) < 3),
+    (SELECT count(*) FROM um_role_permission WHERE um_domain_id IS NULL))"
+  echo "stagesync copies what production writes; production (4.1.x) has no such data. sql/demo/staging-domain-fixup.sql"
+  echo "applies the migration's rules to those rows (run it on staging before the switch):"
+  pg_psql staging "$DB" -f sql/demo/staging-domain-fixup.sql
+  pg_val staging "$DB" "SELECT format('after the fixup: tenants without domain rows: %s; role permissions without UM_DOMAIN_ID: %s',
+    (SELECT count(*) FROM um_tenant t WHERE (SELECT count(*) FROM um_domain d WHERE d.um_tenant_id = t.um_id) < 3),
+    (SELECT count(*) FROM um_role_permission WHERE um_domain_id IS NULL))"
+fi
 
 step "12. stop stagesync run (SIGTERM)"
 run_rc=0
@@ -279,7 +436,10 @@ stop_run || run_rc=$?
 echo "stagesync run exited with $run_rc"
 ((run_rc == 0)) || { tail -20 "$WORK/run.log" >&2; rc=1; }
 
-if ((rc == 0)); then
+if ((rc == 0)) && [[ $ENGINE == mysql ]]; then
+  printf '\n\033[1mDEMO OK\033[0m: staging (4.2.0 schema) equals production (4.1.x) on every table (but %s, dropped by the migration) after %s s of writes.\n' \
+    "${DROPPED_TABLES[*]}" "$DEMO_SECONDS"
+elif ((rc == 0)); then
   printf '\n\033[1mDEMO OK\033[0m: staging (4.2.0 schema) equals production (4.1.x) on every table after %s s of writes.\n' "$DEMO_SECONDS"
 else
   printf '\n\033[1mDEMO FAILED\033[0m: see the DIFF lines / messages above. run log: %s\n' "$WORK/run.log"
