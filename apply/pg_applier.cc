@@ -152,6 +152,30 @@ struct PostgresApplier::Impl {
     return Status::Ok();
   }
 
+  // For a value the target rejected: which column, found by casting each value to its
+  // target column's type on a connection of its own (this one's transaction is aborted).
+  std::string RejectedColumn(const TablePlan& plan, const RowChange& c) {
+    const Tuple& values = c.op == RowOp::kDelete ? c.old_tuple : c.new_tuple;
+    try {
+      auto probe = pg::Connect(config.target, "stagesync-diagnose");
+      for (size_t s = 0; s < values.size() && s < plan.source_to_target.size(); ++s) {
+        int t = plan.source_to_target[s];
+        if (t < 0 || values[s].kind != Value::Kind::kText) continue;
+        const TargetColumn& col = plan.target.columns[t];
+        try {
+          pqxx::nontransaction q(*probe);
+          q.exec_params("SELECT $1::" + col.type, values[s].text);
+        } catch (const pqxx::sql_error&) {
+          return "; column " + col.name + " (" + col.type + ") rejects the value '" +
+                 values[s].text.substr(0, 200) + "'";
+        }
+      }
+    } catch (const std::exception&) {
+      // No diagnosis: the error above still stands.
+    }
+    return "";
+  }
+
   Status RowError(const RowChange& c, const std::exception& e) {
     if (dynamic_cast<const pqxx::broken_connection*>(&e)) {
       return Status::Transient("target connection lost: " + pg::Describe(e));
@@ -159,10 +183,14 @@ struct PostgresApplier::Impl {
     auto it = plans.find(c.relation.get());
     std::string key = it != plans.end() ? DescribeKey(*it->second, c) : "";
     std::string target = it != plans.end() ? it->second->TargetName() : "?";
+    std::string column;
+    if (it != plans.end() && dynamic_cast<const pqxx::data_exception*>(&e)) {
+      column = RejectedColumn(*it->second, c);
+    }
     return Status::Error("apply of " + std::string(OpName(c.op)) + " on " +
                          c.relation->QualifiedName() + " key " + key + " at " +
                          DescribePosition(config.source.kind, c.lsn) + " into " + target +
-                         " failed: " + pg::Describe(e) +
+                         " failed: " + pg::Describe(e) + column +
                          ". Nothing after the last applied position was committed; fix the "
                          "target and restart `stagesync run`.");
   }

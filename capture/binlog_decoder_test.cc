@@ -99,6 +99,53 @@ TEST(BinlogCharset, Latin1IsWindows1252) {
   EXPECT_EQ(Latin1ToUtf8("\x81"), "\xc2\x81");
 }
 
+TEST(BinlogTableMap, FullMetadataThenRowsV2) {
+  // A table map as MySQL 8 writes it with binlog_row_metadata = FULL: app.t (id INT UNSIGNED
+  // PRIMARY KEY, name VARCHAR(80) utf8mb4, price DECIMAL(10,2)).
+  std::string map_body = Bytes({0x15, 0, 0, 0, 0, 0, 0x01, 0x00, 3}) + "app" + Bytes({0, 1}) + "t" +
+                         Bytes({0, 3, kLong, kVarchar, kNewDecimal, 4, 80, 0, 10, 2, 0x06});
+  map_body += Bytes({1, 1, 0x80});  // SIGNEDNESS: the first numeric column is unsigned
+  map_body += Bytes({2, 1, 45});    // DEFAULT_CHARSET utf8mb4_general_ci
+  map_body += Bytes({4, 14, 2}) + "id" + Bytes({4}) + "name" + Bytes({5}) + "price";
+  map_body += Bytes({8, 1, 0});  // SIMPLE_PRIMARY_KEY (id)
+  TableMap map;
+  ASSERT_TRUE(ParseTableMap(map_body, 8, &map).ok());
+  EXPECT_EQ(map.table_id, 0x15u);
+  EXPECT_EQ(map.database, "app");
+  EXPECT_EQ(map.names, (std::vector<std::string>{"id", "name", "price"}));
+  EXPECT_EQ(map.primary_key, std::vector<int>{0});
+  EXPECT_TRUE(map.is_unsigned[0]);
+  EXPECT_EQ(map.collations[1], 45u);
+  EXPECT_EQ(PostgresTypeFor(map, 0), 20u);  // INT UNSIGNED needs int8
+
+  // WRITE_ROWS v2 with three bytes of extra data, two rows.
+  std::string rows_body = Bytes({0x15, 0, 0, 0, 0, 0, 0x01, 0x00, 5, 0, 0, 1, 0, 3, 0x07});
+  rows_body +=
+      Bytes({0x00, 0xFF, 0xFF, 0xFF, 0xFF, 3}) + "abc" + Bytes({0x80, 0xBC, 0x61, 0x4E, 0x5A});
+  rows_body += Bytes({0x06, 1, 0, 0, 0});
+  RowsEvent rows;
+  ASSERT_TRUE(ParseRowsEvent(30, rows_body, 8, &rows).ok());
+  EXPECT_EQ(rows.kind, RowsKind::kWrite);
+  auto utf8 = [](uint32_t) { return Charset::kUtf8; };
+  std::string_view data = rows.rows;
+  Tuple first, second;
+  ASSERT_TRUE(DecodeRow(map, rows.present, utf8, &data, &first).ok());
+  ASSERT_TRUE(DecodeRow(map, rows.present, utf8, &data, &second).ok());
+  EXPECT_TRUE(data.empty());
+  EXPECT_EQ(first[0].text, "4294967295");
+  EXPECT_EQ(first[1].text, "abc");
+  EXPECT_EQ(first[2].text, "12345678.90");
+  EXPECT_EQ(second[0].text, "1");
+  EXPECT_TRUE(second[1].is_null());
+  EXPECT_TRUE(second[2].is_null());
+  // A row cut short is an error naming the table, not a guess.
+  std::string_view cut = std::string_view(rows.rows).substr(0, 4);
+  Tuple bad;
+  Status s = DecodeRow(map, rows.present, utf8, &cut, &bad);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("app.t"), std::string::npos) << s.message();
+}
+
 TEST(BinlogTableMap, RejectsTruncated) {
   TableMap map;
   EXPECT_FALSE(ParseTableMap(std::string(5, '\0'), 8, &map).ok());

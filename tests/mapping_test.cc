@@ -49,6 +49,7 @@ TEST_F(MappingTest, value_the_target_rejects_stops_naming_table_key_and_error) {
   EXPECT_NE(log.find("codes key (id=4)"), std::string::npos) << log;
   EXPECT_NE(log.find("invalid input syntax"), std::string::npos) << log;
   EXPECT_NE(log.find("forty"), std::string::npos) << log;
+  EXPECT_NE(log.find("column code (integer)"), std::string::npos) << log;
   EXPECT_NE(log.find("lsn="), std::string::npos) << log;
   // The transaction it belongs to is not half applied.
   EXPECT_EQ(target().QueryValue(db_, "SELECT count(*) FROM codes"), "2");

@@ -269,6 +269,7 @@ TEST_F(MysqlSourceTest, zero_date_stops_naming_table_key_and_value) {
   const std::string log = RunLog();
   EXPECT_NE(log.find("events"), std::string::npos) << log;
   EXPECT_NE(log.find("0000-00-00"), std::string::npos) << log;
+  EXPECT_NE(log.find("column happened"), std::string::npos) << log;
   EXPECT_NE(log.find("2"), std::string::npos) << log;
   EXPECT_EQ(target_->QueryValue(db_, "SELECT count(*) FROM events"), "1");
 }
