@@ -7,119 +7,38 @@
 #include <random>
 #include <thread>
 
-#include "mariadb_server.h"
+#include "engine_fixture.h"
 #include "stagesync/kafka.h"
 #include "sync_fixture.h"
 
 namespace stagesync::testing {
 namespace {
 
-class MysqlSourceTest : public ::testing::Test {
+class MysqlSourceTest : public EngineSyncTest {
  public:
   static void SetUpTestSuite() {
-    if (!source_) source_ = std::make_unique<MariaDbServer>();
-    if (!target_) target_ = std::make_unique<PgCluster>();
+    if (!mariadb_) mariadb_ = std::make_unique<MariaDbServer>();
+    if (!pg_) pg_ = std::make_unique<PgCluster>();
   }
   static void TearDownTestSuite() {
-    source_.reset();
-    target_.reset();
+    mariadb_.reset();
+    pg_.reset();
   }
 
  protected:
   void SetUp() override {
-    ASSERT_TRUE(source_ && target_);
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    db_ = "m_";
-    for (char c : std::string(info->name())) {
-      db_ += std::isalnum(static_cast<unsigned char>(c)) ? std::tolower(c) : '_';
-    }
-    if (db_.size() > 40) db_ = db_.substr(0, 40);
-    source_->CreateDatabase(db_);
-    target_->CreateDatabase(db_);
-    spec_ = SyncConfigSpec{};
-    spec_.source_kind = "mysql";
-    spec_.source_dsn = source_->dsn(db_);
-    spec_.target_dsn = target_->dsn(db_);
-    spec_.tables = {db_ + ".*"};
-    spec_.slot = db_;
-    spec_.server_id = std::to_string(5000 + ++tests_);
-    spec_.monitor_listen = "127.0.0.1:" + std::to_string(FreeTcpPort());
+    ASSERT_TRUE(mariadb_ && pg_);
+    Prepare({nullptr, mariadb_.get()}, {pg_.get(), nullptr}, "m_");
     // MySQL's database becomes PostgreSQL's public schema.
     spec_.extra_toml = "[mapping]\n\"" + db_ + ".*\" = { table = \"public.*\" }\n";
-    config_path_ = ScratchDir() + "/" + db_ + ".toml";
   }
 
-  void TearDown() override {
-    if (run_ && run_->Running()) {
-      run_->Signal(SIGTERM);
-      if (!run_->Wait(15s)) run_->Kill();
-    }
-    if (HasFailure() && run_) std::cerr << "[harness] run stderr: " << run_->stderr_path() << "\n";
-    run_.reset();
-  }
-
-  void OnSource(const std::string& sql) const { source_->Exec(db_, sql); }
-  void OnTarget(const std::string& sql) const { target_->Exec(db_, sql); }
-
-  CommandResult Stagesync(const std::vector<std::string>& args) const {
-    std::vector<std::string> argv = {StagesyncBinary()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.push_back("-c");
-    argv.push_back(config_path_);
-    return RunCommand(argv, "stagesync-" + args[0], 60s);
-  }
-  void SetupOrFail() {
-    WriteConfig(config_path_, spec_);
-    CommandResult r = Stagesync({"setup"});
-    ASSERT_EQ(r.exit_code, 0) << r.Describe();
-  }
-  void StartRun() {
-    if (run_ && run_->Running()) run_->Kill();
-    run_ = std::make_unique<Process>(
-        std::vector<std::string>{StagesyncBinary(), "run", "-c", config_path_}, "run-" + db_);
-  }
-  std::string RunLog() const { return run_ ? run_->Stderr() : ""; }
-
-  static std::string Joined(const Rows& rows) {
-    std::string out;
-    for (const auto& row : rows) {
-      for (size_t i = 0; i < row.size(); ++i) out += (i ? "\t" : "") + row[i].value_or("<NULL>");
-      out += "\n";
-    }
-    return out;
-  }
-
-  // Waits until the two queries (same rows, same text) agree.
-  ::testing::AssertionResult Converges(const std::string& mysql_query, const std::string& pg_query,
-                                       std::chrono::milliseconds timeout = 90s) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::string want, got;
-    while (std::chrono::steady_clock::now() < deadline) {
-      want = Joined(source_->Query(db_, mysql_query));
-      got = Joined(target_->Query(db_, pg_query));
-      if (want == got) return ::testing::AssertionSuccess();
-      if (run_ && !run_->Running()) break;
-      std::this_thread::sleep_for(200ms);
-    }
-    auto cut = [](const std::string& s) { return s.size() > 3000 ? s.substr(0, 3000) + "..." : s; };
-    return ::testing::AssertionFailure() << "source:\n"
-                                         << cut(want) << "target:\n"
-                                         << cut(got) << "run log:\n"
-                                         << RunLog();
-  }
-
-  static std::unique_ptr<MariaDbServer> source_;
-  static std::unique_ptr<PgCluster> target_;
-  static int tests_;
-  std::string db_;
-  SyncConfigSpec spec_;
-  std::string config_path_;
-  std::unique_ptr<Process> run_;
+  static std::unique_ptr<MariaDbServer> mariadb_;
+  static std::unique_ptr<PgCluster> pg_;
 };
 
-std::unique_ptr<MariaDbServer> MysqlSourceTest::source_;
-std::unique_ptr<PgCluster> MysqlSourceTest::target_;
-int MysqlSourceTest::tests_ = 0;
+std::unique_ptr<MariaDbServer> MysqlSourceTest::mariadb_;
+std::unique_ptr<PgCluster> MysqlSourceTest::pg_;
 
 TEST_F(MysqlSourceTest, every_type_arrives_exact) {
   OnSource(
@@ -168,7 +87,7 @@ TEST_F(MysqlSourceTest, every_type_arrives_exact) {
   auto deadline = std::chrono::steady_clock::now() + 60s;
   Rows rows;
   while (std::chrono::steady_clock::now() < deadline) {
-    rows = target_->Query(db_, pg_select);
+    rows = pg_->Query(db_, pg_select);
     if (rows.size() == 3 && rows[1][19] == "updated") break;
     std::this_thread::sleep_for(200ms);
   }
@@ -271,7 +190,7 @@ TEST_F(MysqlSourceTest, zero_date_stops_naming_table_key_and_value) {
   EXPECT_NE(log.find("0000-00-00"), std::string::npos) << log;
   EXPECT_NE(log.find("column happened"), std::string::npos) << log;
   EXPECT_NE(log.find("2"), std::string::npos) << log;
-  EXPECT_EQ(target_->QueryValue(db_, "SELECT count(*) FROM events"), "1");
+  EXPECT_EQ(pg_->QueryValue(db_, "SELECT count(*) FROM events"), "1");
 }
 
 TEST_F(MysqlSourceTest, kill9_during_workload_then_restart_converges) {
@@ -306,7 +225,7 @@ TEST_F(MysqlSourceTest, kill9_during_workload_then_restart_converges) {
           "; DELETE FROM accounts WHERE id = " + std::to_string(1 + rng() % 400) +
           " AND balance < 3; COMMIT";
       try {
-        source_->Exec(db_, sql);
+        mariadb_->Exec(db_, sql);
         committed++;
       } catch (const std::exception&) {
       }
@@ -453,15 +372,15 @@ TEST_F(MysqlSourceTest, through_kafka_with_mysql_source_blocks_and_kill9_of_capt
 TEST_F(MysqlSourceTest, bad_settings_exit_2_with_the_fix) {
   OnSource("CREATE TABLE keyless (a INT, b INT)");
   OnSource("CREATE TABLE keyed (id INT PRIMARY KEY)");
-  source_->Exec("",
-                "SET GLOBAL binlog_format = 'STATEMENT'; SET GLOBAL binlog_row_image = "
-                "'MINIMAL'; SET GLOBAL binlog_row_metadata = 'MINIMAL'");
+  mariadb_->Exec("",
+                 "SET GLOBAL binlog_format = 'STATEMENT'; SET GLOBAL binlog_row_image = "
+                 "'MINIMAL'; SET GLOBAL binlog_row_metadata = 'MINIMAL'");
   spec_.server_id = "1";  // the server's own
   WriteConfig(config_path_, spec_);
   CommandResult r = Stagesync({"setup"});
-  source_->Exec("",
-                "SET GLOBAL binlog_format = 'ROW'; SET GLOBAL binlog_row_image = 'FULL'; "
-                "SET GLOBAL binlog_row_metadata = 'FULL'");
+  mariadb_->Exec("",
+                 "SET GLOBAL binlog_format = 'ROW'; SET GLOBAL binlog_row_image = 'FULL'; "
+                 "SET GLOBAL binlog_row_metadata = 'FULL'");
   EXPECT_EQ(r.exit_code, 2) << r.Describe();
   for (const char* fix :
        {"SET GLOBAL binlog_format = 'ROW'", "SET GLOBAL binlog_row_image = 'FULL'",

@@ -8,156 +8,38 @@
 #include <random>
 #include <thread>
 
-#include "mariadb_server.h"
+#include "engine_fixture.h"
 #include "sync_fixture.h"
 
 namespace stagesync::testing {
 namespace {
 
-std::string Joined(const Rows& rows) {
-  std::string out;
-  for (const auto& row : rows) {
-    for (size_t i = 0; i < row.size(); ++i) out += (i ? "\t" : "") + row[i].value_or("<NULL>");
-    out += "\n";
-  }
-  return out;
-}
-
-// One source server (PostgreSQL or MariaDB) and a MariaDB target, shared by a suite.
-class MysqlTargetTest : public ::testing::Test {
+// PostgreSQL or MariaDB sources and a MariaDB target, shared by the suite.
+class MysqlTargetTest : public EngineSyncTest {
  public:
   static void SetUpTestSuite() {
     if (!pg_) pg_ = std::make_unique<PgCluster>();
     if (!my_source_) my_source_ = std::make_unique<MariaDbServer>();
-    if (!target_) target_ = std::make_unique<MariaDbServer>();
+    if (!mariadb_) mariadb_ = std::make_unique<MariaDbServer>();
   }
   static void TearDownTestSuite() {
     pg_.reset();
     my_source_.reset();
-    target_.reset();
+    mariadb_.reset();
   }
 
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(pg_ && my_source_ && target_);
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    db_ = "t_";
-    for (char c : std::string(info->name())) {
-      db_ += std::isalnum(static_cast<unsigned char>(c)) ? std::tolower(c) : '_';
-    }
-    if (db_.size() > 40) db_ = db_.substr(0, 40);
-    target_->CreateDatabase(db_);
-    spec_ = SyncConfigSpec{};
-    spec_.target_kind = "mysql";
-    spec_.target_dsn = target_->dsn(db_);
-    spec_.slot = db_;
-    spec_.monitor_listen = "127.0.0.1:" + std::to_string(FreeTcpPort());
-    config_path_ = ScratchDir() + "/" + db_ + ".toml";
-  }
-  void FromPostgres() {
-    mysql_source_ = false;
-    pg_->CreateDatabase(db_);
-    spec_.source_kind = "postgres";
-    spec_.source_dsn = pg_->dsn(db_);
-    spec_.publication = db_;
-    spec_.tables = {"public.*"};
-  }
-  void FromMariaDb() {
-    mysql_source_ = true;
-    my_source_->CreateDatabase(db_);
-    spec_.source_kind = "mysql";
-    spec_.source_dsn = my_source_->dsn(db_);
-    spec_.server_id = std::to_string(6000 + ++tests_);
-    spec_.tables = {db_ + ".*"};
-  }
-
-  void TearDown() override {
-    if (run_ && run_->Running()) {
-      run_->Signal(SIGTERM);
-      if (!run_->Wait(15s)) run_->Kill();
-    }
-    if (HasFailure() && run_) std::cerr << "[harness] run stderr: " << run_->stderr_path() << "\n";
-    run_.reset();
-    if (!mysql_source_) {
-      try {
-        pg_->Exec("postgres",
-                  "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE "
-                  "database = '" +
-                      db_ + "' AND active_pid IS NOT NULL");
-        pg_->Exec("postgres",
-                  "SELECT pg_drop_replication_slot(slot_name) FROM "
-                  "pg_replication_slots WHERE database = '" +
-                      db_ + "'");
-      } catch (const std::exception&) {
-      }
-    }
-  }
-
-  void OnSource(const std::string& sql) const {
-    if (mysql_source_) {
-      my_source_->Exec(db_, sql);
-    } else {
-      pg_->Exec(db_, sql);
-    }
-  }
-  Rows SourceQuery(const std::string& sql) const {
-    return mysql_source_ ? my_source_->Query(db_, sql) : pg_->Query(db_, sql);
-  }
-  void OnTarget(const std::string& sql) const { target_->Exec(db_, sql); }
-
-  CommandResult Stagesync(const std::vector<std::string>& args) const {
-    std::vector<std::string> argv = {StagesyncBinary()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.push_back("-c");
-    argv.push_back(config_path_);
-    return RunCommand(argv, "stagesync-" + args[0], 60s);
-  }
-  void SetupOrFail() {
-    WriteConfig(config_path_, spec_);
-    CommandResult r = Stagesync({"setup"});
-    ASSERT_EQ(r.exit_code, 0) << r.Describe();
-  }
-  void StartRun() {
-    if (run_ && run_->Running()) run_->Kill();
-    run_ = std::make_unique<Process>(
-        std::vector<std::string>{StagesyncBinary(), "run", "-c", config_path_}, "run-" + db_);
-  }
-  std::string RunLog() const { return run_ ? run_->Stderr() : ""; }
-
-  ::testing::AssertionResult Converges(const std::string& source_query,
-                                       const std::string& target_query,
-                                       std::chrono::milliseconds timeout = 90s) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::string want, got;
-    while (std::chrono::steady_clock::now() < deadline) {
-      want = Joined(SourceQuery(source_query));
-      got = Joined(target_->Query(db_, target_query));
-      if (want == got) return ::testing::AssertionSuccess();
-      if (run_ && !run_->Running()) break;
-      std::this_thread::sleep_for(200ms);
-    }
-    auto cut = [](const std::string& s) { return s.size() > 3000 ? s.substr(0, 3000) + "..." : s; };
-    return ::testing::AssertionFailure() << "source:\n"
-                                         << cut(want) << "target:\n"
-                                         << cut(got) << "run log:\n"
-                                         << RunLog();
-  }
+  void FromPostgres() { Prepare({pg_.get(), nullptr}, {nullptr, mariadb_.get()}, "t_"); }
+  void FromMariaDb() { Prepare({nullptr, my_source_.get()}, {nullptr, mariadb_.get()}, "t_"); }
 
   static std::unique_ptr<PgCluster> pg_;
   static std::unique_ptr<MariaDbServer> my_source_;
-  static std::unique_ptr<MariaDbServer> target_;
-  static int tests_;
-  bool mysql_source_ = false;
-  std::string db_;
-  SyncConfigSpec spec_;
-  std::string config_path_;
-  std::unique_ptr<Process> run_;
+  static std::unique_ptr<MariaDbServer> mariadb_;
 };
 
 std::unique_ptr<PgCluster> MysqlTargetTest::pg_;
 std::unique_ptr<MariaDbServer> MysqlTargetTest::my_source_;
-std::unique_ptr<MariaDbServer> MysqlTargetTest::target_;
-int MysqlTargetTest::tests_ = 0;
+std::unique_ptr<MariaDbServer> MysqlTargetTest::mariadb_;
 
 TEST_F(MysqlTargetTest, postgres_values_by_the_type_map) {
   FromPostgres();
@@ -188,7 +70,7 @@ TEST_F(MysqlTargetTest, postgres_values_by_the_type_map) {
       "<NULL>\t<NULL>\t<NULL>\t<NULL>\t<NULL>\t<NULL>\t42\n";
   std::string got;
   for (int i = 0; i < 300; ++i) {
-    got = Joined(target_->Query(
+    got = JoinedRows(mariadb_->Query(
         db_,
         "SELECT ID, SMALL, BIG, `DEC`, F8 = 0.30000000000000004e0, F4, FLAG, NAME, CONCAT('\\\\x', "
         "LOWER(HEX(BIN))), "
@@ -270,7 +152,7 @@ TEST_F(MysqlTargetTest, nan_stops_naming_table_key_and_value) {
   EXPECT_NE(*code, 0);
   EXPECT_NE(RunLog().find("m key (id=2)"), std::string::npos) << RunLog();
   EXPECT_NE(RunLog().find("NaN"), std::string::npos) << RunLog();
-  EXPECT_EQ(target_->QueryValue(db_, "SELECT COUNT(*) FROM m"), "1");
+  EXPECT_EQ(mariadb_->QueryValue(db_, "SELECT COUNT(*) FROM m"), "1");
 }
 
 TEST_F(MysqlTargetTest, mariadb_to_mariadb_types_and_kill9) {

@@ -1,0 +1,65 @@
+// Scenarios across engines: a gtest fixture around one source and one target server, each
+// PostgreSQL or MariaDB, with a database per test, its config, and `stagesync` runs.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mariadb_server.h"
+#include "pg_cluster.h"
+#include "process.h"
+#include "sync_config.h"
+
+namespace stagesync::testing {
+
+// One server of either engine (exactly one pointer set).
+struct ServerRef {
+  PgCluster* pg = nullptr;
+  MariaDbServer* my = nullptr;
+
+  std::string kind() const { return my ? "mysql" : "postgres"; }
+  std::string dsn(const std::string& db) const { return my ? my->dsn(db) : pg->dsn(db); }
+  void CreateDatabase(const std::string& db) const;
+  void Exec(const std::string& db, const std::string& sql) const;
+  Rows Query(const std::string& db, const std::string& sql) const;
+};
+
+// Rows as "v1\tv2\n…", NULL as <NULL>: what two engines' queries are compared by.
+std::string JoinedRows(const Rows& rows);
+
+class EngineSyncTest : public ::testing::Test {
+ protected:
+  // Names db_ "<prefix><test name>", creates it on both servers and fills spec_ and
+  // config_path_ for them (a MySQL source gets its own server_id and tables db_.*).
+  void Prepare(ServerRef source, ServerRef target, const std::string& prefix);
+  // Stops run_; on a PostgreSQL source drops the test's slots.
+  void TearDown() override;
+
+  void OnSource(const std::string& sql) const { source_.Exec(db_, sql); }
+  void OnTarget(const std::string& sql) const { target_.Exec(db_, sql); }
+
+  // `stagesync <args...> -c config_path_`, to completion.
+  CommandResult Stagesync(const std::vector<std::string>& args) const;
+  // Writes the config and runs `setup`; fails the test unless it exits 0.
+  void SetupOrFail();
+  // Starts `stagesync run` as run_ (killing a running one first).
+  void StartRun();
+  std::string RunLog() const { return run_ ? run_->Stderr() : ""; }
+
+  // Waits until the two queries give the same rows, as text; fails early if run_ exited.
+  ::testing::AssertionResult Converges(
+      const std::string& source_query, const std::string& target_query,
+      std::chrono::milliseconds timeout = std::chrono::seconds(90));
+
+  ServerRef source_, target_;
+  std::string db_;
+  SyncConfigSpec spec_;
+  std::string config_path_;
+  std::unique_ptr<Process> run_;
+};
+
+}  // namespace stagesync::testing
