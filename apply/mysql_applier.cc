@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "batch.h"
+#include "grouping.h"
 #include "mysql_statements.h"
 #include "mysql_target.h"
 #include "stagesync/apply.h"
@@ -20,7 +21,6 @@
 namespace stagesync::apply {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 constexpr size_t kChunkRows = 5000;                     // rows per flush at most
 constexpr size_t kStatementBytes = 4u * 1024u * 1024u;  // under max_allowed_packet's default
 
@@ -28,18 +28,16 @@ bool IsHeartbeat(const SourceRelation& rel) {
   return rel.schema == "stagesync" && rel.name == "heartbeat";
 }
 
-class MysqlApplier : public Applier {
+// The MySQL target's side of a grouped apply: plans, batches, statements, commits.
+class MysqlWriter : public TransactionGrouping {
  public:
-  explicit MysqlApplier(const Config& config) : config_(config) {}
-
-  Lsn resume_position() const override { return applied_; }
-  ApplyProgress& progress() override { return progress_; }
+  explicit MysqlWriter(const Config& c) { config = c; }
 
   Status Open() {
     try {
-      conn_ = mysql::Connect(config_.target);
+      conn_ = mysql::Connect(config.target);
       mysql::Endpoint e;
-      if (mysql::ParseDsn(config_.target, &e).ok()) database_ = e.database;
+      if (mysql::ParseDsn(config.target, &e).ok()) database_ = e.database;
       // Strict: a value MySQL would have to truncate or zero is an error, never a silent
       // change. No foreign key checks: order between tables inside a group cannot fail.
       mysql::Exec(*conn_,
@@ -52,22 +50,22 @@ class MysqlApplier : public Applier {
                                "SELECT lsn, events_applied, transactions_applied, "
                                "CAST(UNIX_TIMESTAMP(commit_time) * 1000000 AS SIGNED) FROM "
                                "stagesync.applied_position WHERE stream = " +
-                                   mysql::QuoteLiteral(config_.source.slot));
+                                   mysql::QuoteLiteral(config.source.slot));
       if (rows.empty()) {
-        return Status::Usage("target has no applied position for stream " + config_.source.slot +
+        return Status::Usage("target has no applied position for stream " + config.source.slot +
                              ": run `stagesync setup` with this config first");
       }
-      applied_ = std::stoull(rows[0][0]);
+      applied = std::stoull(rows[0][0]);
       events_total_ = std::stoull(rows[0][1]);
       txns_total_ = std::stoull(rows[0][2]);
-      progress_.durable = applied_;
-      progress_.events_applied = events_total_;
-      progress_.transactions_applied = txns_total_;
-      if (!rows[0][3].empty()) progress_.applied_commit_time = std::stoll(rows[0][3]);
+      progress.durable = applied;
+      progress.events_applied = events_total_;
+      progress.transactions_applied = txns_total_;
+      if (!rows[0][3].empty()) progress.applied_commit_time = std::stoll(rows[0][3]);
       for (auto& r : mysql::Query(*conn_,
                                   "SELECT table_name, column_name FROM stagesync.source_columns "
                                   "WHERE stream = " +
-                                      mysql::QuoteLiteral(config_.source.slot))) {
+                                      mysql::QuoteLiteral(config.source.slot))) {
         known_[r[0]].insert(r[1]);
       }
       conn_->commit();
@@ -81,54 +79,13 @@ class MysqlApplier : public Applier {
     return Status::Ok();
   }
 
-  Status Run(EventQueue& queue) override {
-    while (true) {
-      auto wait = std::chrono::milliseconds(200);
-      if (open_ && !in_txn_) {
-        auto left =
-            config_.apply.batch_delay -
-            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - group_start_);
-        wait = std::max(std::chrono::milliseconds(0), std::min(wait, left));
-      }
-      auto batch = queue.Pop(wait);
-      if (!batch) {
-        if (open_ && !in_txn_) {
-          if (Status s = CommitGroup(); !s.ok()) return Abandon(s);
-        }
-        if (queue.closed_and_empty()) break;
-        continue;
-      }
-      for (ChangeEvent& ev : *batch) {
-        Status s;
-        if (auto* row = std::get_if<RowChange>(&ev)) {
-          s = OnRow(*row);
-        } else if (auto* b = std::get_if<TxnBegin>(&ev)) {
-          OnBegin(*b);
-        } else if (auto* c = std::get_if<TxnCommit>(&ev)) {
-          OnCommit(*c);
-          bool full = group_rows_ >= config_.apply.batch_rows ||
-                      Clock::now() - group_start_ >= config_.apply.batch_delay;
-          if (open_ && full) s = CommitGroup();
-        } else if (auto* t = std::get_if<TruncateChange>(&ev)) {
-          s = OnTruncate(*t);
-        }
-        if (!s.ok()) return Abandon(s);
-      }
-      if (open_ && !in_txn_ && queue.empty()) {
-        if (Status s = CommitGroup(); !s.ok()) return Abandon(s);
-      }
-    }
-    if (in_txn_ && open_) {
-      LOG_INFO(
-          "apply: stopping inside a source transaction; its group is rolled back and "
-          "will be re-sent");
-      Abandon(Status::Ok());
-    }
-    return Status::Ok();
-  }
-
  private:
-  Status Abandon(Status why) {
+  bool GroupOpen() const override { return open_; }
+  void OpenGroup() override { open_ = true; }
+  Status ApplyRow(RowChange& c) override { return OnRow(c); }
+  Status ApplyTruncate(const TruncateChange& t) override { return OnTruncate(t); }
+
+  void Abandon() override {
     try {
       if (open_) conn_->rollback();
     } catch (...) {
@@ -136,9 +93,8 @@ class MysqlApplier : public Applier {
     open_ = false;
     raw_.clear();
     for (auto& [id, batch] : batches_) batch.Clear();
-    group_events_ = group_txns_ = group_rows_ = 0;
-    progress_.pending_since = 0;
-    return why;
+    group_events = group_txns = group_rows = 0;
+    progress.pending_since = 0;
   }
 
   Status SqlError(const std::string& what, const sql::SQLException& e) {
@@ -152,36 +108,13 @@ class MysqlApplier : public Applier {
     return static_cast<uint64_t>(stmt_->executeUpdate(sql));
   }
 
-  void OnBegin(const TxnBegin& b) {
-    in_txn_ = true;
-    txn_has_data_ = false;
-    skipping_ = b.final_lsn < applied_;
-    if (skipping_) return;
-    if (!open_) {
-      open_ = true;
-      group_start_ = Clock::now();
-    }
-    if (progress_.pending_since == 0) progress_.pending_since = b.commit_time;
-  }
-
-  void OnCommit(const TxnCommit& c) {
-    in_txn_ = false;
-    if (skipping_) {
-      skipping_ = false;
-      return;
-    }
-    group_end_ = c.end_lsn;
-    group_commit_time_ = c.commit_time;
-    if (txn_has_data_) group_txns_++;
-  }
-
   Status PlanFor(const RelationPtr& rel, TablePlan** out) {
     if (auto it = plans_.find(rel.get()); it != plans_.end()) {
       *out = it->second.get();
       return Status::Ok();
     }
     if (Status s = FlushAll(); !s.ok()) return s;
-    auto [schema, name] = MappedTargetName(config_, rel->schema, rel->name);
+    auto [schema, name] = MappedTargetName(config, rel->schema, rel->name);
     std::optional<TargetTable> target;
     try {
       target = LoadMysqlTargetTable(*conn_, schema, name, database_);
@@ -196,7 +129,7 @@ class MysqlApplier : public Applier {
     auto plan = std::make_unique<TablePlan>();
     std::vector<std::string> warnings;
     if (Status s =
-            BuildTablePlan(config_, rel, *target, known_, next_plan_id_++, plan.get(), &warnings);
+            BuildTablePlan(config, rel, *target, known_, next_plan_id_++, plan.get(), &warnings);
         !s.ok())
       return s;
     for (const auto& w : warnings) {
@@ -221,7 +154,7 @@ class MysqlApplier : public Applier {
     std::string target = it != plans_.end() ? it->second->TargetName() : "?";
     return Status::Error("apply of " + std::string(OpName(c.op)) + " on " +
                          c.relation->QualifiedName() + " key " + key + " at " +
-                         DescribePosition(config_.source.kind, c.lsn) + " into " + target +
+                         DescribePosition(config.source.kind, c.lsn) + " into " + target +
                          " failed: " + message +
                          ". Nothing after the last applied position was committed; fix the "
                          "target and restart `stagesync run`.");
@@ -320,12 +253,12 @@ class MysqlApplier : public Applier {
   }
 
   Status OnRow(RowChange& c) {
-    if (skipping_ || IsHeartbeat(*c.relation)) return Status::Ok();
+    if (skipping || IsHeartbeat(*c.relation)) return Status::Ok();
     TablePlan* plan = nullptr;
     if (Status s = PlanFor(c.relation, &plan); !s.ok()) return s;
-    txn_has_data_ = true;
-    group_events_++;
-    group_rows_++;
+    txn_has_data = true;
+    group_events++;
+    group_rows++;
     if (plan->keyless || MovesKey(*plan, c)) {
       if (Status s = FlushAll(); !s.ok()) return s;
       return ExecSingle(*plan, c);
@@ -337,16 +270,16 @@ class MysqlApplier : public Applier {
   }
 
   Status OnTruncate(const TruncateChange& t) {
-    if (skipping_) return Status::Ok();
+    if (skipping) return Status::Ok();
     if (Status s = FlushAll(); !s.ok()) return s;
     for (const auto& rel : t.relations) {
       if (IsHeartbeat(*rel)) continue;
-      auto [schema, name] = MappedTargetName(config_, rel->schema, rel->name);
+      auto [schema, name] = MappedTargetName(config, rel->schema, rel->name);
       try {
         auto target = LoadMysqlTargetTable(*conn_, schema, name, database_);
         if (!target) {
           return Status::Error("TRUNCATE of " + rel->QualifiedName() + " at " +
-                               DescribePosition(config_.source.kind, t.lsn) + ": no target table " +
+                               DescribePosition(config.source.kind, t.lsn) + ": no target table " +
                                schema + "." + name);
         }
         // TRUNCATE would commit implicitly in MySQL: DELETE keeps it inside the group.
@@ -354,29 +287,29 @@ class MysqlApplier : public Applier {
       } catch (const sql::SQLException& e) {
         return SqlError("apply of TRUNCATE " + rel->QualifiedName(), e);
       }
-      txn_has_data_ = true;
-      group_events_++;
+      txn_has_data = true;
+      group_events++;
     }
     return Status::Ok();
   }
 
-  Status CommitGroup() {
+  Status CommitGroup() override {
     if (!open_) return Status::Ok();
     auto started = Clock::now();
     if (Status s = FlushAll(); !s.ok()) return s;
     try {
-      if (group_end_ > applied_) {
+      if (group_end > applied) {
         char commit_time[48] = "NULL";
-        if (group_commit_time_ > 0) {
+        if (group_commit_time > 0) {
           std::snprintf(commit_time, sizeof commit_time, "FROM_UNIXTIME(%lld.%06lld)",
-                        static_cast<long long>(group_commit_time_ / 1000000),
-                        static_cast<long long>(group_commit_time_ % 1000000));
+                        static_cast<long long>(group_commit_time / 1000000),
+                        static_cast<long long>(group_commit_time % 1000000));
         }
-        Exec("UPDATE stagesync.applied_position SET lsn = " + std::to_string(group_end_) +
+        Exec("UPDATE stagesync.applied_position SET lsn = " + std::to_string(group_end) +
              ", commit_time = " + commit_time +
-             ", events_applied = " + std::to_string(events_total_ + group_events_) +
-             ", transactions_applied = " + std::to_string(txns_total_ + group_txns_) +
-             ", updated_at = NOW(6) WHERE stream = " + mysql::QuoteLiteral(config_.source.slot));
+             ", events_applied = " + std::to_string(events_total_ + group_events) +
+             ", transactions_applied = " + std::to_string(txns_total_ + group_txns) +
+             ", updated_at = NOW(6) WHERE stream = " + mysql::QuoteLiteral(config.source.slot));
       }
       conn_->commit();
     } catch (const sql::SQLException& e) {
@@ -387,28 +320,25 @@ class MysqlApplier : public Applier {
       return Status::Error("commit on the target failed: " + mysql::Describe(e));
     }
     open_ = false;
-    if (group_end_ > applied_) applied_ = group_end_;
-    events_total_ += group_events_;
-    txns_total_ += group_txns_;
+    if (group_end > applied) applied = group_end;
+    events_total_ += group_events;
+    txns_total_ += group_txns;
     // InnoDB's commit is durable (innodb_flush_log_at_trx_commit = 1, the default).
-    progress_.durable = applied_;
-    progress_.applied_commit_time = group_commit_time_;
-    progress_.events_applied = events_total_;
-    progress_.transactions_applied = txns_total_;
-    progress_.batches++;
-    progress_.last_batch_us =
+    progress.durable = applied;
+    progress.applied_commit_time = group_commit_time;
+    progress.events_applied = events_total_;
+    progress.transactions_applied = txns_total_;
+    progress.batches++;
+    progress.last_batch_us =
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
-    progress_.pending_since = 0;
-    group_events_ = group_txns_ = group_rows_ = 0;
+    progress.pending_since = 0;
+    group_events = group_txns = group_rows = 0;
     return Status::Ok();
   }
 
-  const Config& config_;
   std::unique_ptr<sql::Connection> conn_;
   std::unique_ptr<sql::Statement> stmt_;
   std::string database_;
-  ApplyProgress progress_;
-  Lsn applied_ = 0;
   uint64_t events_total_ = 0, txns_total_ = 0;
   KnownSourceColumns known_;
   std::unordered_map<const SourceRelation*, std::unique_ptr<TablePlan>> plans_;
@@ -416,20 +346,26 @@ class MysqlApplier : public Applier {
   std::vector<RowChange> raw_;
   std::set<std::string> warned_;
   int next_plan_id_ = 1;
-  bool open_ = false, in_txn_ = false, skipping_ = false, txn_has_data_ = false;
-  Lsn group_end_ = 0;
-  TimestampUs group_commit_time_ = 0;
-  uint64_t group_events_ = 0, group_txns_ = 0;
-  size_t group_rows_ = 0;
-  Clock::time_point group_start_;
+  bool open_ = false;
+};
+
+class MysqlApplier : public Applier {
+ public:
+  explicit MysqlApplier(std::unique_ptr<MysqlWriter> writer) : writer_(std::move(writer)) {}
+  Lsn resume_position() const override { return writer_->applied; }
+  ApplyProgress& progress() override { return writer_->progress; }
+  Status Run(EventQueue& queue) override { return writer_->Drive(queue); }
+
+ private:
+  std::unique_ptr<MysqlWriter> writer_;
 };
 
 }  // namespace
 
 Status OpenMysqlApplier(const Config& config, std::unique_ptr<Applier>* out) {
-  auto applier = std::make_unique<MysqlApplier>(config);
-  if (Status s = applier->Open(); !s.ok()) return s;
-  *out = std::move(applier);
+  auto writer = std::make_unique<MysqlWriter>(config);
+  if (Status s = writer->Open(); !s.ok()) return s;
+  *out = std::make_unique<MysqlApplier>(std::move(writer));
   return Status::Ok();
 }
 

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "batch.h"
+#include "grouping.h"
 #include "stagesync/apply.h"
 #include "stagesync/log.h"
 #include "stagesync/pg.h"
@@ -18,18 +19,14 @@
 namespace stagesync::apply {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 constexpr size_t kChunkRows = 10000;                 // rows written per statement round at most
 constexpr size_t kChunkBytes = 32u * 1024u * 1024u;  // bytes buffered before writing
 
 }  // namespace
 
-struct PostgresApplier::Impl {
-  Config config;
+struct PostgresApplier::Impl : TransactionGrouping {
   std::unique_ptr<pqxx::connection> conn;
   std::unique_ptr<pqxx::work> tx;
-  ApplyProgress progress;
-  Lsn applied = 0;
   uint64_t events_total = 0, txns_total = 0;
   KnownSourceColumns known;
   std::unordered_map<const SourceRelation*, std::unique_ptr<TablePlan>> plans;
@@ -44,13 +41,15 @@ struct PostgresApplier::Impl {
   std::deque<std::pair<Lsn, Lsn>> unflushed;
   Clock::time_point last_flush_check;
 
-  // Group (target transaction) state.
-  bool in_txn = false, skipping = false, txn_has_data = false;
-  Lsn group_end = 0;
-  TimestampUs group_commit_time = 0;
-  uint64_t group_events = 0, group_txns = 0;
-  size_t group_rows = 0;
-  Clock::time_point group_start;
+  bool GroupOpen() const override { return tx != nullptr; }
+  void OpenGroup() override { tx = std::make_unique<pqxx::work>(*conn); }
+  Status ApplyRow(RowChange& c) override { return OnRow(c); }
+  Status ApplyTruncate(const TruncateChange& t) override { return OnTruncate(t); }
+  // Acknowledgements follow the target's WAL flush, checked between batches.
+  Status Tick(bool final) override { return AdvanceDurable(final); }
+  std::chrono::milliseconds MaxWait() const override {
+    return std::chrono::milliseconds(unflushed.empty() ? 200 : 50);
+  }
 
   Status Connect() {
     try {
@@ -344,31 +343,7 @@ struct PostgresApplier::Impl {
     return Status::Ok();
   }
 
-  void OnBegin(const TxnBegin& b) {
-    in_txn = true;
-    txn_has_data = false;
-    // Already in the target (a restart re-sends from the slot's confirmed position).
-    skipping = b.final_lsn < applied;
-    if (skipping) return;
-    if (!tx) {
-      tx = std::make_unique<pqxx::work>(*conn);
-      group_start = Clock::now();
-    }
-    if (progress.pending_since == 0) progress.pending_since = b.commit_time;
-  }
-
-  void OnCommit(const TxnCommit& c) {
-    in_txn = false;
-    if (skipping) {
-      skipping = false;
-      return;
-    }
-    group_end = c.end_lsn;
-    group_commit_time = c.commit_time;
-    if (txn_has_data) group_txns++;
-  }
-
-  Status CommitGroup() {
+  Status CommitGroup() override {
     if (!tx) return Status::Ok();
     auto started = Clock::now();
     if (Status s = FlushAll(); !s.ok()) return s;
@@ -437,64 +412,7 @@ struct PostgresApplier::Impl {
     return Status::Ok();
   }
 
-  Status Run(EventQueue& queue) {
-    while (true) {
-      auto wait = std::chrono::milliseconds(200);
-      if (tx && !in_txn) {
-        auto left =
-            config.apply.batch_delay -
-            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - group_start);
-        wait = std::max(std::chrono::milliseconds(0), std::min(wait, left));
-      }
-      if (!unflushed.empty()) wait = std::min(wait, std::chrono::milliseconds(50));
-      auto batch = queue.Pop(wait);
-      if (!batch) {
-        if (tx && !in_txn) {
-          if (Status s = CommitGroup(); !s.ok()) return s;
-        }
-        if (Status s = AdvanceDurable(false); !s.ok()) return s;
-        if (queue.closed_and_empty()) break;
-        continue;
-      }
-      for (ChangeEvent& ev : *batch) {
-        Status s;
-        if (auto* row = std::get_if<RowChange>(&ev)) {
-          s = OnRow(*row);
-        } else if (auto* b = std::get_if<TxnBegin>(&ev)) {
-          OnBegin(*b);
-        } else if (auto* c = std::get_if<TxnCommit>(&ev)) {
-          OnCommit(*c);
-          bool full = group_rows >= config.apply.batch_rows ||
-                      Clock::now() - group_start >= config.apply.batch_delay;
-          if (tx && full) s = CommitGroup();
-        } else if (auto* t = std::get_if<TruncateChange>(&ev)) {
-          s = OnTruncate(*t);
-        }
-        if (!s.ok()) {
-          Abandon();
-          return s;
-        }
-      }
-      if (tx && !in_txn && queue.empty()) {
-        if (Status s = CommitGroup(); !s.ok()) {
-          Abandon();
-          return s;
-        }
-      }
-    }
-    if (in_txn && tx) {
-      // Stopped inside a transaction: it was not received whole, so none of the open group
-      // is committed; the source sends it again from the applied position.
-      LOG_INFO(
-          "apply: stopping inside a source transaction; its group is rolled back and "
-          "will be re-sent");
-      Abandon();
-    }
-    // Everything committed is flushed before the last acknowledgement.
-    return AdvanceDurable(true);
-  }
-
-  void Abandon() {
+  void Abandon() override {
     try {
       if (tx) tx->abort();
     } catch (...) {
@@ -548,7 +466,7 @@ Status Guarded(Fn fn, Abandon abandon) {
 }
 
 Status PostgresApplier::Run(EventQueue& queue) {
-  return Guarded([&] { return impl_->Run(queue); }, [&] { impl_->Abandon(); });
+  return Guarded([&] { return impl_->Drive(queue); }, [&] { impl_->Abandon(); });
 }
 
 ApplyProgress& PostgresApplier::progress() {

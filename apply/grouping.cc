@@ -1,0 +1,90 @@
+#include "grouping.h"
+
+#include <algorithm>
+
+#include "stagesync/log.h"
+
+namespace stagesync::apply {
+
+void TransactionGrouping::OnBegin(const TxnBegin& b) {
+  in_txn = true;
+  txn_has_data = false;
+  // Already in the target (a restart re-sends from the source's confirmed position).
+  skipping = b.final_lsn < applied;
+  if (skipping) return;
+  if (!GroupOpen()) {
+    OpenGroup();
+    group_start = Clock::now();
+  }
+  if (progress.pending_since == 0) progress.pending_since = b.commit_time;
+}
+
+void TransactionGrouping::OnCommit(const TxnCommit& c) {
+  in_txn = false;
+  if (skipping) {
+    skipping = false;
+    return;
+  }
+  group_end = c.end_lsn;
+  group_commit_time = c.commit_time;
+  if (txn_has_data) group_txns++;
+}
+
+Status TransactionGrouping::Drive(EventQueue& queue) {
+  while (true) {
+    auto wait = MaxWait();
+    if (GroupOpen() && !in_txn) {
+      auto left = config.apply.batch_delay -
+                  std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - group_start);
+      wait = std::max(std::chrono::milliseconds(0), std::min(wait, left));
+    }
+    auto batch = queue.Pop(wait);
+    if (!batch) {
+      if (GroupOpen() && !in_txn) {
+        if (Status s = CommitGroup(); !s.ok()) {
+          Abandon();
+          return s;
+        }
+      }
+      if (Status s = Tick(false); !s.ok()) return s;
+      if (queue.closed_and_empty()) break;
+      continue;
+    }
+    for (ChangeEvent& ev : *batch) {
+      Status s;
+      if (auto* row = std::get_if<RowChange>(&ev)) {
+        s = ApplyRow(*row);
+      } else if (auto* b = std::get_if<TxnBegin>(&ev)) {
+        OnBegin(*b);
+      } else if (auto* c = std::get_if<TxnCommit>(&ev)) {
+        OnCommit(*c);
+        bool full = group_rows >= config.apply.batch_rows ||
+                    Clock::now() - group_start >= config.apply.batch_delay;
+        if (GroupOpen() && full) s = CommitGroup();
+      } else if (auto* t = std::get_if<TruncateChange>(&ev)) {
+        s = ApplyTruncate(*t);
+      }
+      if (!s.ok()) {
+        Abandon();
+        return s;
+      }
+    }
+    if (GroupOpen() && !in_txn && queue.empty()) {
+      if (Status s = CommitGroup(); !s.ok()) {
+        Abandon();
+        return s;
+      }
+    }
+  }
+  if (in_txn && GroupOpen()) {
+    // Stopped inside a transaction: it was not received whole, so none of the open group
+    // is committed; the source sends it again from the applied position.
+    LOG_INFO(
+        "apply: stopping inside a source transaction; its group is rolled back and will "
+        "be re-sent");
+    Abandon();
+  }
+  return Tick(true);
+}
+
+}  // namespace stagesync::apply

@@ -1,0 +1,54 @@
+// What every applier does about source transactions, whatever the target: consecutive
+// transactions are grouped into one target transaction (bounded by apply.batch_rows and
+// apply.batch_delay, never split), those the target already has are skipped, and a group the
+// stream stopped inside is rolled back.
+#pragma once
+
+#include <chrono>
+
+#include "stagesync/apply.h"
+
+namespace stagesync::apply {
+
+class TransactionGrouping {
+ public:
+  virtual ~TransactionGrouping() = default;
+
+  // Applies the queue's events until it is closed and drained, or an error.
+  Status Drive(EventQueue& queue);
+
+ protected:
+  using Clock = std::chrono::steady_clock;
+
+  virtual bool GroupOpen() const = 0;  // a target transaction is open
+  virtual void OpenGroup() = 0;        // opens one
+  virtual Status ApplyRow(RowChange& change) = 0;
+  virtual Status ApplyTruncate(const TruncateChange& truncate) = 0;
+  // Writes what is pending, the applied position (group_end) and commits.
+  virtual Status CommitGroup() = 0;
+  // Rolls the open group back and forgets what is pending.
+  virtual void Abandon() = 0;
+  // Between batches, and once at the end (`final`): work that is not about one group.
+  virtual Status Tick(bool final) { return Status::Ok(); }
+  // How long to wait for events at most before calling Tick.
+  virtual std::chrono::milliseconds MaxWait() const { return std::chrono::milliseconds(200); }
+
+ public:
+  // The applier's state, read by its public face (position, progress).
+  Config config;
+  ApplyProgress progress;
+  Lsn applied = 0;  // end of the last source transaction in the target
+  // The open group.
+  bool in_txn = false, skipping = false, txn_has_data = false;
+  Lsn group_end = 0;
+  TimestampUs group_commit_time = 0;
+  uint64_t group_events = 0, group_txns = 0;
+  size_t group_rows = 0;
+  Clock::time_point group_start;
+
+ private:
+  void OnBegin(const TxnBegin& begin);
+  void OnCommit(const TxnCommit& commit);
+};
+
+}  // namespace stagesync::apply
