@@ -30,6 +30,21 @@ void TransactionGrouping::OnCommit(const TxnCommit& c) {
   if (txn_has_data) group_txns++;
 }
 
+void TransactionGrouping::GroupCommitted(Clock::time_point started) {
+  if (group_end > applied) applied = group_end;
+  events_total += group_events;
+  txns_total += group_txns;
+  progress.applied_commit_time = group_commit_time;
+  progress.events_applied = events_total;
+  progress.transactions_applied = txns_total;
+  progress.batches++;
+  progress.last_batch_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
+  progress.pending_since = 0;
+  group_events = group_txns = 0;
+  group_rows = 0;
+}
+
 Status TransactionGrouping::Drive(EventQueue& queue) {
   while (true) {
     auto wait = MaxWait();

@@ -32,12 +32,15 @@ class TransactionGrouping {
   virtual Status Tick(bool final) { return Status::Ok(); }
   // How long to wait for events at most before calling Tick.
   virtual std::chrono::milliseconds MaxWait() const { return std::chrono::milliseconds(200); }
+  // After the target committed the group that started at `started`: counters and progress.
+  void GroupCommitted(Clock::time_point started);
 
  public:
   // The applier's state, read by its public face (position, progress).
   Config config;
   ApplyProgress progress;
   Lsn applied = 0;  // end of the last source transaction in the target
+  uint64_t events_total = 0, txns_total = 0;
   // The open group.
   bool in_txn = false, skipping = false, txn_has_data = false;
   Lsn group_end = 0;

@@ -56,11 +56,11 @@ class MysqlWriter : public TransactionGrouping {
                              ": run `stagesync setup` with this config first");
       }
       applied = std::stoull(rows[0][0]);
-      events_total_ = std::stoull(rows[0][1]);
-      txns_total_ = std::stoull(rows[0][2]);
+      events_total = std::stoull(rows[0][1]);
+      txns_total = std::stoull(rows[0][2]);
       progress.durable = applied;
-      progress.events_applied = events_total_;
-      progress.transactions_applied = txns_total_;
+      progress.events_applied = events_total;
+      progress.transactions_applied = txns_total;
       if (!rows[0][3].empty()) progress.applied_commit_time = std::stoll(rows[0][3]);
       for (auto& r : mysql::Query(*conn_,
                                   "SELECT table_name, column_name FROM stagesync.source_columns "
@@ -307,8 +307,8 @@ class MysqlWriter : public TransactionGrouping {
         }
         Exec("UPDATE stagesync.applied_position SET lsn = " + std::to_string(group_end) +
              ", commit_time = " + commit_time +
-             ", events_applied = " + std::to_string(events_total_ + group_events) +
-             ", transactions_applied = " + std::to_string(txns_total_ + group_txns) +
+             ", events_applied = " + std::to_string(events_total + group_events) +
+             ", transactions_applied = " + std::to_string(txns_total + group_txns) +
              ", updated_at = NOW(6) WHERE stream = " + mysql::QuoteLiteral(config.source.slot));
       }
       conn_->commit();
@@ -320,26 +320,15 @@ class MysqlWriter : public TransactionGrouping {
       return Status::Error("commit on the target failed: " + mysql::Describe(e));
     }
     open_ = false;
-    if (group_end > applied) applied = group_end;
-    events_total_ += group_events;
-    txns_total_ += group_txns;
+    GroupCommitted(started);
     // InnoDB's commit is durable (innodb_flush_log_at_trx_commit = 1, the default).
     progress.durable = applied;
-    progress.applied_commit_time = group_commit_time;
-    progress.events_applied = events_total_;
-    progress.transactions_applied = txns_total_;
-    progress.batches++;
-    progress.last_batch_us =
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
-    progress.pending_since = 0;
-    group_events = group_txns = group_rows = 0;
     return Status::Ok();
   }
 
   std::unique_ptr<sql::Connection> conn_;
   std::unique_ptr<sql::Statement> stmt_;
   std::string database_;
-  uint64_t events_total_ = 0, txns_total_ = 0;
   KnownSourceColumns known_;
   std::unordered_map<const SourceRelation*, std::unique_ptr<TablePlan>> plans_;
   std::map<int, TableBatch> batches_;

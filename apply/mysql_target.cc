@@ -124,10 +124,7 @@ Status PrepareMysqlTarget(const Config& config, const std::vector<TableShape>& s
     auto conn = mysql::Connect(config.target);
     RunBookkeepingSql(*conn);
     conn->setAutoCommit(false);
-    std::set<std::pair<std::string, std::string>> want, have;
-    for (const auto& t : source_tables) {
-      for (const auto& c : t.columns) want.emplace(AsciiLower(t.QualifiedName()), AsciiLower(c));
-    }
+    std::set<std::pair<std::string, std::string>> want = SourceColumnSnapshot(source_tables), have;
     for (auto& r : Select(*conn,
                           "SELECT table_name, column_name FROM stagesync.source_columns WHERE "
                           "stream = ?",
@@ -145,22 +142,12 @@ Status PrepareMysqlTarget(const Config& config, const std::vector<TableShape>& s
     mysql::Exec(*conn,
                 "INSERT IGNORE INTO stagesync.applied_position (stream) VALUES (" + stream + ")");
     const std::string db = DatabaseOf(config);
-    for (const auto& t : source_tables) {
-      auto [schema, name] = MappedTargetName(config, t.schema, t.name);
-      auto target = LoadMysqlTargetTable(*conn, schema, name, db);
-      if (!target) {
-        warnings->push_back("target table " + schema + "." + name + " (for source " +
-                            t.QualifiedName() +
-                            ") does not exist yet: create or migrate staging before `run`");
-        continue;
-      }
-      for (const auto& c : t.columns) {
-        if (target->FindColumn(MappedColumnName(config, t.QualifiedName(), c)) < 0) {
-          warnings->push_back("source column " + t.QualifiedName() + "." + c +
-                              " has no target column; its values will be dropped");
-        }
-      }
-    }
+    WarnAboutMissingTargets(
+        config, source_tables,
+        [&](const std::string& schema, const std::string& name) {
+          return LoadMysqlTargetTable(*conn, schema, name, db);
+        },
+        warnings);
     conn->commit();
   } catch (const std::exception& e) {
     return Status::Error("target setup failed: " + mysql::Describe(e));

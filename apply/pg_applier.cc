@@ -27,7 +27,6 @@ constexpr size_t kChunkBytes = 32u * 1024u * 1024u;  // bytes buffered before wr
 struct PostgresApplier::Impl : TransactionGrouping {
   std::unique_ptr<pqxx::connection> conn;
   std::unique_ptr<pqxx::work> tx;
-  uint64_t events_total = 0, txns_total = 0;
   KnownSourceColumns known;
   std::unordered_map<const SourceRelation*, std::unique_ptr<TablePlan>> plans;
   std::map<int, TableBatch> batches;  // by plan id
@@ -361,18 +360,7 @@ struct PostgresApplier::Impl : TransactionGrouping {
                            FormatLsn(applied) + " was acknowledged)");
     }
     tx.reset();
-    if (group_end > applied) applied = group_end;
-    events_total += group_events;
-    txns_total += group_txns;
-    progress.applied_commit_time = group_commit_time;
-    progress.events_applied = events_total;
-    progress.transactions_applied = txns_total;
-    progress.batches++;
-    progress.last_batch_us =
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
-    progress.pending_since = 0;
-    group_events = group_txns = 0;
-    group_rows = 0;
+    GroupCommitted(started);
     try {
       pqxx::nontransaction q(*conn);
       Lsn local = ParseLsn(q.exec1("SELECT pg_current_wal_insert_lsn()::text")[0].as<std::string>())

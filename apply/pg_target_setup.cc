@@ -33,10 +33,7 @@ Status PreparePostgresTarget(const Config& config, const std::vector<TableShape>
     tx.exec0("SET LOCAL client_min_messages = warning");
     tx.exec0(kPostgresBookkeepingSql);
     // Replace the snapshot only when it differs, so a repeated setup writes nothing.
-    std::set<std::pair<std::string, std::string>> want, have;
-    for (const auto& t : source_tables) {
-      for (const auto& c : t.columns) want.emplace(AsciiLower(t.QualifiedName()), AsciiLower(c));
-    }
+    std::set<std::pair<std::string, std::string>> want = SourceColumnSnapshot(source_tables), have;
     for (const auto& r : tx.exec_params(
              "SELECT table_name, column_name FROM stagesync.source_columns WHERE stream = $1",
              config.source.slot)) {
@@ -52,22 +49,12 @@ Status PreparePostgresTarget(const Config& config, const std::vector<TableShape>
     tx.exec_params(
         "INSERT INTO stagesync.applied_position (stream) VALUES ($1) ON CONFLICT DO NOTHING",
         config.source.slot);
-    for (const auto& t : source_tables) {
-      auto [schema, name] = MappedTargetName(config, t.schema, t.name);
-      auto target = LoadTargetTable(tx, schema, name);
-      if (!target) {
-        warnings->push_back("target table " + schema + "." + name + " (for source " +
-                            t.QualifiedName() +
-                            ") does not exist yet: create or migrate staging before `run`");
-        continue;
-      }
-      for (const auto& c : t.columns) {
-        if (target->FindColumn(MappedColumnName(config, t.QualifiedName(), c)) < 0) {
-          warnings->push_back("source column " + t.QualifiedName() + "." + c +
-                              " has no target column; its values will be dropped");
-        }
-      }
-    }
+    WarnAboutMissingTargets(
+        config, source_tables,
+        [&](const std::string& schema, const std::string& name) {
+          return LoadTargetTable(tx, schema, name);
+        },
+        warnings);
     tx.commit();
   } catch (const std::exception& e) {
     return Status::Error("target setup failed: " + pg::Describe(e));

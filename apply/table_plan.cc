@@ -70,6 +70,35 @@ std::pair<std::string, std::string> MappedTargetName(const Config& config,
   return {schema, table};
 }
 
+std::set<std::pair<std::string, std::string>> SourceColumnSnapshot(
+    const std::vector<TableShape>& source_tables) {
+  std::set<std::pair<std::string, std::string>> out;
+  for (const auto& t : source_tables) {
+    for (const auto& c : t.columns) out.emplace(AsciiLower(t.QualifiedName()), AsciiLower(c));
+  }
+  return out;
+}
+
+void WarnAboutMissingTargets(const Config& config, const std::vector<TableShape>& source_tables,
+                             const TargetLookup& find, std::vector<std::string>* warnings) {
+  for (const auto& t : source_tables) {
+    auto [schema, name] = MappedTargetName(config, t.schema, t.name);
+    auto target = find(schema, name);
+    if (!target) {
+      warnings->push_back("target table " + schema + "." + name + " (for source " +
+                          t.QualifiedName() +
+                          ") does not exist yet: create or migrate staging before `run`");
+      continue;
+    }
+    for (const auto& c : t.columns) {
+      if (target->FindColumn(MappedColumnName(config, t.QualifiedName(), c)) < 0) {
+        warnings->push_back("source column " + t.QualifiedName() + "." + c +
+                            " has no target column; its values will be dropped");
+      }
+    }
+  }
+}
+
 std::string MappedColumnName(const Config& config, const std::string& source_table,
                              const std::string& column) {
   auto it = config.mapping.find(AsciiLower(source_table));

@@ -2,7 +2,9 @@
 // find rows, and the SQL for each kind of batched statement.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -34,6 +36,17 @@ using KnownSourceColumns = std::map<std::string, std::set<std::string>>;
 Status BuildTablePlan(const Config& config, const RelationPtr& relation, const TargetTable& target,
                       const KnownSourceColumns& known, int id, TablePlan* plan,
                       std::vector<std::string>* warnings);
+
+// Setup's record of the source columns: lower-cased ("schema.table", column) pairs.
+std::set<std::pair<std::string, std::string>> SourceColumnSnapshot(
+    const std::vector<TableShape>& source_tables);
+
+// Setup's warnings for source tables staging does not have (yet) and source columns it lacks;
+// `find` looks a (mapped) target table up.
+using TargetLookup =
+    std::function<std::optional<TargetTable>(const std::string& schema, const std::string& table)>;
+void WarnAboutMissingTargets(const Config& config, const std::vector<TableShape>& source_tables,
+                             const TargetLookup& find, std::vector<std::string>* warnings);
 
 // Which target table a source table maps to ("schema.table" with the source's spelling when
 // no [mapping] entry renames it).
