@@ -3,13 +3,11 @@
 #include <cppconn/prepared_statement.h>
 #include <cppconn/resultset.h>
 #include <cppconn/statement.h>
-#include <mysql.h>
-// mariadb_rpl.h needs mysql.h first.
-#include <mariadb_rpl.h>
 
 #include <map>
 #include <thread>
 
+#include "binlog_connection.h"
 #include "binlog_decoder.h"
 #include "sources.h"
 #include "stagesync/log.h"
@@ -28,13 +26,6 @@ constexpr size_t kHeaderLen = 19;
 constexpr uint8_t kQueryEvent = 2, kRotateEvent = 4, kFormatDescription = 15, kXidEvent = 16,
                   kTableMapEvent = 19, kHeartbeatEvent = 27, kMysqlGtid = 33,
                   kMysqlAnonymousGtid = 34, kMariaGtid = 162;
-
-struct MysqlCloser {
-  void operator()(MYSQL* m) const { mysql_close(m); }
-};
-struct RplCloser {
-  void operator()(MARIADB_RPL* r) const { mariadb_rpl_close(r); }
-};
 
 // A source table's shape as its latest table map gave it.
 struct KnownTable {
@@ -166,61 +157,26 @@ class BinlogStream {
       std::string file;
       if (Status s = ReadMysqlStartPosition(config_, &start, &file); !s.ok()) return s;
     }
-    mysql::Endpoint e;
-    if (Status s = mysql::ParseDsn(config_.source, &e); !s.ok()) return s;
-    conn_.reset(mysql_init(nullptr));
-    unsigned timeout = 60;
-    mysql_options(conn_.get(), MYSQL_OPT_READ_TIMEOUT, &timeout);
-    mysql_options(conn_.get(), MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-    if (!mysql_real_connect(conn_.get(), e.host.c_str(), e.user.c_str(), e.password.c_str(),
-                            nullptr, e.port, nullptr, 0)) {
-      return Status::Transient("cannot open a binlog connection to " +
-                               config_.source.RedactedDsn() + ": " + mysql_error(conn_.get()));
-    }
-    // Declare what we understand: checksums as the server writes them, MariaDB GTID events,
-    // and a heartbeat every 100 ms while idle so a stop request is seen promptly.
-    for (const char* q :
-         {"SET @master_binlog_checksum = @@global.binlog_checksum",
-          "SET @mariadb_slave_capability = 4", "SET @master_heartbeat_period = 100000000"}) {
-      if (mysql_query(conn_.get(), q)) {
-        return Status::Transient(std::string("binlog connection: ") + mysql_error(conn_.get()));
-      }
-    }
     file_sequence_ = static_cast<uint32_t>(start >> 32);
     std::string file = mysql::FileName(any_file_, file_sequence_);
-    unsigned long offset = static_cast<uint32_t>(start);
-    rpl_.reset(mariadb_rpl_init(conn_.get()));
-    mariadb_rpl_optionsv(rpl_.get(), MARIADB_RPL_FILENAME, file.c_str(), file.size());
-    mariadb_rpl_optionsv(rpl_.get(), MARIADB_RPL_START, offset);
-    mariadb_rpl_optionsv(rpl_.get(), MARIADB_RPL_SERVER_ID, config_.source.server_id);
-    mariadb_rpl_optionsv(rpl_.get(), MARIADB_RPL_FLAGS, 0);
-    if (mariadb_rpl_open(rpl_.get())) {
-      return BinlogError("starting the binlog dump at " + file + ":" + std::to_string(offset));
-    }
+    const uint32_t offset = static_cast<uint32_t>(start);
+    if (Status s = binlog_.Open(config_.source, file, offset, config_.source.server_id,
+                                /*blocking=*/true);
+        !s.ok())
+      return s;
     LOG_INFO("capture: reading the binlog of " << config_.source.RedactedDsn() << " from " << file
                                                << ":" << offset << " as server_id "
                                                << config_.source.server_id);
     return Status::Ok();
   }
 
-  Status BinlogError(const std::string& what) {
-    unsigned code = mysql_errno(conn_.get());
-    std::string msg = what + ": " + mysql_error(conn_.get());
-    if (code == 1236) {  // ER_MASTER_FATAL_ERROR_READING_BINLOG: purged, or a bad position
-      return Status::Error(msg +
-                           " (the binlog stagesync needs is no longer on the source: the staging "
-                           "copy cannot be caught up; copy it again and rerun setup)");
-    }
-    return Status::Transient(msg);
-  }
-
   Status Loop() {
     MARIADB_RPL_EVENT* ev = nullptr;
     while (!stop_.load()) {
-      ev = mariadb_rpl_fetch(rpl_.get(), ev);
+      ev = binlog_.Fetch(ev);
       if (!ev) {
         if (stop_.load()) break;
-        return BinlogError("reading the binlog");
+        return binlog_.Error("reading the binlog");
       }
       Status s = Handle(*ev);
       if (!s.ok()) {
@@ -543,8 +499,7 @@ class BinlogStream {
   std::chrono::steady_clock::time_point last_confirm_;
   CaptureProgress* progress_;
   std::unique_ptr<sql::Connection> sql_;  // holds the stream lock; catalog lookups
-  std::unique_ptr<MYSQL, MysqlCloser> conn_;
-  std::unique_ptr<MARIADB_RPL, RplCloser> rpl_;
+  BinlogConnection binlog_;
   std::map<uint32_t, Charset> charsets_;
   std::string any_file_;  // a binlog file name, for its base name
   uint32_t file_sequence_ = 0;
@@ -573,14 +528,6 @@ Status RunMysqlCapture(const Config& config, Lsn start, EventQueue& queue,
   await_consumer();
   stream.RecordConfirmed(/*force=*/true);
   return s;
-}
-
-Status PeekMysqlOldestPendingCommit(const Config&, Lsn, Duration,
-                                    std::optional<TimestampUs>* commit_time) {
-  // Without a running capture the binlog's oldest unapplied transaction is not looked up:
-  // status reports the lag as unknown unless nothing is behind.
-  commit_time->reset();
-  return Status::Error("not available for MySQL sources");
 }
 
 }  // namespace stagesync::capture

@@ -3,9 +3,11 @@
 #include <cppconn/resultset.h>
 #include <cppconn/statement.h>
 
+#include <chrono>
 #include <map>
 #include <set>
 
+#include "binlog_connection.h"
 #include "sources.h"
 #include "stagesync/log.h"
 #include "stagesync/mysql.h"
@@ -301,6 +303,66 @@ void WriteMysqlConfirmedPosition(sql::Connection& conn, const Config& config, Ls
   Exec(conn, "UPDATE " + QualifiedIdent(kSourceSchema, kStartTable) + " SET confirmed = " +
                  std::to_string(position) + " WHERE stream = " + QuoteLiteral(config.source.slot) +
                  " AND confirmed < " + std::to_string(position));
+}
+
+Status PeekMysqlOldestPendingCommit(const Config& config, Lsn applied, Duration timeout,
+                                    std::optional<TimestampUs>* commit_time) {
+  commit_time->reset();
+  Lsn start = applied;
+  std::string any_file;
+  if (start == 0) {
+    if (Status s = ReadMysqlStartPosition(config, &start, &any_file); !s.ok()) return s;
+  }
+  size_t checksum_len = 4;
+  try {
+    auto conn = mysql::Connect(config.source);
+    auto master = Query(*conn, "SHOW MASTER STATUS");
+    if (master.empty()) return Status::Error("source: binary logging is off");
+    any_file = master[0][0];
+    auto checksum = Query(*conn, "SELECT @@global.binlog_checksum");
+    checksum_len = !checksum.empty() && AsciiLower(checksum[0][0]) == "crc32" ? 4 : 0;
+  } catch (const std::exception& e) {
+    return SourceError("source", e);
+  }
+  // A non-blocking dump (server_id 0, like mysqlbinlog) from the applied position: the first
+  // transaction touching a selected table (or the heartbeat) is the oldest unapplied one.
+  BinlogConnection binlog;
+  if (Status s = binlog.Open(config.source, mysql::FileName(any_file, start >> 32),
+                             static_cast<uint32_t>(start), 0, /*blocking=*/false);
+      !s.ok())
+    return s;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  TimestampUs group_time = 0;
+  MARIADB_RPL_EVENT* ev = nullptr;
+  Status result;
+  while ((ev = binlog.Fetch(ev)) != nullptr) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      result = Status::Error("source: no answer from the binlog within the timeout");
+      break;
+    }
+    const uint8_t type = static_cast<uint8_t>(ev->event_type);
+    if (type == 162 || type == 33 || type == 34) {  // a transaction's GTID event
+      group_time = static_cast<TimestampUs>(ev->timestamp) * 1000000;
+      continue;
+    }
+    if (type != 19) continue;  // TABLE_MAP: table id (6), flags (2), db, table
+    std::string_view raw(reinterpret_cast<const char*>(ev->raw_data) + ev->raw_data_ofs,
+                         ev->raw_data_size - ev->raw_data_ofs);
+    if (raw.size() < 19 + checksum_len + 10) continue;
+    std::string_view body = raw.substr(19, raw.size() - 19 - checksum_len);
+    size_t db_len = static_cast<uint8_t>(body[8]);
+    if (body.size() < 11 + db_len) continue;
+    std::string db(body.substr(9, db_len));
+    size_t table_len = static_cast<uint8_t>(body[10 + db_len]);
+    std::string table(body.substr(11 + db_len, std::min(table_len, body.size() - 11 - db_len)));
+    if (Selected(config, db + "." + table) || (db == kSourceSchema && table == kHeartbeatTable)) {
+      *commit_time = group_time ? group_time : static_cast<TimestampUs>(ev->timestamp) * 1000000;
+      break;
+    }
+  }
+  if (ev) mariadb_free_rpl_event(ev);
+  if (result.ok() && !*commit_time && binlog.failed()) result = binlog.Error("reading the binlog");
+  return result;
 }
 
 HeartbeatBeat MysqlHeartbeat(const Config& config) {

@@ -247,9 +247,16 @@ bool PreflightSource(const Config& config, const char* command, bool check_targe
     }
   }
   capture::SourcePosition source;
-  if (Status s = capture::ReadSourcePosition(config, &source); !s.ok()) {
-    Fail(command, s);
-    return false;
+  // A `status` peeking at the slot holds it for a moment: only a slot busy for a few seconds
+  // means another consumer.
+  for (int attempt = 0;; ++attempt) {
+    source = capture::SourcePosition{};
+    if (Status s = capture::ReadSourcePosition(config, &source); !s.ok()) {
+      Fail(command, s);
+      return false;
+    }
+    if (!source.slot_active || attempt >= 25) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   if (!source.slot_exists) {
     problems.push_back(config.source.kind == "mysql"

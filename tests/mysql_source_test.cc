@@ -318,6 +318,15 @@ TEST_F(MysqlSourceTest, status_reports_binlog_positions_and_zero_lag) {
   CommandResult second = Stagesync({"run"});
   EXPECT_EQ(second.exit_code, 2) << second.Describe();
   EXPECT_NE(second.err.find("already"), std::string::npos) << second.Describe();
+  // With run down, status reads the lag from the binlog: changes wait, so it is above 0.
+  run_->Signal(SIGTERM);
+  ASSERT_EQ(run_->Wait(30s), 0) << RunLog();
+  OnSource("INSERT INTO t VALUES (3)");
+  std::this_thread::sleep_for(1200ms);
+  std::string idle = Stagesync({"status", "--json"}).out;
+  EXPECT_NE(idle.find("\"state\":\"idle\""), std::string::npos) << idle;
+  EXPECT_EQ(idle.find("\"lag_seconds\":null"), std::string::npos) << idle;
+  EXPECT_EQ(idle.find("\"lag_seconds\":0.000"), std::string::npos) << idle;
 }
 
 TEST_F(MysqlSourceTest, through_kafka_with_mysql_source_blocks_and_kill9_of_capture) {
