@@ -182,6 +182,20 @@ Status CheckMysqlTargetMapping(const Config& config, const std::vector<TableShap
   return Status::Ok();
 }
 
+Status ResolveMysqlTargetTable(const Config& config, const TableShape& source,
+                               std::optional<TableCorrespondence>* out) {
+  try {
+    auto conn = mysql::Connect(config.target);
+    auto [schema, name] = MappedTargetName(config, source.schema, source.name);
+    auto target = LoadMysqlTargetTable(*conn, schema, name, DatabaseOf(config));
+    out->reset();
+    if (target) *out = Correspond(config, source, *target);
+  } catch (const std::exception& e) {
+    return TargetError(e);
+  }
+  return Status::Ok();
+}
+
 Status ReadMysqlAppliedPosition(const Config& config, AppliedPosition* out) {
   try {
     auto conn = mysql::Connect(config.target);

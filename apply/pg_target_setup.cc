@@ -25,6 +25,22 @@ Status CheckTargetMapping(const Config& config, const std::vector<TableShape>& s
              : CheckPostgresTargetMapping(config, source_tables, problems);
 }
 
+Status ResolveTargetTable(const Config& config, const TableShape& source,
+                          std::optional<TableCorrespondence>* out) {
+  if (config.target.kind == "mysql") return ResolveMysqlTargetTable(config, source, out);
+  try {
+    auto conn = pg::Connect(config.target, "stagesync-verify");
+    pqxx::read_transaction tx(*conn);
+    auto [schema, name] = MappedTargetName(config, source.schema, source.name);
+    auto target = LoadTargetTable(tx, schema, name);
+    out->reset();
+    if (target) *out = Correspond(config, source, *target);
+  } catch (const std::exception& e) {
+    return Status::Error("target: " + pg::Describe(e));
+  }
+  return Status::Ok();
+}
+
 Status PreparePostgresTarget(const Config& config, const std::vector<TableShape>& source_tables,
                              std::vector<std::string>* warnings) {
   try {

@@ -70,6 +70,28 @@ std::pair<std::string, std::string> MappedTargetName(const Config& config,
   return {schema, table};
 }
 
+TableCorrespondence Correspond(const Config& config, const TableShape& source,
+                               const TargetTable& target) {
+  TableCorrespondence c;
+  c.target_schema = target.schema;
+  c.target_name = target.name;
+  std::vector<std::string> source_of(target.columns.size());
+  for (const auto& column : source.columns) {
+    int t = target.FindColumn(MappedColumnName(config, source.QualifiedName(), column));
+    if (t < 0 || target.columns[t].generated) continue;
+    c.columns.emplace_back(column, target.columns[t].name);
+    source_of[t] = column;
+  }
+  for (int k : target.key) {
+    if (k < 0 || source_of[k].empty()) {
+      c.key.clear();  // the target's key is not all fed from the source
+      break;
+    }
+    c.key.push_back(source_of[k]);
+  }
+  return c;
+}
+
 std::set<std::pair<std::string, std::string>> SourceColumnSnapshot(
     const std::vector<TableShape>& source_tables) {
   std::set<std::pair<std::string, std::string>> out;

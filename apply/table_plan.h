@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "stagesync/apply.h"
 #include "stagesync/change.h"
 #include "stagesync/config.h"
 #include "stagesync/status.h"
@@ -36,6 +37,10 @@ using KnownSourceColumns = std::map<std::string, std::set<std::string>>;
 Status BuildTablePlan(const Config& config, const RelationPtr& relation, const TargetTable& target,
                       const KnownSourceColumns& known, int id, TablePlan* plan,
                       std::vector<std::string>* warnings);
+
+// The correspondence of `source` and a loaded `target` table (see apply.h).
+TableCorrespondence Correspond(const Config& config, const TableShape& source,
+                               const TargetTable& target);
 
 // Setup's record of the source columns: lower-cased ("schema.table", column) pairs.
 std::set<std::pair<std::string, std::string>> SourceColumnSnapshot(

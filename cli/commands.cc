@@ -114,6 +114,28 @@ int StatusCommand(const Config& config, const Options& options) {
   return kExitOk;
 }
 
+int Verify(const Config& config, const Options& options) {
+  const bool tty = isatty(STDERR_FILENO);
+  cutover::VerifyReport report;
+  Status s = cutover::Verify(
+      config, options.checksum,
+      [&](const std::string& table, size_t done, size_t total) {
+        if (!tty) return;
+        if (table.empty()) {
+          std::fprintf(stderr, "\r\033[K");
+        } else {
+          std::fprintf(stderr, "\r\033[Kverify: [%zu/%zu] %s", done + 1, total, table.c_str());
+        }
+        std::fflush(stderr);
+      },
+      &report);
+  if (!s.ok()) return Fail("verify", s);
+  std::fputs(
+      (options.json ? cutover::VerifyJson(report) + "\n" : cutover::VerifyText(report)).c_str(),
+      stdout);
+  return report.equal() ? kExitOk : kExitDifferences;
+}
+
 namespace {
 
 // Where captured events go: the applier (run) or Kafka (capture).

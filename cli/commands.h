@@ -12,6 +12,7 @@ struct Options {
   std::string config_path;
   bool json = false;
   bool watch = false;
+  bool checksum = false;
 };
 
 int Setup(const Config& config, const Options& options);
@@ -20,5 +21,6 @@ int Capture(const Config& config, const Options& options);
 int Apply(const Config& config, const Options& options);
 int StatusCommand(const Config& config, const Options& options);
 int Teardown(const Config& config, const Options& options);
+int Verify(const Config& config, const Options& options);
 
 }  // namespace stagesync::cli

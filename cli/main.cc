@@ -39,6 +39,12 @@ const std::map<std::string, Command>& Commands() {
         "  --json          one JSON object (state, lag_seconds, source_bytes_behind, ...)\n"
         "  --watch         redraw every second until interrupted\n",
         stagesync::cli::StatusCommand}},
+      {"verify",
+       {"compare every selected table, source vs target: row counts, and content with "
+        "--checksum; exits 3 on differences",
+        "  --checksum      compare every row in key order (values normalised across engines)\n"
+        "  --json          one JSON object (equal, tables: rows, checksum, differences)\n",
+        stagesync::cli::Verify}},
       {"teardown",
        {"remove the slot, publication and heartbeat table from the source", "",
         stagesync::cli::Teardown}},
@@ -103,10 +109,12 @@ int main(int argc, char** argv) {
       options.config_path = arg.substr(9);
     } else if (arg == "-v" || arg == "--verbose") {
       stagesync::SetLogLevel(stagesync::LogLevel::kDebug);
-    } else if (name == "status" && arg == "--json") {
+    } else if ((name == "status" || name == "verify") && arg == "--json") {
       options.json = true;
     } else if (name == "status" && arg == "--watch") {
       options.watch = true;
+    } else if (name == "verify" && arg == "--checksum") {
+      options.checksum = true;
     } else {
       std::fprintf(stderr, "stagesync %s: unknown option \"%s\" (see stagesync %s --help)\n",
                    name.c_str(), arg.c_str(), name.c_str());

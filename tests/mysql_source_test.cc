@@ -171,6 +171,9 @@ TEST_F(MysqlSourceTest, every_type_arrives_exact) {
     if (c == 20) continue;  // length(NULL)
     EXPECT_FALSE(rows[2][c].has_value()) << "row 3 column " << c << " = " << *rows[2][c];
   }
+  // verify compares the two engines' spellings of every one of these values as equal.
+  CommandResult verify = Stagesync({"verify", "--checksum"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.Describe();
 }
 
 TEST_F(MysqlSourceTest, zero_date_stops_naming_table_key_and_value) {

@@ -80,6 +80,9 @@ TEST_F(MysqlTargetTest, postgres_values_by_the_type_map) {
     std::this_thread::sleep_for(200ms);
   }
   EXPECT_EQ(got, want) << RunLog();
+  // verify sees PostgreSQL's and MySQL's spellings of these values as the same.
+  CommandResult verify = Stagesync({"verify", "--checksum"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.Describe();
 }
 
 TEST_F(MysqlTargetTest, postgres_workload_kill9_key_moves_and_truncate) {
@@ -203,6 +206,9 @@ TEST_F(MysqlTargetTest, mariadb_to_mariadb_types_and_kill9) {
       "SELECT id, i, d, f, g, BIN(b + 0), s, l, HEX(bin), HEX(fixed), dt, tm, ts, y, e, st, j "
       "FROM t ORDER BY id";
   EXPECT_TRUE(Converges(all, all));
+  CommandResult verify = Stagesync({"verify", "--checksum", "--json"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.Describe();
+  EXPECT_EQ(verify.out.rfind("{\"equal\":true", 0), 0u) << verify.out;
 }
 
 }  // namespace

@@ -38,6 +38,17 @@ Status CheckPostgresTargetMapping(const Config& config,
                                   const std::vector<TableShape>& source_tables,
                                   std::vector<std::string>* problems);
 
+// How a source table lands on the target, for comparing the two (`verify`): the target
+// table, the column pairs both have (generated target columns left out), and the source
+// columns that feed the target's key. nullopt target: no such table on the target.
+struct TableCorrespondence {
+  std::string target_schema, target_name;
+  std::vector<std::pair<std::string, std::string>> columns;  // (source, target) names
+  std::vector<std::string> key;                              // source column names
+};
+Status ResolveTargetTable(const Config& config, const TableShape& source,
+                          std::optional<TableCorrespondence>* out);
+
 // Applies Debezium records from Kafka (written by `stagesync capture` or by Debezium) until
 // `stop`: the prefix's topics for the selected tables, offsets kept in the target.
 Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop);
@@ -142,6 +153,8 @@ Status PrepareMysqlTarget(const Config& config, const std::vector<TableShape>& s
 Status CheckMysqlTargetMapping(const Config& config, const std::vector<TableShape>& source_tables,
                                std::vector<std::string>* problems);
 Status ReadMysqlAppliedPosition(const Config& config, AppliedPosition* out);
+Status ResolveMysqlTargetTable(const Config& config, const TableShape& source,
+                               std::optional<TableCorrespondence>* out);
 Status WriteMysqlLiveStatus(const Config& config, double lag_seconds, const std::string& state);
 Status OpenMysqlApplier(const Config& config, std::unique_ptr<Applier>* out);
 

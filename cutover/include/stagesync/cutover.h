@@ -1,8 +1,10 @@
 // cutover: where the sync stands (lag, positions, state) and, later, the switch itself.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "stagesync/apply.h"
 #include "stagesync/capture.h"
@@ -36,5 +38,27 @@ double LiveLagSeconds(const Config& config, const apply::ApplyProgress& apply,
                       const capture::CaptureProgress& capture, TimestampUs now);
 // "streaming" when lag is within a couple of heartbeats, else "catching_up".
 std::string LiveState(const Config& config, double lag_seconds);
+
+// `verify`: one selected source table against its target table.
+struct TableVerdict {
+  std::string source_table, target_table;
+  int64_t source_rows = -1, target_rows = -1;
+  bool checksummed = false, checksum_equal = false;
+  std::vector<std::string> differences;  // the first few: missing rows, differing values
+  std::string note;                      // e.g. why the content was not compared
+  std::string error;                     // the table could not be compared
+};
+struct VerifyReport {
+  std::vector<TableVerdict> tables;
+  bool equal() const;
+};
+// Called before each table (and once at the end with an empty name), for a progress line.
+using VerifyProgress = std::function<void(const std::string& table, size_t done, size_t total)>;
+// Compares every selected table: row counts, and with `checksum` every row in key order,
+// values normalised across engines (numbers, booleans, bytes, timestamps, JSON).
+Status Verify(const Config& config, bool checksum, const VerifyProgress& progress,
+              VerifyReport* report);
+std::string VerifyJson(const VerifyReport& report);
+std::string VerifyText(const VerifyReport& report);
 
 }  // namespace stagesync::cutover
