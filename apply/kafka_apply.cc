@@ -127,17 +127,16 @@ bool ToChange(const debezium::DecodedRecord& r, const RelationPtr& rel, ChangeEv
 }  // namespace
 
 Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop) {
-  if (Status s = EnsurePostgresBookkeeping(config); !s.ok()) return s;
-  std::unique_ptr<PostgresApplier> applier;
-  if (Status s = PostgresApplier::Open(config, &applier); !s.ok()) return s;
+  std::unique_ptr<KafkaTarget> applier;
+  if (Status s = OpenKafkaTarget(config, &applier); !s.ok()) return s;
   const std::string group = config.stream.group_id.empty() ? config.stream.topic_prefix + "-apply"
                                                            : config.stream.group_id;
   const std::string dead_letter = config.stream.dead_letter_topic.empty()
                                       ? config.stream.topic_prefix + ".dead-letter"
                                       : config.stream.dead_letter_topic;
-  std::vector<PostgresApplier::KafkaPosition> stored;
+  std::vector<KafkaPosition> stored;
   if (Status s = applier->LoadKafkaPositions(group, &stored); !s.ok()) return s;
-  std::map<std::pair<std::string, int32_t>, PostgresApplier::KafkaPosition> positions;
+  std::map<std::pair<std::string, int32_t>, KafkaPosition> positions;
   for (auto& p : stored) positions[{p.topic, p.partition}] = p;
 
   std::string regex = "^(";
@@ -148,7 +147,7 @@ Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop) {
   // On every assignment, read the positions back from the target: another apply process of
   // the group may have advanced a partition this one is taking over.
   auto stored_offset = [&](const std::string& topic, int32_t partition) -> std::optional<int64_t> {
-    std::vector<PostgresApplier::KafkaPosition> fresh;
+    std::vector<KafkaPosition> fresh;
     if (applier->LoadKafkaPositions(group, &fresh).ok()) {
       for (auto& p : fresh) positions[{p.topic, p.partition}] = p;
     }
@@ -172,14 +171,13 @@ Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop) {
     if (Status s = consumer->Poll(5000, Duration(200), &messages); !s.ok()) return s;
     if (messages.empty()) continue;
     std::vector<ChangeEvent> events;
-    std::map<std::pair<std::string, int32_t>, PostgresApplier::KafkaPosition> touched;
+    std::map<std::pair<std::string, int32_t>, KafkaPosition> touched;
     TimestampUs newest = 0;
     for (const auto& m : messages) {
       auto key = std::make_pair(m.topic, m.partition);
       auto& pos = touched
-                      .try_emplace(key, positions.count(key)
-                                            ? positions[key]
-                                            : PostgresApplier::KafkaPosition{m.topic, m.partition})
+                      .try_emplace(key, positions.count(key) ? positions[key]
+                                                             : KafkaPosition{m.topic, m.partition})
                       .first->second;
       pos.next_offset = m.offset + 1;
       debezium::DecodedRecord rec;
@@ -229,7 +227,7 @@ Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop) {
       marker.commit_time = newest;
       events.push_back(marker);
     }
-    std::vector<PostgresApplier::KafkaPosition> batch_positions;
+    std::vector<KafkaPosition> batch_positions;
     for (auto& [k, p] : touched) batch_positions.push_back(p);
     if (Status s = applier->ApplyBatch(events, group, batch_positions); !s.ok()) return s;
     for (auto& [k, p] : touched) positions[k] = p;

@@ -79,6 +79,126 @@ class MysqlWriter : public TransactionGrouping {
     return Status::Ok();
   }
 
+  // One target transaction for records that came through Kafka, with their offsets.
+  Status ApplyBatch(std::vector<ChangeEvent>& events, const std::string& group,
+                    const std::vector<KafkaPosition>& positions) {
+    open_ = true;
+    group_start = Clock::now();
+    skipping = false;
+    TimestampUs newest = 0;
+    for (ChangeEvent& ev : events) {
+      Status s;
+      if (auto* row = std::get_if<RowChange>(&ev)) {
+        s = OnRow(*row);
+      } else if (auto* t = std::get_if<TruncateChange>(&ev)) {
+        s = OnTruncate(*t);
+      } else if (auto* c = std::get_if<TxnCommit>(&ev)) {
+        newest = std::max(newest, c->commit_time);  // source time of the batch's records
+      }
+      if (!s.ok()) {
+        Abandon();
+        return s;
+      }
+    }
+    if (Status s = FlushAll(); !s.ok()) {
+      Abandon();
+      return s;
+    }
+    try {
+      const std::string stream = mysql::QuoteLiteral(group);
+      for (const auto& p : positions) {
+        Exec(
+            "INSERT INTO stagesync.kafka_offsets (stream, topic, kafka_partition, next_offset, "
+            "last_commit_lsn, lsn, total_order) VALUES (" +
+            stream + ", " + mysql::QuoteLiteral(p.topic) + ", " + std::to_string(p.partition) +
+            ", " + std::to_string(p.next_offset) + ", " + std::to_string(p.last_commit_lsn) + ", " +
+            std::to_string(p.lsn) + ", " + std::to_string(p.total_order) +
+            ") ON DUPLICATE KEY UPDATE next_offset = VALUES(next_offset), last_commit_lsn = "
+            "VALUES(last_commit_lsn), lsn = VALUES(lsn), total_order = VALUES(total_order), "
+            "updated_at = NOW(6)");
+      }
+      Exec("UPDATE stagesync.applied_position SET events_applied = events_applied + " +
+           std::to_string(group_events) +
+           (newest > 0 ? ", commit_time = FROM_UNIXTIME(" + std::to_string(newest / 1000000) + "." +
+                             std::to_string(1000000 + newest % 1000000).substr(1) + ")"
+                       : std::string()) +
+           ", updated_at = NOW(6) WHERE stream = " + mysql::QuoteLiteral(config.source.slot));
+      conn_->commit();
+    } catch (const sql::SQLException& e) {
+      Abandon();
+      return SqlError("committing a Kafka batch on the target", e);
+    }
+    open_ = false;
+    events_total += group_events;
+    progress.events_applied = events_total;
+    if (newest) progress.applied_commit_time = newest;
+    progress.batches++;
+    group_events = group_txns = group_rows = 0;
+    return Status::Ok();
+  }
+
+  Status LoadKafkaPositions(const std::string& group, std::vector<KafkaPosition>* out) {
+    try {
+      for (auto& r : mysql::Query(*conn_,
+                                  "SELECT topic, kafka_partition, next_offset, last_commit_lsn, "
+                                  "lsn, total_order FROM stagesync.kafka_offsets WHERE stream = " +
+                                      mysql::QuoteLiteral(group))) {
+        KafkaPosition p;
+        p.topic = r[0];
+        p.partition = std::stoi(r[1]);
+        p.next_offset = std::stoll(r[2]);
+        p.last_commit_lsn = std::stoull(r[3]);
+        p.lsn = std::stoull(r[4]);
+        p.total_order = std::stoll(r[5]);
+        out->push_back(std::move(p));
+      }
+      conn_->commit();  // ends the read so the next one sees other processes' commits
+    } catch (const sql::SQLException& e) {
+      return SqlError("target", e);
+    }
+    return Status::Ok();
+  }
+
+  std::optional<TargetTable> Table(const std::string& schema, const std::string& table) {
+    auto [tschema, tname] = MappedTargetName(config, schema, table);
+    std::string key = tschema + "." + tname;
+    auto it = target_cache_.find(key);
+    if (it == target_cache_.end()) {
+      try {
+        it = target_cache_.emplace(key, LoadMysqlTargetTable(*conn_, tschema, tname, database_))
+                 .first;
+      } catch (const sql::SQLException&) {
+        return std::nullopt;
+      }
+    }
+    return it->second;
+  }
+
+  std::optional<std::string> TargetColumnType(const std::string& schema, const std::string& table,
+                                              const std::string& column) {
+    auto target = Table(schema, table);
+    if (!target) return std::nullopt;
+    int i = target->FindColumn(MappedColumnName(config, schema + "." + table, column));
+    if (i < 0) return std::nullopt;
+    try {
+      auto rows =
+          mysql::Query(*conn_,
+                       "SELECT DATA_TYPE, COLUMN_TYPE FROM information_schema.COLUMNS WHERE "
+                       "TABLE_SCHEMA = " +
+                           mysql::QuoteLiteral(target->schema) +
+                           " AND TABLE_NAME = " + mysql::QuoteLiteral(target->name) +
+                           " AND COLUMN_NAME = " + mysql::QuoteLiteral(target->columns[i].name));
+      if (rows.empty()) return std::nullopt;
+      return PostgresSpelling(rows[0][0], rows[0][1]);
+    } catch (const sql::SQLException&) {
+      return std::nullopt;
+    }
+  }
+
+  bool TargetTableExists(const std::string& schema, const std::string& table) {
+    return Table(schema, table).has_value();
+  }
+
  private:
   bool GroupOpen() const override { return open_; }
   void OpenGroup() override { open_ = true; }
@@ -336,20 +456,51 @@ class MysqlWriter : public TransactionGrouping {
   std::set<std::string> warned_;
   int next_plan_id_ = 1;
   bool open_ = false;
+  std::map<std::string, std::optional<TargetTable>> target_cache_;  // for schemaless decoding
 };
 
-class MysqlApplier : public Applier {
+class MysqlApplier : public Applier, public KafkaTarget {
  public:
   explicit MysqlApplier(std::unique_ptr<MysqlWriter> writer) : writer_(std::move(writer)) {}
   Lsn resume_position() const override { return writer_->applied; }
   ApplyProgress& progress() override { return writer_->progress; }
   Status Run(EventQueue& queue) override { return writer_->Drive(queue); }
+  Status ApplyBatch(std::vector<ChangeEvent>& events, const std::string& group,
+                    const std::vector<KafkaPosition>& positions) override {
+    return writer_->ApplyBatch(events, group, positions);
+  }
+  Status LoadKafkaPositions(const std::string& group, std::vector<KafkaPosition>* out) override {
+    return writer_->LoadKafkaPositions(group, out);
+  }
+  std::optional<std::string> TargetColumnType(const std::string& schema, const std::string& table,
+                                              const std::string& column) override {
+    return writer_->TargetColumnType(schema, table, column);
+  }
+  bool TargetTableExists(const std::string& schema, const std::string& table) override {
+    return writer_->TargetTableExists(schema, table);
+  }
 
  private:
   std::unique_ptr<MysqlWriter> writer_;
 };
 
 }  // namespace
+
+Status OpenMysqlKafkaTarget(const Config& config, std::unique_ptr<KafkaTarget>* out) {
+  try {
+    // `apply` may run on a target that `setup` never saw: its bookkeeping comes first.
+    auto conn = mysql::Connect(config.target);
+    RunMysqlBookkeeping(*conn);
+    mysql::Exec(*conn, "INSERT IGNORE INTO stagesync.applied_position (stream) VALUES (" +
+                           mysql::QuoteLiteral(config.source.slot) + ")");
+  } catch (const sql::SQLException& e) {
+    return Status::Transient("target: " + mysql::Describe(e));
+  }
+  auto writer = std::make_unique<MysqlWriter>(config);
+  if (Status s = writer->Open(); !s.ok()) return s;
+  *out = std::make_unique<MysqlApplier>(std::move(writer));
+  return Status::Ok();
+}
 
 Status OpenMysqlApplier(const Config& config, std::unique_ptr<Applier>* out) {
   auto writer = std::make_unique<MysqlWriter>(config);

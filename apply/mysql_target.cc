@@ -36,7 +36,9 @@ std::vector<std::vector<std::optional<std::string>>> Select(sql::Connection& con
   return out;
 }
 
-void RunBookkeepingSql(sql::Connection& conn) {
+}  // namespace
+
+void RunMysqlBookkeeping(sql::Connection& conn) {
   std::istringstream in(kMysqlBookkeepingSql);
   std::string line, statement;
   while (std::getline(in, line)) {
@@ -49,6 +51,8 @@ void RunBookkeepingSql(sql::Connection& conn) {
   }
   if (statement.find_first_not_of(" \n") != std::string::npos) mysql::Exec(conn, statement);
 }
+
+namespace {
 
 std::string DatabaseOf(const Config& config) {
   mysql::Endpoint e;
@@ -63,6 +67,29 @@ Status TargetError(const std::exception& e) {
 }
 
 }  // namespace
+
+std::optional<std::string> PostgresSpelling(const std::string& data_type,
+                                            const std::string& column_type) {
+  const std::string t = AsciiLower(data_type), full = AsciiLower(column_type);
+  auto paren = full.find('(');
+  const std::string args =
+      paren == std::string::npos ? "" : full.substr(paren, full.find(')') - paren + 1);
+  const bool is_unsigned = full.find("unsigned") != std::string::npos;
+  if (t == "tinyint" || t == "smallint") return "smallint";
+  if (t == "mediumint" || t == "int" || t == "year") return is_unsigned ? "bigint" : "integer";
+  if (t == "bigint") return is_unsigned ? "numeric" : "bigint";
+  if (t == "decimal") return "numeric" + args;
+  if (t == "float") return "real";
+  if (t == "double") return "double precision";
+  if (t == "date") return "date";
+  if (t == "datetime") return "timestamp" + args + " without time zone";
+  if (t == "timestamp") return "timestamp" + args + " with time zone";
+  if (t == "time") return "time" + args + " without time zone";
+  if (t == "bit") return "bit" + args;
+  if (t == "json") return "jsonb";
+  if (t == "binary" || t == "varbinary" || t.find("blob") != std::string::npos) return "bytea";
+  return "text";
+}
 
 std::optional<TargetTable> LoadMysqlTargetTable(sql::Connection& conn, const std::string& schema,
                                                 const std::string& table,
@@ -122,7 +149,7 @@ Status PrepareMysqlTarget(const Config& config, const std::vector<TableShape>& s
                           std::vector<std::string>* warnings) {
   try {
     auto conn = mysql::Connect(config.target);
-    RunBookkeepingSql(*conn);
+    RunMysqlBookkeeping(*conn);
     conn->setAutoCommit(false);
     std::set<std::pair<std::string, std::string>> want = SourceColumnSnapshot(source_tables), have;
     for (auto& r : Select(*conn,

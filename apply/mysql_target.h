@@ -18,4 +18,12 @@ std::optional<TargetTable> LoadMysqlTargetTable(sql::Connection& conn, const std
                                                 const std::string& table,
                                                 const std::string& default_database);
 
+// Creates (or leaves) the bookkeeping database and tables on a MySQL target.
+void RunMysqlBookkeeping(sql::Connection& conn);
+
+// A MySQL column type as PostgreSQL's format_type() would spell the equivalent
+// (DATA_TYPE, COLUMN_TYPE -> "numeric(12,2)", "timestamp(3) without time zone", ...).
+std::optional<std::string> PostgresSpelling(const std::string& data_type,
+                                            const std::string& column_type);
+
 }  // namespace stagesync::apply

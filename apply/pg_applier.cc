@@ -292,7 +292,7 @@ struct PostgresApplier::Impl : TransactionGrouping {
 
   // One target transaction for a batch that came through Kafka, with its positions.
   Status ApplyBatch(std::vector<ChangeEvent>& events, const std::string& group,
-                    const std::vector<PostgresApplier::KafkaPosition>& positions) {
+                    const std::vector<KafkaPosition>& positions) {
     if (!tx) tx = std::make_unique<pqxx::work>(*conn);
     group_start = Clock::now();
     skipping = false;
@@ -420,6 +420,15 @@ PostgresApplier::~PostgresApplier() = default;
 
 Status OpenApplier(const Config& config, std::unique_ptr<Applier>* out) {
   if (config.target.kind == "mysql") return OpenMysqlApplier(config, out);
+  std::unique_ptr<PostgresApplier> pg;
+  Status s = PostgresApplier::Open(config, &pg);
+  *out = std::move(pg);
+  return s;
+}
+
+Status OpenKafkaTarget(const Config& config, std::unique_ptr<KafkaTarget>* out) {
+  if (config.target.kind == "mysql") return OpenMysqlKafkaTarget(config, out);
+  if (Status s = EnsurePostgresBookkeeping(config); !s.ok()) return s;
   std::unique_ptr<PostgresApplier> pg;
   Status s = PostgresApplier::Open(config, &pg);
   *out = std::move(pg);

@@ -356,6 +356,20 @@ uint32_t PostgresTypeFor(const TableMap& map, size_t i) {
   }
 }
 
+int32_t PostgresTypmodFor(const TableMap& map, size_t i) {
+  const uint16_t meta = map.meta[i];
+  switch (RealType(map, i)) {
+    case kDateTime2:
+    case kTime2:
+    case kTimestamp2:
+      return meta;  // fsp, as timestamp(p) / time(p) spell it
+    case kNewDecimal:
+      return ((meta & 0xff) << 16 | (meta >> 8)) + 4;  // PostgreSQL's numeric(p,s) modifier
+    default:
+      return -1;
+  }
+}
+
 Status DecodeRow(const TableMap& map, const std::vector<bool>& present,
                  const CharsetLookup& charsets, std::string_view* rows, Tuple* out) {
   const size_t n = map.types.size();

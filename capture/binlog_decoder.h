@@ -92,8 +92,10 @@ bool IsRowsEvent(uint8_t event_type, RowsKind* kind, bool* v2);
 Status ParseRowsEvent(uint8_t event_type, std::string_view body, size_t post_header_len,
                       RowsEvent* out);
 
-// The PostgreSQL type a binlog column's values are written as (see docs/TYPES.md).
+// The PostgreSQL type a binlog column's values are written as (see docs/TYPES.md), and its
+// type modifier (-1 if none): fractional-second precision, numeric precision and scale.
 uint32_t PostgresTypeFor(const TableMap& map, size_t column);
+int32_t PostgresTypmodFor(const TableMap& map, size_t column);
 
 // Decodes one row image from the front of `rows` (advancing it) into `out`, one Value per
 // table column; columns absent from the image come out as Unchanged.

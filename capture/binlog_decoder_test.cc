@@ -116,7 +116,9 @@ TEST(BinlogTableMap, FullMetadataThenRowsV2) {
   EXPECT_EQ(map.primary_key, std::vector<int>{0});
   EXPECT_TRUE(map.is_unsigned[0]);
   EXPECT_EQ(map.collations[1], 45u);
-  EXPECT_EQ(PostgresTypeFor(map, 0), 20u);  // INT UNSIGNED needs int8
+  EXPECT_EQ(PostgresTypeFor(map, 0), 20u);                   // INT UNSIGNED needs int8
+  EXPECT_EQ(PostgresTypmodFor(map, 2), (10 << 16 | 2) + 4);  // numeric(10,2)
+  EXPECT_EQ(PostgresTypmodFor(map, 1), -1);
 
   // WRITE_ROWS v2 with three bytes of extra data, two rows.
   std::string rows_body = Bytes({0x15, 0, 0, 0, 0, 0, 0x01, 0x00, 5, 0, 0, 1, 0, 3, 0x07});

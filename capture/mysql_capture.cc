@@ -389,6 +389,7 @@ class BinlogStream {
         SourceColumn c;
         c.name = map.names[i];
         c.type_oid = binlog::PostgresTypeFor(map, i);
+        c.type_modifier = binlog::PostgresTypmodFor(map, i);
         c.part_of_key = std::find(key.begin(), key.end(), static_cast<int>(i)) != key.end();
         rel->columns.push_back(std::move(c));
       }

@@ -374,12 +374,6 @@ int Apply(const Config& config, const Options&) {
                  "brokers (or use `stagesync run` for the direct path)\n");
     return kExitUsage;
   }
-  if (config.target.kind == "mysql") {
-    std::fprintf(stderr,
-                 "stagesync apply: Kafka into a MySQL target is not built yet; use `stagesync "
-                 "run` (transport = \"direct\") for MySQL targets\n");
-    return kExitUsage;
-  }
   return RunWithRetries(
       "apply", [&](const std::atomic<bool>& stop) { return apply::RunKafkaApply(config, stop); });
 }

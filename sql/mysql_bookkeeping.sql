@@ -24,3 +24,17 @@ CREATE TABLE IF NOT EXISTS stagesync.source_columns (
   column_name VARCHAR(255) NOT NULL,
   PRIMARY KEY (stream, table_name, column_name)
 ) ENGINE=InnoDB
+;
+-- With transport = "kafka": per consumer group, topic and partition, the next offset to read
+-- and the source position of the last record applied (see the PostgreSQL bookkeeping).
+CREATE TABLE IF NOT EXISTS stagesync.kafka_offsets (
+  stream          VARCHAR(128) NOT NULL,
+  topic           VARCHAR(249) NOT NULL,
+  kafka_partition INT NOT NULL,
+  next_offset     BIGINT NOT NULL,
+  last_commit_lsn DECIMAL(20,0) NOT NULL DEFAULT 0,
+  lsn             DECIMAL(20,0) NOT NULL DEFAULT 0,
+  total_order     BIGINT NOT NULL DEFAULT 0,
+  updated_at      DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+  PRIMARY KEY (stream, topic, kafka_partition)
+) ENGINE=InnoDB

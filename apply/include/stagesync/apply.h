@@ -80,7 +80,39 @@ class Applier {
 // Connects to the target (target.kind) and reads the applied position.
 Status OpenApplier(const Config& config, std::unique_ptr<Applier>* out);
 
-class PostgresApplier : public Applier {
+// Where a Kafka partition stands: the next offset to read, and the source position of the
+// last record applied from it (last commit LSN, LSN, order in transaction).
+struct KafkaPosition {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t next_offset = 0;
+  Lsn last_commit_lsn = 0;
+  Lsn lsn = 0;
+  int64_t total_order = 0;
+};
+
+// What `apply` from Kafka needs of a target, besides applying.
+class KafkaTarget {
+ public:
+  virtual ~KafkaTarget() = default;
+  // Applies row changes and truncates that came through Kafka in one target transaction,
+  // recording `positions` for consumer group `group` in the same transaction.
+  virtual Status ApplyBatch(std::vector<ChangeEvent>& events, const std::string& group,
+                            const std::vector<KafkaPosition>& positions) = 0;
+  // The positions recorded for `group`.
+  virtual Status LoadKafkaPositions(const std::string& group, std::vector<KafkaPosition>* out) = 0;
+  // The target column's type for a source column, through [mapping], spelled as PostgreSQL's
+  // format_type() (MySQL types are translated), for records without schemas.
+  virtual std::optional<std::string> TargetColumnType(const std::string& schema,
+                                                      const std::string& table,
+                                                      const std::string& column) = 0;
+  virtual bool TargetTableExists(const std::string& schema, const std::string& table) = 0;
+};
+
+// Connects the Kafka side of apply to the target (target.kind), creating its bookkeeping.
+Status OpenKafkaTarget(const Config& config, std::unique_ptr<KafkaTarget>* out);
+
+class PostgresApplier : public Applier, public KafkaTarget {
  public:
   // Connects to the target and reads the applied position.
   static Status Open(const Config& config, std::unique_ptr<PostgresApplier>* out);
@@ -92,26 +124,12 @@ class PostgresApplier : public Applier {
   Status Run(EventQueue& queue) override;
   ApplyProgress& progress() override;
 
-  // Where a Kafka partition stands: the next offset to read, and the source position of the
-  // last record applied from it (last commit LSN, LSN, order in transaction).
-  struct KafkaPosition {
-    std::string topic;
-    int32_t partition = 0;
-    int64_t next_offset = 0;
-    Lsn last_commit_lsn = 0;
-    Lsn lsn = 0;
-    int64_t total_order = 0;
-  };
-  // Applies row changes and truncates that came through Kafka in one target transaction,
-  // recording `positions` for consumer group `group` in the same transaction.
   Status ApplyBatch(std::vector<ChangeEvent>& events, const std::string& group,
-                    const std::vector<KafkaPosition>& positions);
-  // The positions recorded for `group`.
-  Status LoadKafkaPositions(const std::string& group, std::vector<KafkaPosition>* out);
-  // The target column's type (format_type) for a source column, through [mapping].
+                    const std::vector<KafkaPosition>& positions) override;
+  Status LoadKafkaPositions(const std::string& group, std::vector<KafkaPosition>* out) override;
   std::optional<std::string> TargetColumnType(const std::string& schema, const std::string& table,
-                                              const std::string& column);
-  bool TargetTableExists(const std::string& schema, const std::string& table);
+                                              const std::string& column) override;
+  bool TargetTableExists(const std::string& schema, const std::string& table) override;
 
  private:
   struct Impl;
@@ -157,5 +175,6 @@ Status ResolveMysqlTargetTable(const Config& config, const TableShape& source,
                                std::optional<TableCorrespondence>* out);
 Status WriteMysqlLiveStatus(const Config& config, double lag_seconds, const std::string& state);
 Status OpenMysqlApplier(const Config& config, std::unique_ptr<Applier>* out);
+Status OpenMysqlKafkaTarget(const Config& config, std::unique_ptr<KafkaTarget>* out);
 
 }  // namespace stagesync::apply
