@@ -381,6 +381,43 @@ TEST_F(MysqlSourceTest, through_kafka_with_mysql_source_blocks_and_kill9_of_capt
   EXPECT_NE(kcat.out.find("\"server_id\":1"), std::string::npos) << kcat.Describe();
 }
 
+TEST_F(MysqlSourceTest, setup_twice_changes_nothing_and_teardown_waits_for_run) {
+  OnSource("CREATE TABLE t (id INT PRIMARY KEY)");
+  OnTarget("CREATE TABLE t (id int PRIMARY KEY)");
+  SetupOrFail();
+  auto start = mariadb_->QueryValue("",
+                                    "SELECT CONCAT(file, ':', pos) FROM stagesync.stream_start "
+                                    "WHERE stream = '" +
+                                        db_ + "'");
+  ASSERT_TRUE(start.has_value());
+  OnSource("INSERT INTO t VALUES (1)");
+  SetupOrFail();  // keeps the recorded start: the row above is not lost
+  EXPECT_EQ(mariadb_->QueryValue("",
+                                 "SELECT CONCAT(file, ':', pos) FROM stagesync.stream_start "
+                                 "WHERE stream = '" +
+                                     db_ + "'"),
+            start);
+  StartRun();
+  ASSERT_TRUE(Converges("SELECT id FROM t", "SELECT id FROM t"));
+  // While run holds the stream, teardown refuses; after it stops, teardown removes it all.
+  for (int i = 0; i < 50 && Stagesync({"status", "--json"}).out.find("\"run_alive\":true") ==
+                                std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(100ms);
+  }
+  CommandResult busy = Stagesync({"teardown"});
+  EXPECT_EQ(busy.exit_code, 2) << busy.Describe();
+  EXPECT_NE(busy.err.find("stop `stagesync run` first"), std::string::npos) << busy.Describe();
+  run_->Signal(SIGTERM);
+  ASSERT_EQ(run_->Wait(30s), 0) << RunLog();
+  CommandResult down = Stagesync({"teardown"});
+  EXPECT_EQ(down.exit_code, 0) << down.Describe();
+  EXPECT_EQ(mariadb_->QueryValue("",
+                                 "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE "
+                                 "SCHEMA_NAME = 'stagesync'"),
+            "0");
+}
+
 TEST_F(MysqlSourceTest, bad_settings_exit_2_with_the_fix) {
   OnSource("CREATE TABLE keyless (a INT, b INT)");
   OnSource("CREATE TABLE keyed (id INT PRIMARY KEY)");
