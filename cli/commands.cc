@@ -312,6 +312,8 @@ int Run(const Config& config, const Options&) {
   }
   capture::SourceCheck check;
   if (!PreflightSource(config, "run", /*check_target=*/true, &check)) return kExitUsage;
+  cutover::MonitorServer monitor(config);
+  if (Status s = monitor.Start(); !s.ok()) return Fail("run", s);
   int rc = RunWithRetries("run", [&](const std::atomic<bool>& stop) -> Status {
     std::unique_ptr<apply::Applier> applier;
     if (Status s = apply::OpenApplier(config, &applier); !s.ok()) return s;

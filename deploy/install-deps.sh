@@ -10,6 +10,7 @@ PACKAGES=(
   librdkafka-dev kcat libmysqlcppconn-dev libmariadb-dev mariadb-server
   postgresql-15 postgresql-contrib
   libgtest-dev googletest clang-format
+  prometheus  # promtool, which checks /metrics in the tests
 )
 
 missing=()

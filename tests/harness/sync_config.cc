@@ -67,6 +67,7 @@ std::string RenderConfig(const SyncConfigSpec& spec) {
   t += "\n[monitor]\n";
   AddKey(&t, "listen", spec.monitor_listen);
   AddKey(&t, "heartbeat_interval", spec.heartbeat_interval);
+  AddKey(&t, "token_file", spec.monitor_token_file);
   if (!spec.extra_toml.empty()) t += "\n" + spec.extra_toml + "\n";
   return t;
 }

@@ -19,6 +19,7 @@ struct SyncConfigSpec {
   std::string publication;
   std::string monitor_listen;  // "127.0.0.1:PORT"
   std::string heartbeat_interval = "200ms";
+  std::string monitor_token_file;
   std::string extra_toml;  // appended verbatim: [mapping], [apply], [cutover]...
 };
 

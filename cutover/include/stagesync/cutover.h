@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +39,27 @@ double LiveLagSeconds(const Config& config, const apply::ApplyProgress& apply,
                       const capture::CaptureProgress& capture, TimestampUs now);
 // "streaming" when lag is within a couple of heartbeats, else "catching_up".
 std::string LiveState(const Config& config, double lag_seconds);
+
+// The status in Prometheus' text exposition format (what GET /metrics serves).
+std::string MetricsText(const SyncStatus& status);
+
+// The monitor endpoint of `run`, on monitor.listen: GET /metrics (Prometheus text) and
+// GET /status (the contract's JSON), both read from the databases. With monitor.token_file,
+// everything but /metrics needs "Authorization: Bearer <token>".
+class MonitorServer {
+ public:
+  explicit MonitorServer(const Config& config);
+  ~MonitorServer();
+  MonitorServer(const MonitorServer&) = delete;
+  MonitorServer& operator=(const MonitorServer&) = delete;
+  // Binds and starts serving on a thread; a usage error names monitor.listen/token_file.
+  Status Start();
+  void Stop();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 // `verify`: one selected source table against its target table.
 struct TableVerdict {
