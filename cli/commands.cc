@@ -33,6 +33,16 @@ int Fail(const char* command, const Status& s) {
   return s.exit_code() == kExitOk ? kExitFailure : s.exit_code();
 }
 
+// Blocks SIGINT/SIGTERM (and our wake-up) in the calling thread and the threads it starts.
+void BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGUSR2);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
 // Blocks SIGINT/SIGTERM in every thread and turns them into a stop flag.
 class StopSignals {
  public:
@@ -312,6 +322,8 @@ int Run(const Config& config, const Options&) {
   }
   capture::SourceCheck check;
   if (!PreflightSource(config, "run", /*check_target=*/true, &check)) return kExitUsage;
+  // The monitor's thread must inherit the blocked stop signals, so they reach StopSignals.
+  BlockStopSignals();
   cutover::MonitorServer monitor(config);
   if (Status s = monitor.Start(); !s.ok()) return Fail("run", s);
   int rc = RunWithRetries("run", [&](const std::atomic<bool>& stop) -> Status {
