@@ -6,92 +6,11 @@
 
 #include <unordered_map>
 
+#include "debezium_json.h"
+#include "debezium_source.h"
 #include "debezium_types.h"
 
 namespace stagesync::debezium {
-namespace {
-
-constexpr const char* kVersion = "2.6.2.Final";  // the Debezium layout we follow
-
-std::string Sequence(Lsn last_commit, Lsn lsn) {
-  return std::string("[") + (last_commit ? "\"" + std::to_string(last_commit) + "\"" : "null") +
-         ",\"" + std::to_string(lsn) + "\"]";
-}
-
-void Key(JsonWriter& w, const char* k) {
-  w.Key(k);
-}
-void Str(JsonWriter& w, const std::string& s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
-// Writes {"schema": ..., "payload": ...} or just the payload, as schemas.enable says.
-template <typename SchemaFn, typename PayloadFn>
-std::string Envelope(bool schemas, SchemaFn schema, PayloadFn payload) {
-  rapidjson::StringBuffer buf;
-  JsonWriter w(buf);
-  if (schemas) {
-    w.StartObject();
-    Key(w, "schema");
-    schema(w);
-    Key(w, "payload");
-    payload(w);
-    w.EndObject();
-  } else {
-    payload(w);
-  }
-  return std::string(buf.GetString(), buf.GetSize());
-}
-
-void SimpleField(JsonWriter& w, const char* type, bool optional, const char* field) {
-  w.StartObject();
-  Key(w, "type");
-  w.String(type);
-  Key(w, "optional");
-  w.Bool(optional);
-  Key(w, "field");
-  w.String(field);
-  w.EndObject();
-}
-
-// {"type":"struct","fields":[...],"optional":..,"name":..,["version":..],["field":..]}
-template <typename FieldsFn>
-void StructSchema(JsonWriter& w, FieldsFn fields, bool optional, const char* name, int version,
-                  const char* field = nullptr) {
-  w.StartObject();
-  Key(w, "type");
-  w.String("struct");
-  Key(w, "fields");
-  w.StartArray();
-  fields();
-  w.EndArray();
-  Key(w, "optional");
-  w.Bool(optional);
-  Key(w, "name");
-  w.String(name);
-  if (version) {
-    Key(w, "version");
-    w.Int(version);
-  }
-  if (field) {
-    Key(w, "field");
-    w.String(field);
-  }
-  w.EndObject();
-}
-
-// A payload object of string members.
-void StringObject(JsonWriter& w,
-                  std::initializer_list<std::pair<const char*, std::string>> members) {
-  w.StartObject();
-  for (const auto& [k, v] : members) {
-    Key(w, k);
-    Str(w, v);
-  }
-  w.EndObject();
-}
-
-}  // namespace
 
 struct Encoder::Impl {
   EncoderOptions options;
@@ -161,7 +80,7 @@ struct Encoder::Impl {
     w.StartArray();
     row_struct(w, "before");
     row_struct(w, "after");
-    WriteSourceSchema(w);
+    WriteSourceSchema(w, options);
     SimpleField(w, "string", false, "op");
     SimpleField(w, "int64", true, "ts_ms");
     SimpleField(w, "int64", true, "ts_us");
@@ -180,69 +99,6 @@ struct Encoder::Impl {
     return s;
   }
 
-  bool Mysql() const { return options.source_kind == "mysql"; }
-
-  void WriteSourceSchema(JsonWriter& w) const {
-    w.StartObject();
-    Key(w, "type");
-    w.String("struct");
-    Key(w, "fields");
-    w.StartArray();
-    SimpleField(w, "string", false, "version");
-    SimpleField(w, "string", false, "connector");
-    SimpleField(w, "string", false, "name");
-    SimpleField(w, "int64", false, "ts_ms");
-    w.StartObject();
-    Key(w, "type");
-    w.String("string");
-    Key(w, "optional");
-    w.Bool(true);
-    Key(w, "name");
-    w.String("io.debezium.data.Enum");
-    Key(w, "version");
-    w.Int(1);
-    Key(w, "parameters");
-    w.StartObject();
-    Key(w, "allowed");
-    w.String("true,last,false,incremental");
-    w.EndObject();
-    Key(w, "default");
-    w.String("false");
-    Key(w, "field");
-    w.String("snapshot");
-    w.EndObject();
-    SimpleField(w, "string", false, "db");
-    SimpleField(w, "string", true, "sequence");
-    SimpleField(w, "int64", true, "ts_us");
-    SimpleField(w, "int64", true, "ts_ns");
-    if (Mysql()) {
-      // Debezium 2.6's MySQL connector: the binlog coordinates of the row.
-      SimpleField(w, "string", true, "table");
-      SimpleField(w, "int64", false, "server_id");
-      SimpleField(w, "string", true, "gtid");
-      SimpleField(w, "string", false, "file");
-      SimpleField(w, "int64", false, "pos");
-      SimpleField(w, "int32", false, "row");
-      SimpleField(w, "int64", true, "thread");
-      SimpleField(w, "string", true, "query");
-    } else {
-      SimpleField(w, "string", false, "schema");
-      SimpleField(w, "string", false, "table");
-      SimpleField(w, "int64", true, "txId");
-      SimpleField(w, "int64", true, "lsn");
-      SimpleField(w, "int64", true, "xmin");
-    }
-    w.EndArray();
-    Key(w, "optional");
-    w.Bool(false);
-    Key(w, "name");
-    w.String(Mysql() ? "io.debezium.connector.mysql.Source"
-                     : "io.debezium.connector.postgresql.Source");
-    Key(w, "field");
-    w.String("source");
-    w.EndObject();
-  }
-
   static void WriteTransactionBlockSchema(JsonWriter& w) {
     StructSchema(
         w,
@@ -254,90 +110,7 @@ struct Encoder::Impl {
         true, "event.block", 1, "transaction");
   }
 
-  void WriteSource(JsonWriter& w, const SourceRelation& rel, const TxnPosition& txn, Lsn lsn,
-                   uint32_t row) {
-    TimestampUs commit = txn.begin ? txn.begin->commit_time : NowUs();
-    w.StartObject();
-    Key(w, "version");
-    w.String(kVersion);
-    Key(w, "connector");
-    w.String(Mysql() ? "mysql" : "postgresql");
-    Key(w, "name");
-    Str(w, options.topic_prefix);
-    Key(w, "ts_ms");
-    w.Int64(commit / 1000);
-    Key(w, "snapshot");
-    w.String("false");
-    Key(w, "db");
-    Str(w, Mysql() ? rel.schema : options.database);
-    Key(w, "sequence");
-    if (Mysql()) {
-      w.Null();
-    } else {
-      Str(w, Sequence(last_commit, lsn));
-    }
-    Key(w, "ts_us");
-    w.Int64(commit);
-    Key(w, "ts_ns");
-    w.Int64(commit * 1000);
-    if (Mysql()) {
-      const TxnBegin* b = txn.begin;
-      Key(w, "table");
-      Str(w, rel.name);
-      Key(w, "server_id");
-      w.Int64(b ? b->server_id : 0);
-      Key(w, "gtid");
-      if (b && !b->gtid.empty()) {
-        Str(w, b->gtid);
-      } else {
-        w.Null();
-      }
-      Key(w, "file");
-      Str(w, b ? b->binlog_file : "");
-      Key(w, "pos");
-      w.Int64(static_cast<int64_t>(lsn & 0xffffffffu));
-      Key(w, "row");
-      w.Int(static_cast<int>(row));
-      Key(w, "thread");
-      if (b && b->thread) {
-        w.Int64(b->thread);
-      } else {
-        w.Null();
-      }
-      Key(w, "query");
-      w.Null();
-      w.EndObject();
-      return;
-    }
-    Key(w, "schema");
-    Str(w, rel.schema);
-    Key(w, "table");
-    Str(w, rel.name);
-    Key(w, "txId");
-    if (txn.begin) {
-      w.Int64(txn.begin->xid);
-    } else {
-      w.Null();
-    }
-    Key(w, "lsn");
-    w.Int64(static_cast<int64_t>(lsn));
-    Key(w, "xmin");
-    w.Null();
-    w.EndObject();
-  }
-
-  // "<xid>:<commit LSN>": the commit LSN orders transactions for consumers and is the same
-  // when a restart sends a transaction again.
-  // MySQL: the GTID, or "file=…,pos=…" of the transaction's start, as Debezium writes it.
-  std::string TxnId(const TxnPosition& txn) const {
-    if (Mysql()) {
-      if (txn.begin && !txn.begin->gtid.empty()) return txn.begin->gtid;
-      return "file=" + (txn.begin ? txn.begin->binlog_file : std::string()) +
-             ",pos=" + std::to_string(txn.begin ? txn.begin->final_lsn & 0xffffffffu : 0);
-    }
-    return std::to_string(txn.begin ? txn.begin->xid : 0) + ":" +
-           std::to_string(txn.begin ? txn.begin->final_lsn : 0);
-  }
+  std::string TxnId(const TxnPosition& txn) const { return TransactionId(options, txn); }
 
   Status Value(const Shape& shape, const SourceRelation& rel, const Tuple* before,
                const Tuple* after, char op, Lsn lsn, const TxnPosition& txn, std::string* out,
@@ -372,7 +145,7 @@ struct Encoder::Impl {
           Key(w, "after");
           row(w, after);
           Key(w, "source");
-          WriteSource(w, rel, txn, lsn, binlog_row);
+          WriteSource(w, options, rel, txn, lsn, binlog_row, last_commit);
           Key(w, "op");
           w.String(&op, 1);
           Key(w, "ts_ms");
