@@ -45,6 +45,42 @@ void TransactionGrouping::GroupCommitted(Clock::time_point started) {
   group_rows = 0;
 }
 
+Status TransactionGrouping::ApplyKafkaEvents(std::vector<ChangeEvent>& events,
+                                             TimestampUs* newest) {
+  if (!GroupOpen()) OpenGroup();
+  group_start = Clock::now();
+  skipping = false;
+  *newest = 0;
+  for (ChangeEvent& ev : events) {
+    Status s;
+    if (auto* row = std::get_if<RowChange>(&ev)) {
+      s = ApplyRow(*row);
+    } else if (auto* t = std::get_if<TruncateChange>(&ev)) {
+      s = ApplyTruncate(*t);
+    } else if (auto* c = std::get_if<TxnCommit>(&ev)) {
+      *newest = std::max(*newest, c->commit_time);  // source time of the batch's records
+    }
+    if (!s.ok()) {
+      Abandon();
+      return s;
+    }
+  }
+  if (Status s = FlushAll(); !s.ok()) {
+    Abandon();
+    return s;
+  }
+  return Status::Ok();
+}
+
+void TransactionGrouping::KafkaBatchCommitted(TimestampUs newest) {
+  events_total += group_events;
+  progress.events_applied = events_total;
+  if (newest) progress.applied_commit_time = newest;
+  progress.batches++;
+  group_events = group_txns = 0;
+  group_rows = 0;
+}
+
 Status TransactionGrouping::Drive(EventQueue& queue) {
   while (true) {
     auto wait = MaxWait();

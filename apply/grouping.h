@@ -24,6 +24,8 @@ class TransactionGrouping {
   virtual void OpenGroup() = 0;        // opens one
   virtual Status ApplyRow(RowChange& change) = 0;
   virtual Status ApplyTruncate(const TruncateChange& truncate) = 0;
+  // Writes what is pending in the open group without committing it.
+  virtual Status FlushAll() = 0;
   // Writes what is pending, the applied position (group_end) and commits.
   virtual Status CommitGroup() = 0;
   // Rolls the open group back and forgets what is pending.
@@ -34,6 +36,11 @@ class TransactionGrouping {
   virtual std::chrono::milliseconds MaxWait() const { return std::chrono::milliseconds(200); }
   // After the target committed the group that started at `started`: counters and progress.
   void GroupCommitted(Clock::time_point started);
+  // For a batch that came through Kafka: its rows and truncates applied and flushed in a
+  // group of their own (rolled back on failure); `newest` is the newest source commit time.
+  Status ApplyKafkaEvents(std::vector<ChangeEvent>& events, TimestampUs* newest);
+  // After such a batch committed.
+  void KafkaBatchCommitted(TimestampUs newest);
 
  public:
   // The applier's state, read by its public face (position, progress).

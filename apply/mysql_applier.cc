@@ -82,28 +82,8 @@ class MysqlWriter : public TransactionGrouping {
   // One target transaction for records that came through Kafka, with their offsets.
   Status ApplyBatch(std::vector<ChangeEvent>& events, const std::string& group,
                     const std::vector<KafkaPosition>& positions) {
-    open_ = true;
-    group_start = Clock::now();
-    skipping = false;
     TimestampUs newest = 0;
-    for (ChangeEvent& ev : events) {
-      Status s;
-      if (auto* row = std::get_if<RowChange>(&ev)) {
-        s = OnRow(*row);
-      } else if (auto* t = std::get_if<TruncateChange>(&ev)) {
-        s = OnTruncate(*t);
-      } else if (auto* c = std::get_if<TxnCommit>(&ev)) {
-        newest = std::max(newest, c->commit_time);  // source time of the batch's records
-      }
-      if (!s.ok()) {
-        Abandon();
-        return s;
-      }
-    }
-    if (Status s = FlushAll(); !s.ok()) {
-      Abandon();
-      return s;
-    }
+    if (Status s = ApplyKafkaEvents(events, &newest); !s.ok()) return s;
     try {
       const std::string stream = mysql::QuoteLiteral(group);
       for (const auto& p : positions) {
@@ -129,11 +109,7 @@ class MysqlWriter : public TransactionGrouping {
       return SqlError("committing a Kafka batch on the target", e);
     }
     open_ = false;
-    events_total += group_events;
-    progress.events_applied = events_total;
-    if (newest) progress.applied_commit_time = newest;
-    progress.batches++;
-    group_events = group_txns = group_rows = 0;
+    KafkaBatchCommitted(newest);
     return Status::Ok();
   }
 
@@ -337,7 +313,7 @@ class MysqlWriter : public TransactionGrouping {
     return Status::Ok();
   }
 
-  Status FlushAll() {
+  Status FlushAll() override {
     if (raw_.empty()) return Status::Ok();
     Status failed;
     try {

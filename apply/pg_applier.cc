@@ -193,7 +193,7 @@ struct PostgresApplier::Impl : TransactionGrouping {
                          "target and restart `stagesync run`.");
   }
 
-  Status FlushAll() {
+  Status FlushAll() override {
     if (raw.empty()) return Status::Ok();
     // Savepoints by hand: libpqxx 6's subtransaction sends its SAVEPOINT lazily, and not at
     // all when its first statement is a prepared one, so a failure could not be rolled back.
@@ -293,28 +293,8 @@ struct PostgresApplier::Impl : TransactionGrouping {
   // One target transaction for a batch that came through Kafka, with its positions.
   Status ApplyBatch(std::vector<ChangeEvent>& events, const std::string& group,
                     const std::vector<KafkaPosition>& positions) {
-    if (!tx) tx = std::make_unique<pqxx::work>(*conn);
-    group_start = Clock::now();
-    skipping = false;
     TimestampUs newest = 0;
-    for (ChangeEvent& ev : events) {
-      Status s;
-      if (auto* row = std::get_if<RowChange>(&ev)) {
-        s = OnRow(*row);
-      } else if (auto* t = std::get_if<TruncateChange>(&ev)) {
-        s = OnTruncate(*t);
-      } else if (auto* c = std::get_if<TxnCommit>(&ev)) {
-        newest = std::max(newest, c->commit_time);  // source time of the batch's records
-      }
-      if (!s.ok()) {
-        Abandon();
-        return s;
-      }
-    }
-    if (Status s = FlushAll(); !s.ok()) {
-      Abandon();
-      return s;
-    }
+    if (Status s = ApplyKafkaEvents(events, &newest); !s.ok()) return s;
     for (const auto& p : positions) {
       tx->exec_params(
           "INSERT INTO stagesync.kafka_offsets AS o (stream, topic, kafka_partition, next_offset, "
@@ -333,12 +313,7 @@ struct PostgresApplier::Impl : TransactionGrouping {
         config.source.slot, group_events, newest);
     tx->commit();
     tx.reset();
-    events_total += group_events;
-    progress.events_applied = events_total;
-    if (newest) progress.applied_commit_time = newest;
-    progress.batches++;
-    group_events = group_txns = 0;
-    group_rows = 0;
+    KafkaBatchCommitted(newest);
     return Status::Ok();
   }
 

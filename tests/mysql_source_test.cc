@@ -337,38 +337,26 @@ TEST_F(MysqlSourceTest, through_kafka_with_mysql_source_blocks_and_kill9_of_capt
   ASSERT_TRUE(kafka::MockCluster::Start(3, &mock).ok());
   OnSource("CREATE TABLE orders (id INT PRIMARY KEY, total DECIMAL(12,2), note VARCHAR(40))");
   OnTarget("CREATE TABLE orders (id int PRIMARY KEY, total numeric(12,2), note text)");
-  spec_.extra_toml += "[stream]\ntransport = \"kafka\"\nbrokers = \"" + mock->bootstrap_servers() +
-                      "\"\ntopic_prefix = \"" + db_ + "\"\nschemas_enable = false\n";
+  UseKafka(mock->bootstrap_servers(), /*schemas_enable=*/false);
   SetupOrFail();
-  auto start = [&](const std::string& command) {
-    return std::make_unique<Process>(
-        std::vector<std::string>{StagesyncBinary(), command, "-c", config_path_},
-        command + "-" + db_);
-  };
-  auto capture = start("capture");
-  auto apply = start("apply");
-  std::atomic<bool> stop{false};
-  std::thread workload([&] {
-    for (int i = 1; !stop; ++i) {
-      try {
-        OnSource("START TRANSACTION; INSERT INTO orders VALUES (" + std::to_string(i) + ", " +
-                 std::to_string(i) +
-                 ".25, 'n') ON DUPLICATE KEY UPDATE total = total + 1; "
-                 "UPDATE orders SET note = CONCAT(note, 'u') WHERE id = " +
-                 std::to_string(i / 2) + "; DELETE FROM orders WHERE id = " +
-                 std::to_string(i / 3) + " AND id % 7 = 0; COMMIT");
-      } catch (const std::exception&) {
-      }
+  auto capture = Start("capture");
+  auto apply = Start("apply");
+  {
+    SourceWorkload workload(source_, db_, [](int i) {
+      return "START TRANSACTION; INSERT INTO orders VALUES (" + std::to_string(i) + ", " +
+             std::to_string(i) +
+             ".25, 'n') ON DUPLICATE KEY UPDATE total = total + 1; UPDATE orders SET note = "
+             "CONCAT(note, 'u') WHERE id = " +
+             std::to_string(i / 2) + "; DELETE FROM orders WHERE id = " + std::to_string(i / 3) +
+             " AND id % 7 = 0; COMMIT";
+    });
+    for (int round = 0; round < 2; ++round) {
+      std::this_thread::sleep_for(1500ms);
+      capture->Kill();
+      capture = Start("capture");
     }
-  });
-  for (int round = 0; round < 2; ++round) {
-    std::this_thread::sleep_for(1500ms);
-    capture->Kill();
-    capture = start("capture");
+    std::this_thread::sleep_for(1s);
   }
-  std::this_thread::sleep_for(1s);
-  stop = true;
-  workload.join();
   bool same = Converges("SELECT id, CAST(total AS CHAR), note FROM orders ORDER BY id",
                         "SELECT id, total::text, note FROM orders ORDER BY id");
   EXPECT_TRUE(same) << "capture:\n" << capture->Stderr() << "\napply:\n" << apply->Stderr();

@@ -222,39 +222,26 @@ TEST_F(MysqlTargetTest,
       "flags BIT(4), note VARCHAR(40), doc BLOB)";
   OnSource(ddl);
   OnTarget(ddl);
-  spec_.extra_toml = "[stream]\ntransport = \"kafka\"\nbrokers = \"" + mock->bootstrap_servers() +
-                     "\"\ntopic_prefix = \"" + db_ + "\"\nschemas_enable = false\n";
+  UseKafka(mock->bootstrap_servers(), /*schemas_enable=*/false);
   SetupOrFail();
-  auto start = [&](const std::string& command) {
-    return std::make_unique<Process>(
-        std::vector<std::string>{StagesyncBinary(), command, "-c", config_path_},
-        command + "-" + db_);
-  };
-  auto capture = start("capture");
-  auto apply = start("apply");
-  std::atomic<bool> stop{false};
-  std::thread workload([&] {
-    for (int i = 1; !stop; ++i) {
-      try {
-        OnSource("START TRANSACTION; INSERT INTO orders VALUES (" + std::to_string(i) + ", " +
-                 std::to_string(i) +
-                 ".25, '2024-02-29 10:00:00.123', b'1010', 'n', x'00ff') ON "
-                 "DUPLICATE KEY UPDATE total = total + 1; UPDATE orders SET note = CONCAT(note, "
-                 "'u') WHERE id = " +
-                 std::to_string(i / 2) + "; DELETE FROM orders WHERE id = " +
-                 std::to_string(i / 3) + " AND id % 5 = 0; COMMIT");
-      } catch (const std::exception&) {
-      }
+  auto capture = Start("capture");
+  auto apply = Start("apply");
+  {
+    SourceWorkload workload(source_, db_, [](int i) {
+      return "START TRANSACTION; INSERT INTO orders VALUES (" + std::to_string(i) + ", " +
+             std::to_string(i) +
+             ".25, '2024-02-29 10:00:00.123', b'1010', 'n', x'00ff') ON DUPLICATE KEY UPDATE "
+             "total = total + 1; UPDATE orders SET note = CONCAT(note, 'u') WHERE id = " +
+             std::to_string(i / 2) + "; DELETE FROM orders WHERE id = " + std::to_string(i / 3) +
+             " AND id % 5 = 0; COMMIT";
+    });
+    for (int round = 0; round < 2; ++round) {
+      std::this_thread::sleep_for(1500ms);
+      apply->Kill();
+      apply = Start("apply");
     }
-  });
-  for (int round = 0; round < 2; ++round) {
-    std::this_thread::sleep_for(1500ms);
-    apply->Kill();
-    apply = start("apply");
+    std::this_thread::sleep_for(1s);
   }
-  std::this_thread::sleep_for(1s);
-  stop = true;
-  workload.join();
   const std::string all =
       "SELECT id, total, placed, BIN(flags + 0), note, HEX(doc) FROM orders ORDER BY id";
   EXPECT_TRUE(Converges(all, all)) << "capture:\n"

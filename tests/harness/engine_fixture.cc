@@ -39,6 +39,35 @@ std::string JoinedRows(const Rows& rows) {
   return out;
 }
 
+SourceWorkload::SourceWorkload(ServerRef source, std::string db,
+                               std::function<std::string(int)> transaction)
+    : thread_([this, source, db = std::move(db), transaction = std::move(transaction)] {
+        for (int i = 1; !stop_; ++i) {
+          try {
+            source.Exec(db, transaction(i));
+            committed_++;
+          } catch (const std::exception&) {
+          }
+        }
+      }) {}
+
+void SourceWorkload::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+std::unique_ptr<Process> EngineSyncTest::Start(const std::string& command) const {
+  return std::make_unique<Process>(
+      std::vector<std::string>{StagesyncBinary(), command, "-c", config_path_},
+      command + "-" + db_);
+}
+
+void EngineSyncTest::UseKafka(const std::string& brokers, bool schemas_enable) {
+  spec_.extra_toml += "[stream]\ntransport = \"kafka\"\nbrokers = \"" + brokers +
+                      "\"\ntopic_prefix = \"" + db_ +
+                      "\"\nschemas_enable = " + (schemas_enable ? "true" : "false") + "\n";
+}
+
 void EngineSyncTest::Prepare(ServerRef source, ServerRef target, const std::string& prefix) {
   static int server_ids = 5000;
   source_ = source;

@@ -4,9 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mariadb_server.h"
@@ -31,6 +34,23 @@ struct ServerRef {
 // Rows as "v1\tv2\n…", NULL as <NULL>: what two engines' queries are compared by.
 std::string JoinedRows(const Rows& rows);
 
+// Transactions on a source database from a thread, `transaction(i)` for i = 1, 2, ..., until
+// Stop() or destruction. A failed one is counted, not fatal: the scenarios kill processes.
+class SourceWorkload {
+ public:
+  SourceWorkload(ServerRef source, std::string db, std::function<std::string(int)> transaction);
+  ~SourceWorkload() { Stop(); }
+  SourceWorkload(const SourceWorkload&) = delete;
+  SourceWorkload& operator=(const SourceWorkload&) = delete;
+  void Stop();
+  int committed() const { return committed_; }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int> committed_{0};
+  std::thread thread_;
+};
+
 class EngineSyncTest : public ::testing::Test {
  protected:
   // Names db_ "<prefix><test name>", creates it on both servers and fills spec_ and
@@ -48,6 +68,10 @@ class EngineSyncTest : public ::testing::Test {
   void SetupOrFail();
   // Starts `stagesync run` as run_ (killing a running one first).
   void StartRun();
+  // `stagesync <command> -c config_path_` in the background (capture, apply).
+  std::unique_ptr<Process> Start(const std::string& command) const;
+  // Adds [stream] for Kafka at `brokers`, topics under db_.
+  void UseKafka(const std::string& brokers, bool schemas_enable);
   std::string RunLog() const { return run_ ? run_->Stderr() : ""; }
 
   // Waits until the two queries give the same rows, as text; fails early if run_ exited.
