@@ -350,11 +350,7 @@ TEST_F(MysqlSourceTest, through_kafka_with_mysql_source_blocks_and_kill9_of_capt
              std::to_string(i / 2) + "; DELETE FROM orders WHERE id = " + std::to_string(i / 3) +
              " AND id % 7 = 0; COMMIT";
     });
-    for (int round = 0; round < 2; ++round) {
-      std::this_thread::sleep_for(1500ms);
-      capture->Kill();
-      capture = Start("capture");
-    }
+    KillAndRestart(capture, "capture", 2, 1500ms);
     std::this_thread::sleep_for(1s);
   }
   bool same = Converges("SELECT id, CAST(total AS CHAR), note FROM orders ORDER BY id",

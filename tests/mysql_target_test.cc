@@ -235,11 +235,7 @@ TEST_F(MysqlTargetTest,
              std::to_string(i / 2) + "; DELETE FROM orders WHERE id = " + std::to_string(i / 3) +
              " AND id % 5 = 0; COMMIT";
     });
-    for (int round = 0; round < 2; ++round) {
-      std::this_thread::sleep_for(1500ms);
-      apply->Kill();
-      apply = Start("apply");
-    }
+    KillAndRestart(apply, "apply", 2, 1500ms);
     std::this_thread::sleep_for(1s);
   }
   const std::string all =

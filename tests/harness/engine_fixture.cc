@@ -62,6 +62,15 @@ std::unique_ptr<Process> EngineSyncTest::Start(const std::string& command) const
       command + "-" + db_);
 }
 
+void EngineSyncTest::KillAndRestart(std::unique_ptr<Process>& process, const std::string& command,
+                                    int rounds, std::chrono::milliseconds every) const {
+  for (int round = 0; round < rounds; ++round) {
+    std::this_thread::sleep_for(every);
+    process->Kill();
+    process = Start(command);
+  }
+}
+
 void EngineSyncTest::UseKafka(const std::string& brokers, bool schemas_enable) {
   spec_.extra_toml += "[stream]\ntransport = \"kafka\"\nbrokers = \"" + brokers +
                       "\"\ntopic_prefix = \"" + db_ +

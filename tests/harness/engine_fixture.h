@@ -70,6 +70,9 @@ class EngineSyncTest : public ::testing::Test {
   void StartRun();
   // `stagesync <command> -c config_path_` in the background (capture, apply).
   std::unique_ptr<Process> Start(const std::string& command) const;
+  // `rounds` times, `every` apart: kill -9 `process` and start `command` again in its place.
+  void KillAndRestart(std::unique_ptr<Process>& process, const std::string& command, int rounds,
+                      std::chrono::milliseconds every) const;
   // Adds [stream] for Kafka at `brokers`, topics under db_.
   void UseKafka(const std::string& brokers, bool schemas_enable);
   std::string RunLog() const { return run_ ? run_->Stderr() : ""; }
