@@ -52,6 +52,25 @@ class Side {
                     const std::vector<std::pair<std::string, std::string>>& columns,
                     size_t key_count) = 0;
   virtual bool Next(Row* row) = 0;
+
+ protected:
+  // The column as normalised text, and the key's ordering term, in this engine's SQL.
+  virtual std::string TextOf(const std::string& name, const std::string& type) const = 0;
+  virtual std::string OrderOf(const std::string& name, const std::string& text) const = 0;
+
+  void SelectAndOrder(const std::vector<std::pair<std::string, std::string>>& columns,
+                      size_t key_count, std::string* select, std::string* order) const {
+    for (size_t i = 0; i < columns.size(); ++i) {
+      const auto& [name, type] = columns[i];
+      std::string text = TextOf(name, type);
+      *select += (i ? ", " : "") + text;
+      if (i < key_count) {
+        // Numbers order by value; text by its bytes, the same on both engines.
+        *order += (i ? ", " : "") +
+                  (KindOf(type) == Kind::kText ? OrderOf(name, text) : OrderOf(name, ""));
+      }
+    }
+  }
 };
 
 class PostgresSide : public Side {
@@ -81,27 +100,7 @@ class PostgresSide : public Side {
             const std::vector<std::pair<std::string, std::string>>& columns,
             size_t key_count) override {
     std::string select, order;
-    for (size_t i = 0; i < columns.size(); ++i) {
-      const auto& [name, type] = columns[i];
-      std::string c = pg::QuoteIdent(name), t = AsciiLower(type), e;
-      if (t == "bytea") {
-        e = "encode(" + c + ", 'hex')";
-      } else if (t.rfind("timestamp", 0) == 0) {
-        e = "to_char(" + c + ", 'YYYY-MM-DD HH24:MI:SS.US')";
-      } else if (t == "boolean") {
-        e = c + "::int::text";
-      } else if (t == "bit" || t == "bit varying") {
-        e = "ltrim(" + c + "::text, '0')";
-      } else {
-        e = c + "::text";
-      }
-      select += (i ? ", " : "") + e;
-      if (i < key_count) {
-        // Qualified: a bare name would order by the text output column of that name.
-        order +=
-            (i ? ", " : "") + (KindOf(type) == Kind::kText ? e + " COLLATE \"C\"" : "src." + c);
-      }
-    }
+    SelectAndOrder(columns, key_count, &select, &order);
     tx_.reset();
     tx_ = std::make_unique<pqxx::work>(*conn_);
     tx_->exec0("DECLARE verify_rows NO SCROLL CURSOR FOR SELECT " + select + " FROM " +
@@ -109,6 +108,18 @@ class PostgresSide : public Side {
     buffer_.clear();
     at_ = 0;
     done_ = false;
+  }
+  std::string TextOf(const std::string& name, const std::string& type) const override {
+    const std::string c = pg::QuoteIdent(name), t = AsciiLower(type);
+    if (t == "bytea") return "encode(" + c + ", 'hex')";
+    if (t.rfind("timestamp", 0) == 0) return "to_char(" + c + ", 'YYYY-MM-DD HH24:MI:SS.US')";
+    if (t == "boolean") return c + "::int::text";
+    if (t == "bit" || t == "bit varying") return "ltrim(" + c + "::text, '0')";
+    return c + "::text";
+  }
+  std::string OrderOf(const std::string& name, const std::string& text) const override {
+    // Qualified: a bare name would order by the text output column of that name.
+    return text.empty() ? "src." + pg::QuoteIdent(name) : text + " COLLATE \"C\"";
   }
   bool Next(Row* row) override {
     if (at_ == buffer_.size()) {
@@ -165,31 +176,28 @@ class MysqlSide : public Side {
             const std::vector<std::pair<std::string, std::string>>& columns,
             size_t key_count) override {
     std::string select, order;
-    for (size_t i = 0; i < columns.size(); ++i) {
-      const auto& [name, type] = columns[i];
-      std::string c = mysql::QuoteIdent(name), t = AsciiLower(type), e;
-      if (t == "binary" || t == "varbinary" || t.find("blob") != std::string::npos) {
-        e = "LOWER(HEX(" + c + "))";
-      } else if (t == "datetime" || t == "timestamp") {
-        e = "DATE_FORMAT(" + c + ", '%Y-%m-%d %H:%i:%s.%f')";
-      } else if (t == "bit") {
-        e = "TRIM(LEADING '0' FROM BIN(" + c + " + 0))";
-      } else {
-        e = "CAST(" + c + " AS CHAR)";
-      }
-      select += (i ? ", " : "") + e;
-      if (i < key_count) {
-        order += (i ? ", " : "") + (KindOf(type) == Kind::kText
-                                        ? "CONVERT(" + e + " USING utf8mb4) COLLATE utf8mb4_bin"
-                                        : c);
-      }
-    }
+    SelectAndOrder(columns, key_count, &select, &order);
     stmt_.reset(conn_->createStatement());
     // Forward-only: the connector streams the rows instead of buffering the table.
     stmt_->setResultSetType(sql::ResultSet::TYPE_FORWARD_ONLY);
     rows_.reset(stmt_->executeQuery("SELECT " + select + " FROM " +
                                     mysql::QualifiedIdent(schema, table) + " ORDER BY " + order));
     width_ = columns.size();
+  }
+  std::string TextOf(const std::string& name, const std::string& type) const override {
+    const std::string c = mysql::QuoteIdent(name), t = AsciiLower(type);
+    if (t == "binary" || t == "varbinary" || t.find("blob") != std::string::npos) {
+      return "LOWER(HEX(" + c + "))";
+    }
+    if (t == "datetime" || t == "timestamp") {
+      return "DATE_FORMAT(" + c + ", '%Y-%m-%d %H:%i:%s.%f')";
+    }
+    if (t == "bit") return "TRIM(LEADING '0' FROM BIN(" + c + " + 0))";
+    return "CAST(" + c + " AS CHAR)";
+  }
+  std::string OrderOf(const std::string& name, const std::string& text) const override {
+    return text.empty() ? mysql::QuoteIdent(name)
+                        : "CONVERT(" + text + " USING utf8mb4) COLLATE utf8mb4_bin";
   }
   bool Next(Row* row) override {
     if (!rows_->next()) return false;
