@@ -14,6 +14,7 @@ void TransactionGrouping::OnBegin(const TxnBegin& b) {
   if (skipping) return;
   if (!GroupOpen()) {
     OpenGroup();
+    progress.metrics->Discard();  // what an abandoned group counted
     group_start = Clock::now();
   }
   if (progress.pending_since == 0) progress.pending_since = b.commit_time;
@@ -30,6 +31,20 @@ void TransactionGrouping::OnCommit(const TxnCommit& c) {
   if (txn_has_data) group_txns++;
 }
 
+void TransactionGrouping::Counted(const RowChange& row) {
+  if (skipping || IsHeartbeat(*row.relation)) return;
+  static constexpr ApplyMetrics::Op kOp[] = {ApplyMetrics::kInsert, ApplyMetrics::kUpdate,
+                                             ApplyMetrics::kDelete};
+  progress.metrics->Count(row.relation, kOp[static_cast<int>(row.op)]);
+}
+
+void TransactionGrouping::Counted(const TruncateChange& truncate) {
+  if (skipping) return;
+  for (const auto& rel : truncate.relations) {
+    progress.metrics->Count(rel, ApplyMetrics::kTruncate);
+  }
+}
+
 void TransactionGrouping::GroupCommitted(Clock::time_point started) {
   if (group_end > applied) applied = group_end;
   events_total += group_events;
@@ -40,6 +55,7 @@ void TransactionGrouping::GroupCommitted(Clock::time_point started) {
   progress.batches++;
   progress.last_batch_us =
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
+  progress.metrics->Committed(std::chrono::duration<double>(Clock::now() - started).count());
   progress.pending_since = 0;
   group_events = group_txns = 0;
   group_rows = 0;
@@ -48,14 +64,17 @@ void TransactionGrouping::GroupCommitted(Clock::time_point started) {
 Status TransactionGrouping::ApplyKafkaEvents(std::vector<ChangeEvent>& events,
                                              TimestampUs* newest) {
   if (!GroupOpen()) OpenGroup();
+  progress.metrics->Discard();
   group_start = Clock::now();
   skipping = false;
   *newest = 0;
   for (ChangeEvent& ev : events) {
     Status s;
     if (auto* row = std::get_if<RowChange>(&ev)) {
+      Counted(*row);  // before the hook, which may move the row away
       s = ApplyRow(*row);
     } else if (auto* t = std::get_if<TruncateChange>(&ev)) {
+      Counted(*t);
       s = ApplyTruncate(*t);
     } else if (auto* c = std::get_if<TxnCommit>(&ev)) {
       *newest = std::max(*newest, c->commit_time);  // source time of the batch's records
@@ -73,6 +92,7 @@ Status TransactionGrouping::ApplyKafkaEvents(std::vector<ChangeEvent>& events,
 }
 
 void TransactionGrouping::KafkaBatchCommitted(TimestampUs newest) {
+  progress.metrics->Committed(std::chrono::duration<double>(Clock::now() - group_start).count());
   events_total += group_events;
   progress.events_applied = events_total;
   if (newest) progress.applied_commit_time = newest;
@@ -104,6 +124,7 @@ Status TransactionGrouping::Drive(EventQueue& queue) {
     for (ChangeEvent& ev : *batch) {
       Status s;
       if (auto* row = std::get_if<RowChange>(&ev)) {
+        Counted(*row);  // before the hook, which may move the row away
         s = ApplyRow(*row);
       } else if (auto* b = std::get_if<TxnBegin>(&ev)) {
         OnBegin(*b);
@@ -113,6 +134,7 @@ Status TransactionGrouping::Drive(EventQueue& queue) {
                     Clock::now() - group_start >= config.apply.batch_delay;
         if (GroupOpen() && full) s = CommitGroup();
       } else if (auto* t = std::get_if<TruncateChange>(&ev)) {
+        Counted(*t);
         s = ApplyTruncate(*t);
       }
       if (!s.ok()) {

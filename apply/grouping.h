@@ -10,6 +10,11 @@
 
 namespace stagesync::apply {
 
+// stagesync's own heartbeat table on the source: its rows move the applied position only.
+inline bool IsHeartbeat(const SourceRelation& rel) {
+  return rel.schema == "stagesync" && rel.name == "heartbeat";
+}
+
 class TransactionGrouping {
  public:
   virtual ~TransactionGrouping() = default;
@@ -58,6 +63,9 @@ class TransactionGrouping {
 
  private:
   void OnBegin(const TxnBegin& begin);
+  // Row and truncate counts for the monitor, committed with the group.
+  void Counted(const RowChange& row);
+  void Counted(const TruncateChange& truncate);
   void OnCommit(const TxnCommit& commit);
 };
 

@@ -24,10 +24,6 @@ namespace {
 constexpr size_t kChunkRows = 5000;                     // rows per flush at most
 constexpr size_t kStatementBytes = 4u * 1024u * 1024u;  // under max_allowed_packet's default
 
-bool IsHeartbeat(const SourceRelation& rel) {
-  return rel.schema == "stagesync" && rel.name == "heartbeat";
-}
-
 // The MySQL target's side of a grouped apply: plans, batches, statements, commits.
 class MysqlWriter : public TransactionGrouping {
  public:

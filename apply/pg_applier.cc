@@ -107,10 +107,6 @@ struct PostgresApplier::Impl : TransactionGrouping {
     return Status::Ok();
   }
 
-  bool IsHeartbeat(const SourceRelation& rel) const {
-    return rel.schema == "stagesync" && rel.name == "heartbeat";
-  }
-
   // The plan for a relation; built (and the target re-read) when the source announces it.
   Status PlanFor(const RelationPtr& rel, TablePlan** out) {
     if (auto it = plans.find(rel.get()); it != plans.end()) {

@@ -2,8 +2,11 @@
 // The applied position is written in the same target transaction as the data.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,6 +56,37 @@ Status ResolveTargetTable(const Config& config, const TableShape& source,
 // `stop`: the prefix's topics for the selected tables, offsets kept in the target.
 Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop);
 
+// What a running applier has committed per source table and operation, and how long its
+// target transactions took: for the monitor (Prometheus counters and histogram).
+class ApplyMetrics {
+ public:
+  enum Op { kInsert, kUpdate, kDelete, kTruncate, kOps };
+  // Upper bounds (seconds) of the batch-duration histogram's buckets, +Inf left implicit.
+  static const std::vector<double>& BatchBuckets();
+  struct Snapshot {
+    std::map<std::string, std::array<uint64_t, kOps>> tables;  // "schema.table" -> per op
+    std::vector<uint64_t> batch_buckets;                       // cumulative, per bound
+    uint64_t batch_count = 0;
+    double batch_sum_seconds = 0, last_batch_seconds = 0;
+  };
+  // Counts pending until the target commits them (keyed by relation: no name built per row).
+  void Count(const RelationPtr& relation, Op op) {
+    auto& entry = pending_[relation.get()];
+    if (!entry.first) entry.first = relation;
+    entry.second[op]++;
+  }
+  void Discard() { pending_.clear(); }
+  // The target committed: pending counts become applied; one batch of `seconds`.
+  void Committed(double seconds);
+  Snapshot Read() const;
+
+ private:
+  // The applier's thread only.
+  std::map<const SourceRelation*, std::pair<RelationPtr, std::array<uint64_t, kOps>>> pending_;
+  mutable std::mutex mutex_;
+  Snapshot applied_;
+};
+
 // Live figures of a running applier, readable from other threads.
 struct ApplyProgress {
   std::atomic<Lsn> durable{0};                      // end LSN of the last committed source txn
@@ -62,6 +96,8 @@ struct ApplyProgress {
   std::atomic<uint64_t> transactions_applied{0};
   std::atomic<uint64_t> batches{0};
   std::atomic<int64_t> last_batch_us{0};
+  // Shared with the monitor; replace before the applier runs to keep counts across restarts.
+  std::shared_ptr<ApplyMetrics> metrics = std::make_shared<ApplyMetrics>();
 };
 
 // What `run` drives: the target's applier, fed by capture through the queue.
