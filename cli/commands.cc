@@ -146,6 +146,23 @@ int Verify(const Config& config, const Options& options) {
   return report.equal() ? kExitOk : kExitDifferences;
 }
 
+int Cutover(const Config& config, const Options& options) {
+  std::atomic<bool> stop{false};
+  StopSignals signals(stop);
+  cutover::CutoverOptions cutover_options;
+  cutover_options.max_lag = options.max_lag;
+  cutover_options.timeout = options.timeout;
+  cutover_options.dry_run = options.dry_run;
+  cutover::CutoverReport report;
+  Status s = cutover::RunCutover(config, cutover_options, stop, nullptr, &report);
+  if (s.exit_code() == kExitUsage) return Fail("cutover", s);
+  std::fputs(
+      (options.json ? cutover::CutoverJson(report) + "\n" : cutover::CutoverText(report)).c_str(),
+      stdout);
+  if (!s.ok()) return Fail("cutover", s);
+  return kExitOk;
+}
+
 namespace {
 
 // Where captured events go: the applier (run) or Kafka (capture).
@@ -324,12 +341,15 @@ int Run(const Config& config, const Options&) {
   if (!PreflightSource(config, "run", /*check_target=*/true, &check)) return kExitUsage;
   // The monitor's thread must inherit the blocked stop signals, so they reach StopSignals.
   BlockStopSignals();
-  cutover::MonitorServer monitor(config);
+  // Outlives each restart of the pipeline, so the monitor's counters keep counting.
+  auto metrics = std::make_shared<apply::ApplyMetrics>();
+  cutover::MonitorServer monitor(config, metrics);
   if (Status s = monitor.Start(); !s.ok()) return Fail("run", s);
   int rc = RunWithRetries("run", [&](const std::atomic<bool>& stop) -> Status {
     std::unique_ptr<apply::Applier> applier;
     if (Status s = apply::OpenApplier(config, &applier); !s.ok()) return s;
     apply::ApplyProgress& progress = applier->progress();
+    progress.metrics = metrics;
     Downstream d;
     d.resume = applier->resume_position();
     d.last_commit_time = progress.applied_commit_time.load();

@@ -1,6 +1,7 @@
 // The stagesync commands, one function each; main() parses arguments and dispatches.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,9 @@ struct Options {
   bool json = false;
   bool watch = false;
   bool checksum = false;
+  bool dry_run = false;
+  Duration max_lag{0};  // cutover --max-lag; 0: cutover.max_lag
+  Duration timeout = std::chrono::minutes(10);
 };
 
 int Setup(const Config& config, const Options& options);
@@ -22,5 +26,6 @@ int Apply(const Config& config, const Options& options);
 int StatusCommand(const Config& config, const Options& options);
 int Teardown(const Config& config, const Options& options);
 int Verify(const Config& config, const Options& options);
+int Cutover(const Config& config, const Options& options);
 
 }  // namespace stagesync::cli

@@ -45,6 +45,14 @@ const std::map<std::string, Command>& Commands() {
         "  --checksum      compare every row in key order (values normalised across engines)\n"
         "  --json          one JSON object (equal, tables: rows, checksum, differences)\n",
         stagesync::cli::Verify}},
+      {"cutover",
+       {"gate on lag, fence production, drain, sync sequences, verify and run switch_command; "
+        "any failure unfences production",
+        "  --max-lag D     lag to wait for before fencing (default cutover.max_lag)\n"
+        "  --timeout D     how long to wait for that lag (default 10m)\n"
+        "  --dry-run       every step but the fence and the switch\n"
+        "  --json          the report as one JSON object (downtime_seconds, steps)\n",
+        stagesync::cli::Cutover}},
       {"teardown",
        {"remove the slot, publication and heartbeat table from the source", "",
         stagesync::cli::Teardown}},
@@ -109,7 +117,18 @@ int main(int argc, char** argv) {
       options.config_path = arg.substr(9);
     } else if (arg == "-v" || arg == "--verbose") {
       stagesync::SetLogLevel(stagesync::LogLevel::kDebug);
-    } else if ((name == "status" || name == "verify") && arg == "--json") {
+    } else if (name == "cutover" && arg == "--dry-run") {
+      options.dry_run = true;
+    } else if (name == "cutover" && (arg == "--max-lag" || arg == "--timeout")) {
+      auto d = i + 1 < argc ? stagesync::ParseDuration(argv[i + 1]) : std::nullopt;
+      if (!d) {
+        std::fprintf(stderr, "stagesync cutover: %s needs a duration such as 500ms, 2s or 5m\n",
+                     arg.c_str());
+        return kExitUsage;
+      }
+      (arg == "--max-lag" ? options.max_lag : options.timeout) = *d;
+      ++i;
+    } else if ((name == "status" || name == "verify" || name == "cutover") && arg == "--json") {
       options.json = true;
     } else if (name == "status" && arg == "--watch") {
       options.watch = true;

@@ -449,12 +449,14 @@ Status ParseConfig(const std::string& toml_text, const std::string& origin, Conf
   }
 
   if (const auto* t = Section(r, root, "cutover")) {
-    r.CheckKeys(
-        *t, "cutover.",
-        {"max_lag", "fence", "fence_command", "fence_roles", "switch_command", "verify", "checks"});
+    r.CheckKeys(*t, "cutover.",
+                {"max_lag", "fence", "fence_command", "unfence_command", "fence_roles",
+                 "drain_timeout", "switch_command", "verify", "checks"});
     r.DurationKey(*t, "cutover.", "max_lag", &cfg.cutover.max_lag);
     r.String(*t, "cutover.", "fence", &cfg.cutover.fence);
     r.String(*t, "cutover.", "fence_command", &cfg.cutover.fence_command);
+    r.String(*t, "cutover.", "unfence_command", &cfg.cutover.unfence_command);
+    r.DurationKey(*t, "cutover.", "drain_timeout", &cfg.cutover.drain_timeout);
     r.StringList(*t, "cutover.", "fence_roles", &cfg.cutover.fence_roles);
     r.String(*t, "cutover.", "switch_command", &cfg.cutover.switch_command);
     r.String(*t, "cutover.", "verify", &cfg.cutover.verify);
@@ -463,6 +465,11 @@ Status ParseConfig(const std::string& toml_text, const std::string& origin, Conf
     r.OneOf("cutover.verify", cfg.cutover.verify, {"none", "count", "checksum"});
     if (cfg.cutover.fence == "command" && cfg.cutover.fence_command.empty()) {
       r.Problem("cutover.fence_command", "is required with fence = \"command\"");
+    }
+    if (cfg.cutover.fence == "command" && cfg.cutover.unfence_command.empty()) {
+      r.Problem("cutover.unfence_command",
+                "is required with fence = \"command\": a failed cutover must make production "
+                "writable again");
     }
   }
 

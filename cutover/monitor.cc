@@ -1,15 +1,20 @@
-// The monitor endpoint (Boost.Beast): GET /metrics in Prometheus' text format and GET /status
-// with the contract's JSON, both read from the databases like `stagesync status`.
+// The monitor endpoint (Boost.Beast): /metrics in Prometheus' text format, /status with the
+// contract's JSON, /history for the dashboard's charts, and the dashboard page at /.
 #include <sys/socket.h>
 #include <sys/time.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <deque>
 #include <fstream>
+#include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
+#include "dashboard_html.h"
 #include "stagesync/cutover.h"
 #include "stagesync/log.h"
 
@@ -19,51 +24,87 @@ namespace {
 namespace http = boost::beast::http;
 using boost::asio::ip::tcp;
 
-void Gauge(std::ostringstream& out, const char* name, const char* help, const char* type,
-           const std::string& value) {
-  out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n"
-      << name << " " << value << "\n";
+// One point of the dashboard's charts.
+struct Sample {
+  double t = 0;  // unix seconds
+  std::string state;
+  std::optional<double> lag_seconds;
+  std::optional<int64_t> source_bytes_behind;
+  uint64_t events_applied = 0, transactions_applied = 0;
+};
+
+constexpr size_t kHistorySamples = 600;  // ten minutes at one a second
+
+std::string HistoryJson(const std::deque<Sample>& samples) {
+  std::ostringstream out;
+  out << "{\"interval_seconds\":1,\"samples\":[";
+  char num[64];
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const Sample& s = samples[i];
+    std::snprintf(num, sizeof num, "%.3f", s.t);
+    out << (i ? "," : "") << "{\"t\":" << num << ",\"state\":\"" << s.state
+        << "\",\"lag_seconds\":";
+    if (s.lag_seconds) {
+      std::snprintf(num, sizeof num, "%.3f", *s.lag_seconds);
+      out << num;
+    } else {
+      out << "null";
+    }
+    out << ",\"source_bytes_behind\":"
+        << (s.source_bytes_behind ? std::to_string(*s.source_bytes_behind) : "null")
+        << ",\"events_applied\":" << s.events_applied
+        << ",\"transactions_applied\":" << s.transactions_applied << "}";
+  }
+  out << "]}";
+  return out.str();
 }
 
 }  // namespace
 
-std::string MetricsText(const SyncStatus& s) {
-  std::ostringstream out;
-  char num[64];
-  if (s.lag_seconds) {
-    std::snprintf(num, sizeof num, "%.6f", *s.lag_seconds);
-    Gauge(out, "stagesync_lag_seconds",
-          "Seconds since the source commit of the oldest change not yet applied.", "gauge", num);
-  }
-  if (s.source_bytes_behind) {
-    Gauge(out, "stagesync_source_bytes_behind",
-          "Source WAL/binlog bytes between the source's position and the applied position.",
-          "gauge", std::to_string(*s.source_bytes_behind));
-  }
-  Gauge(out, "stagesync_events_applied_total", "Row changes applied since setup.", "counter",
-        std::to_string(s.events_applied));
-  Gauge(out, "stagesync_transactions_applied_total", "Source transactions applied since setup.",
-        "counter", std::to_string(s.transactions_applied));
-  Gauge(out, "stagesync_run_alive", "1 while a stagesync run is streaming this stream.", "gauge",
-        s.run_alive ? "1" : "0");
-  out << "# HELP stagesync_state The sync's state (1 for the current one).\n"
-      << "# TYPE stagesync_state gauge\n";
-  for (const char* state :
-       {"idle", "streaming", "catching_up", "fenced", "cutover_done", "error"}) {
-    out << "stagesync_state{state=\"" << state << "\"} " << (s.state == state ? 1 : 0) << "\n";
-  }
-  return out.str();
-}
-
 struct MonitorServer::State {
   const Config& config;
+  std::shared_ptr<const apply::ApplyMetrics> live;
   boost::asio::io_context io;
   tcp::acceptor acceptor{io};
   tcp::endpoint endpoint;
   std::string token;
   std::thread thread;
   std::atomic<bool> stop{false};
-  explicit State(const Config& c) : config(c) {}
+
+  // The sampler reads the status once a second for every reader; requests serve its latest.
+  std::thread sampler;
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::optional<SyncStatus> latest;
+  std::deque<Sample> history;
+
+  State(const Config& c, std::shared_ptr<const apply::ApplyMetrics> l)
+      : config(c), live(std::move(l)) {}
+
+  void SampleLoop() {
+    std::unique_lock lock(mutex);
+    while (!stop) {
+      lock.unlock();
+      SyncStatus st = ReadStatus(config);
+      struct Sample point {
+        static_cast<double>(NowUs()) / 1e6, st.state, st.lag_seconds, st.source_bytes_behind,
+            st.events_applied, st.transactions_applied
+      };
+      lock.lock();
+      latest = std::move(st);
+      history.push_back(std::move(point));
+      if (history.size() > kHistorySamples) history.pop_front();
+      wake.wait_for(lock, std::chrono::seconds(1), [this] { return stop.load(); });
+    }
+  }
+
+  SyncStatus Current() {
+    {
+      std::lock_guard lock(mutex);
+      if (latest) return *latest;
+    }
+    return ReadStatus(config);
+  }
 
   http::response<http::string_body> Handle(const http::request<http::string_body>& req) {
     http::response<http::string_body> res{http::status::ok, req.version()};
@@ -76,12 +117,18 @@ struct MonitorServer::State {
       return res;
     };
     std::string target(req.target());
+    target = target.substr(0, target.find('?'));
     if (req.method() != http::verb::get) {
       return reply(http::status::method_not_allowed, "text/plain", "GET only\n");
     }
+    std::optional<apply::ApplyMetrics::Snapshot> snapshot;
+    if (live) snapshot = live->Read();
     if (target == "/metrics") {
       return reply(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
-                   MetricsText(ReadStatus(config)));
+                   MetricsText(Current(), snapshot ? &*snapshot : nullptr));
+    }
+    if (target == "/" || target == "/index.html") {
+      return reply(http::status::ok, "text/html; charset=utf-8", kDashboardHtml);
     }
     if (!token.empty() && std::string(req[http::field::authorization]) != "Bearer " + token) {
       res.set(http::field::www_authenticate, "Bearer");
@@ -89,9 +136,16 @@ struct MonitorServer::State {
                    "a bearer token is required (monitor.token_file)\n");
     }
     if (target == "/status") {
-      return reply(http::status::ok, "application/json", StatusJson(ReadStatus(config)) + "\n");
+      SyncStatus st = Current();
+      return reply(http::status::ok, "application/json",
+                   (snapshot ? LiveStatusJson(st, *snapshot) : StatusJson(st)) + "\n");
     }
-    return reply(http::status::not_found, "text/plain", "not found: /metrics and /status\n");
+    if (target == "/history") {
+      std::lock_guard lock(mutex);
+      return reply(http::status::ok, "application/json", HistoryJson(history) + "\n");
+    }
+    return reply(http::status::not_found, "text/plain",
+                 "not found: / (dashboard), /metrics, /status and /history\n");
   }
 
   void Serve() {
@@ -117,7 +171,8 @@ struct MonitorServer::State {
   }
 };
 
-MonitorServer::MonitorServer(const Config& config) : state_(std::make_unique<State>(config)) {}
+MonitorServer::MonitorServer(const Config& config, std::shared_ptr<const apply::ApplyMetrics> live)
+    : state_(std::make_unique<State>(config, std::move(live))) {}
 MonitorServer::~MonitorServer() {
   Stop();
 }
@@ -154,13 +209,19 @@ Status MonitorServer::Start() {
                          ec.message() + " (pick a free address and port)");
   }
   state_->thread = std::thread([s = state_.get()] { s->Serve(); });
-  LOG_INFO("monitor: http://" << listen << "/metrics and /status");
+  state_->sampler = std::thread([s = state_.get()] { s->SampleLoop(); });
+  LOG_INFO("monitor: http://" << listen << "/ (dashboard), /metrics, /status, /history");
   return Status::Ok();
 }
 
 void MonitorServer::Stop() {
   if (!state_ || !state_->thread.joinable()) return;
-  state_->stop = true;
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->stop = true;
+  }
+  state_->wake.notify_all();
+  if (state_->sampler.joinable()) state_->sampler.join();
   // Wake the blocking accept with a connection of our own.
   boost::system::error_code ec;
   tcp::socket wake(state_->io);

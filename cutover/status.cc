@@ -4,6 +4,7 @@
 #include <ctime>
 #include <sstream>
 
+#include "record.h"
 #include "stagesync/cutover.h"
 
 namespace stagesync::cutover {
@@ -83,7 +84,9 @@ std::string LiveState(const Config& config, double lag_seconds) {
   return lag_seconds > std::max(1.0, 2 * beat) ? "catching_up" : "streaming";
 }
 
-SyncStatus ReadStatus(const Config& config) {
+namespace {
+
+SyncStatus ReadStreamStatus(const Config& config) {
   SyncStatus st;
   st.slot = config.source.slot;
   apply::AppliedPosition applied;
@@ -146,6 +149,19 @@ SyncStatus ReadStatus(const Config& config) {
   return st;
 }
 
+}  // namespace
+
+SyncStatus ReadStatus(const Config& config) {
+  SyncStatus st = ReadStreamStatus(config);
+  std::string state;
+  if (ReadCutoverRecord(config, &state, &st.cutover_json).ok()) {
+    // While production is fenced, and once switched, that is where the sync stands.
+    if (state == "fenced") st.state = "fenced";
+    if (state == "done") st.state = "cutover_done";
+  }
+  return st;
+}
+
 std::string StatusJson(const SyncStatus& s) {
   std::ostringstream out;
   auto opt_num = [](const auto& v) -> std::string {
@@ -171,6 +187,7 @@ std::string StatusJson(const SyncStatus& s) {
       << (s.applied_commit_time ? JsonString(IsoTime(*s.applied_commit_time)) : "null")
       << ",\"run_alive\":" << (s.run_alive ? "true" : "false");
   if (!s.error.empty()) out << ",\"error\":" << JsonString(s.error);
+  if (!s.cutover_json.empty()) out << ",\"cutover\":" << s.cutover_json;
   out << "}";
   return out.str();
 }

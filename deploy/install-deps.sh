@@ -11,6 +11,7 @@ PACKAGES=(
   postgresql-15 postgresql-contrib
   libgtest-dev googletest clang-format
   prometheus  # promtool, which checks /metrics in the tests
+  chromium fonts-dejavu-core  # headless, for the dashboard test
 )
 
 missing=()

@@ -56,7 +56,12 @@ TEST_F(MonitorTest, metrics_pass_promtool_and_status_needs_the_token) {
     std::this_thread::sleep_for(100ms);
   }
   ASSERT_EQ(metrics.status, 200) << RunLog();
-  EXPECT_NE(metrics.body.find("stagesync_events_applied_total 50"), std::string::npos)
+  EXPECT_NE(
+      metrics.body.find("stagesync_events_applied_total{table=\"public.t\",op=\"insert\"} 50"),
+      std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("stagesync_apply_batch_seconds_bucket{le=\"+Inf\"}"),
+            std::string::npos)
       << metrics.body;
   EXPECT_NE(metrics.body.find("stagesync_state{state=\"streaming\"} 1"), std::string::npos)
       << metrics.body;
@@ -72,7 +77,54 @@ TEST_F(MonitorTest, metrics_pass_promtool_and_status_needs_the_token) {
   EXPECT_EQ(status.status, 200);
   EXPECT_NE(status.body.find("\"state\":\"streaming\""), std::string::npos) << status.body;
   EXPECT_NE(status.body.find("\"lag_seconds\":"), std::string::npos) << status.body;
+  EXPECT_NE(status.body.find("{\"table\":\"public.t\",\"insert\":50,"), std::string::npos)
+      << status.body;
+  EXPECT_EQ(Get(spec_.monitor_listen, "/history").status, 401);
+  Reply history = Get(spec_.monitor_listen, "/history", "s3cret-token");
+  EXPECT_EQ(history.status, 200);
+  EXPECT_NE(history.body.find("\"samples\":[{\"t\":"), std::string::npos) << history.body;
   EXPECT_EQ(Get(spec_.monitor_listen, "/nope", "s3cret-token").status, 404);
+}
+
+// The dashboard in a real browser: headless Chromium loads it with the token, polls /status
+// and /history, and draws the lag chart from real samples; the screenshot is kept.
+TEST_F(MonitorTest, dashboard_draws_real_data_in_chromium) {
+  OnBoth("CREATE TABLE t(id int PRIMARY KEY, v text)");
+  const std::string token_file = ScratchDir() + "/" + db_ + ".token";
+  WriteFile(token_file, "dash-token\n");
+  spec_.monitor_token_file = token_file;
+  SetupOrFail();
+  StartRun();
+  for (int i = 0; i < 4; ++i) {
+    OnSource("INSERT INTO t SELECT g, 'v' FROM generate_series(" + std::to_string(i * 100 + 1) +
+             ", " + std::to_string(i * 100 + 100) + ") g");
+    std::this_thread::sleep_for(1s);  // the monitor samples once a second
+  }
+  ASSERT_TRUE(Converges({{"t", "id"}}));
+  Reply page = Get(spec_.monitor_listen, "/");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.body.find("http"), std::string::npos)
+      << "the page must not load anything from elsewhere";
+
+  const std::string url = "http://" + spec_.monitor_listen + "/?token=dash-token";
+  const std::string shot = ScratchDir() + "/" + db_ + "-dashboard.png";
+  auto chromium = [&](const std::string& mode) {
+    return RunCommand({"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                       "--no-first-run", "--user-data-dir=" + ScratchDir() + "/chromium-" + db_,
+                       "--window-size=1280,900", "--virtual-time-budget=8000", mode, url},
+                      "chromium", 90s);
+  };
+  CommandResult dom = chromium("--dump-dom");
+  ASSERT_EQ(dom.exit_code, 0) << dom.Describe();
+  auto at = dom.out.find("data-samples=\"");
+  ASSERT_NE(at, std::string::npos) << "the chart never drew:\n" << dom.out.substr(0, 3000);
+  EXPECT_GE(std::stoi(dom.out.substr(at + 14)), 3) << dom.out.substr(at, 40);
+  EXPECT_NE(dom.out.find("data-state=\"streaming\""), std::string::npos);
+  EXPECT_NE(dom.out.find("public.t"), std::string::npos) << "per-table counts missing";
+  CommandResult png = chromium("--screenshot=" + shot);
+  ASSERT_EQ(png.exit_code, 0) << png.Describe();
+  EXPECT_GT(ReadFile(shot).size(), 20000u) << shot;
+  std::fprintf(stderr, "[harness] dashboard screenshot: %s\n", shot.c_str());
 }
 
 TEST_F(MonitorTest, an_address_in_use_is_a_usage_error_naming_monitor_listen) {

@@ -69,7 +69,9 @@ struct CutoverConfig {
   Duration max_lag = std::chrono::seconds(2);
   std::string fence = "read-only";
   std::string fence_command;
+  std::string unfence_command;  // with fence = "command": undoes it when the cutover fails
   std::vector<std::string> fence_roles;
+  Duration drain_timeout = std::chrono::seconds(30);  // fenced: how long the marker may take
   std::string switch_command;
   std::string verify = "count";
   std::vector<std::string> checks;

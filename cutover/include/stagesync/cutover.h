@@ -1,6 +1,8 @@
-// cutover: where the sync stands (lag, positions, state) and, later, the switch itself.
+// cutover: where the sync stands (lag, positions, state), the monitor that shows it, `verify`,
+// and the cutover state machine that fences production and switches to the target.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -26,7 +28,8 @@ struct SyncStatus {
   std::string slot;
   std::optional<TimestampUs> applied_commit_time;
   bool run_alive = false;
-  std::string error;  // why state is "error"
+  std::string error;         // why state is "error"
+  std::string cutover_json;  // the last cutover's report (CutoverJson), "" if none
 };
 
 // Reads the status from the databases; works whether or not `run` is up.
@@ -40,15 +43,22 @@ double LiveLagSeconds(const Config& config, const apply::ApplyProgress& apply,
 // "streaming" when lag is within a couple of heartbeats, else "catching_up".
 std::string LiveState(const Config& config, double lag_seconds);
 
-// The status in Prometheus' text exposition format (what GET /metrics serves).
-std::string MetricsText(const SyncStatus& status);
+// The status in Prometheus' text exposition format (what GET /metrics serves); with `live`,
+// the running applier's per-table counters and batch-duration histogram too.
+std::string MetricsText(const SyncStatus& status,
+                        const apply::ApplyMetrics::Snapshot* live = nullptr);
+// The status JSON with the running applier's "tables" and "apply_batch" added.
+std::string LiveStatusJson(const SyncStatus& status, const apply::ApplyMetrics::Snapshot& live);
 
-// The monitor endpoint of `run`, on monitor.listen: GET /metrics (Prometheus text) and
-// GET /status (the contract's JSON), both read from the databases. With monitor.token_file,
-// everything but /metrics needs "Authorization: Bearer <token>".
+// The monitor endpoint of `run`, on monitor.listen: GET /metrics (Prometheus text),
+// GET /status (the contract's JSON), GET /history (the last 10 minutes, one sample a second)
+// and GET / (the dashboard page). Status is read from the databases once a second. With
+// monitor.token_file, /status and /history need "Authorization: Bearer <token>"; the page
+// itself holds no data and passes the token from its ?token= to those requests.
 class MonitorServer {
  public:
-  explicit MonitorServer(const Config& config);
+  explicit MonitorServer(const Config& config,
+                         std::shared_ptr<const apply::ApplyMetrics> live = nullptr);
   ~MonitorServer();
   MonitorServer(const MonitorServer&) = delete;
   MonitorServer& operator=(const MonitorServer&) = delete;
@@ -82,5 +92,36 @@ Status Verify(const Config& config, bool checksum, const VerifyProgress& progres
               VerifyReport* report);
 std::string VerifyJson(const VerifyReport& report);
 std::string VerifyText(const VerifyReport& report);
+
+// The cutover state machine (CONTRACT.md): gate on lag, fence production, drain through a
+// marker, sync sequences, verify, switch. Any failure before the switch completes unfences
+// production and puts back what it changed on the target.
+struct CutoverStep {
+  std::string name;                // gate | fence | marker | sequences | verify | switch
+  std::string status = "pending";  // pending | running | ok | failed | skipped
+  std::optional<double> seconds;
+  std::string detail;
+};
+struct CutoverReport {
+  std::string state = "running";  // running | fenced | failed | done | dry_run_done
+  bool dry_run = false;
+  TimestampUs started_at = 0;
+  std::vector<CutoverStep> steps;
+  std::optional<double> downtime_seconds;  // switch end - fence start
+  std::string failed_step, error;
+  std::string unfenced;  // after a failure: what was undone
+};
+struct CutoverOptions {
+  Duration max_lag{0};                          // 0: cutover.max_lag
+  Duration timeout = std::chrono::minutes(10);  // for the lag gate
+  bool dry_run = false;
+};
+// Runs the steps; `progress` is called after each change of the report. A failed step is
+// reported in `report` with a non-ok Status (exit 1; 2 for preconditions not met).
+Status RunCutover(const Config& config, const CutoverOptions& options,
+                  const std::atomic<bool>& stop,
+                  const std::function<void(const CutoverReport&)>& progress, CutoverReport* report);
+std::string CutoverJson(const CutoverReport& report);
+std::string CutoverText(const CutoverReport& report);
 
 }  // namespace stagesync::cutover

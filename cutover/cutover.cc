@@ -1,0 +1,385 @@
+// The cutover state machine: gate, fence, marker, sequences, verify, switch (CONTRACT.md).
+// Production is unfenced, and target counters put back, on any failure before the switch
+// has completed.
+#include "stagesync/cutover.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+#include <thread>
+
+#include "production.h"
+#include "record.h"
+#include "stagesync/log.h"
+#include "stagesync/mysql.h"
+#include "stagesync/pg.h"
+#include "target_counters.h"
+
+namespace stagesync::cutover {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::string Fixed(double v, int digits = 3) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+// A step failed: the message becomes the step's detail and the report's error.
+struct StepFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// One `[cutover] checks` query on the target: passes when its first row's first column is
+// true (t, true, or a non-zero number).
+bool CheckPasses(const Config& config, const std::string& sql, std::string* value) {
+  std::optional<std::string> v;
+  if (config.target.kind == "mysql") {
+    auto conn = mysql::Connect(config.target);
+    auto rows = mysql::Query(*conn, sql);
+    if (!rows.empty() && !rows[0].empty()) v = rows[0][0];
+  } else {
+    auto conn = pg::Connect(config.target, "stagesync-cutover");
+    pqxx::nontransaction tx(*conn);
+    auto r = tx.exec(sql);
+    if (!r.empty() && r.columns() > 0 && !r[0][0].is_null()) v = r[0][0].as<std::string>();
+  }
+  *value = v.value_or("no row");
+  if (!v) return false;
+  std::string s = AsciiLower(*v);
+  if (s == "t" || s == "true") return true;
+  char* end = nullptr;
+  double d = std::strtod(s.c_str(), &end);
+  return end != s.c_str() && *end == '\0' && d != 0;
+}
+
+class Machine {
+ public:
+  Machine(const Config& config, const CutoverOptions& options, const std::atomic<bool>& stop,
+          const std::function<void(const CutoverReport&)>& progress, CutoverReport* report)
+      : config_(config), options_(options), stop_(stop), progress_(progress), r_(*report) {
+    r_ = CutoverReport{};
+    r_.dry_run = options.dry_run;
+    r_.started_at = NowUs();
+    for (const char* name : {"gate", "fence", "marker", "sequences", "verify", "switch"}) {
+      r_.steps.push_back(CutoverStep{name});
+    }
+  }
+
+  Status Run() {
+    capture::SourceCheck check;
+    if (Status s = capture::CheckSource(config_, &check); !s.ok()) return s;
+    if (!check.problems.empty()) return Status::Usage("source: " + check.problems.front());
+    tables_ = check.tables;
+    try {
+      production_ = Production::Open(config_);
+      counters_ = TargetCounters::Open(config_);
+    } catch (const std::exception& e) {
+      return Status::Usage(std::string("cutover: ") + e.what());
+    }
+    if (!options_.dry_run) {
+      auto problems = production_->CheckPrivileges();
+      if (!problems.empty()) return Status::Usage(problems.front());
+    }
+    SyncStatus st = ReadStatus(config_);
+    if (!st.run_alive) {
+      return Status::Usage(
+          "no `stagesync run` is streaming stream " + config_.source.slot + " (state " + st.state +
+          (st.error.empty() ? "" : ": " + st.error) +
+          "): the cutover drains through it; start it and wait for state streaming");
+    }
+    Publish();
+
+    Status failed;
+    if (!Step(0, [&] { return Gate(); }) || !Step(1, [&] { return Fence(); }) ||
+        !Step(2, [&] { return Marker(); }) || !Step(3, [&] { return Sequences(); }) ||
+        !Step(4, [&] { return Verify(); }) || !Step(5, [&] { return Switch(); })) {
+      Undo();
+      r_.state = "failed";
+      Publish();
+      return Status::Error("cutover failed at " + r_.failed_step + ": " + r_.error);
+    }
+    if (fence_started_) r_.downtime_seconds = SecondsSince(*fence_started_);
+    r_.state = options_.dry_run ? "dry_run_done" : "done";
+    Publish();
+    return Status::Ok();
+  }
+
+ private:
+  // Runs one step, timing it; false if it failed (the report says why).
+  bool Step(size_t i, const std::function<std::string()>& body) {
+    CutoverStep& step = r_.steps[i];
+    step.status = "running";
+    Publish();
+    auto started = Clock::now();
+    try {
+      if (stop_) throw StepFailure("interrupted (SIGINT/SIGTERM)");
+      step.detail = body();
+      step.status = step.detail.rfind("skipped", 0) == 0 ? "skipped" : "ok";
+    } catch (const std::exception& e) {
+      step.status = "failed";
+      step.detail = e.what();
+      r_.failed_step = step.name;
+      r_.error = e.what();
+    }
+    step.seconds = SecondsSince(started);
+    LOG_INFO("cutover: " << step.name << " " << step.status << " in " << Fixed(*step.seconds)
+                         << " s: " << step.detail);
+    Publish();
+    return step.status != "failed";
+  }
+
+  std::string Gate() {
+    double max_lag = std::chrono::duration<double>(
+                         options_.max_lag.count() ? options_.max_lag : config_.cutover.max_lag)
+                         .count();
+    auto deadline = Clock::now() + options_.timeout;
+    std::string last = "unknown";
+    while (true) {
+      SyncStatus st = ReadStatus(config_);
+      if (st.lag_seconds) last = Fixed(*st.lag_seconds) + " s";
+      if (st.run_alive && st.lag_seconds && *st.lag_seconds <= max_lag) {
+        return "lag " + last + " <= max_lag " + Fixed(max_lag) + " s";
+      }
+      if (!st.run_alive) last += " and `run` is not up (" + st.state + ")";
+      if (Clock::now() >= deadline) {
+        throw StepFailure("lag never reached max_lag " + Fixed(max_lag) + " s within " +
+                          FormatDuration(options_.timeout) + " (last: " + last + ")");
+      }
+      if (stop_) throw StepFailure("interrupted (SIGINT/SIGTERM)");
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+
+  std::string Fence() {
+    if (options_.dry_run) return "skipped (dry run)";
+    if (config_.cutover.fence == "none") return "skipped (cutover.fence = none)";
+    fence_started_ = Clock::now();
+    fenced_ = true;  // from here on, a failure unfences, even of a half-done fence
+    r_.state = "fenced";
+    if (config_.cutover.fence == "command") {
+      int rc = RunShell(config_.cutover.fence_command, {"STAGESYNC_STEP=fence"});
+      if (rc != 0) throw StepFailure("fence_command exited with " + std::to_string(rc));
+      return "fence_command done";
+    }
+    return production_->Fence();
+  }
+
+  std::string Marker() {
+    auto started = Clock::now();
+    Lsn marker = production_->WriteMarker();
+    auto deadline = started + config_.cutover.drain_timeout;
+    while (true) {
+      apply::AppliedPosition applied;
+      if (Status s = apply::ReadAppliedPosition(config_, &applied); !s.ok()) {
+        throw StepFailure(s.message());
+      }
+      if (applied.lsn >= marker) {
+        return "applied " + DescribePosition(config_.source.kind, applied.lsn) + " >= marker " +
+               DescribePosition(config_.source.kind, marker);
+      }
+      if (Clock::now() >= deadline) {
+        throw StepFailure("the marker at " + DescribePosition(config_.source.kind, marker) +
+                          " was not applied within cutover.drain_timeout " +
+                          FormatDuration(config_.cutover.drain_timeout) +
+                          " (applied: " + DescribePosition(config_.source.kind, applied.lsn) +
+                          "); is `stagesync run` up and applying?");
+      }
+      if (stop_) throw StepFailure("interrupted (SIGINT/SIGTERM)");
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
+  std::string Sequences() {
+    auto lines = counters_->Sync(production_->Counters(tables_), tables_);
+    synced_ = true;
+    std::string out = std::to_string(lines.size()) + " counter" + (lines.size() == 1 ? "" : "s");
+    for (const auto& l : lines) out += "; " + l;
+    return out;
+  }
+
+  std::string Verify() {
+    std::string out;
+    if (config_.cutover.verify != "none") {
+      VerifyReport report;
+      bool checksum = config_.cutover.verify == "checksum";
+      if (Status s = cutover::Verify(config_, checksum, nullptr, &report); !s.ok()) {
+        throw StepFailure(s.message());
+      }
+      if (!report.equal()) {
+        std::string diff;
+        for (const auto& t : report.tables) {
+          bool same = t.error.empty() && t.source_rows == t.target_rows &&
+                      (!t.checksummed || t.checksum_equal);
+          if (same) continue;
+          diff += (diff.empty() ? "" : "; ") + t.source_table + ": " +
+                  (!t.error.empty()
+                       ? t.error
+                       : std::to_string(t.source_rows) + " vs " + std::to_string(t.target_rows) +
+                             " rows" + (t.differences.empty() ? "" : ", " + t.differences[0]));
+        }
+        throw StepFailure("verify (" + config_.cutover.verify + ") found differences: " + diff);
+      }
+      out = std::to_string(report.tables.size()) + " tables equal (" + config_.cutover.verify + ")";
+    } else {
+      out = "no table comparison (cutover.verify = none)";
+    }
+    for (const auto& sql : config_.cutover.checks) {
+      std::string value;
+      bool ok = false;
+      try {
+        ok = CheckPasses(config_, sql, &value);
+      } catch (const std::exception& e) {
+        throw StepFailure("check `" + sql + "` failed: " + e.what());
+      }
+      if (!ok) throw StepFailure("check `" + sql + "` returned " + value + ", not true");
+    }
+    if (!config_.cutover.checks.empty()) {
+      out += "; " + std::to_string(config_.cutover.checks.size()) + " checks passed";
+    }
+    return out;
+  }
+
+  std::string Switch() {
+    if (options_.dry_run) return "skipped (dry run)";
+    if (config_.cutover.switch_command.empty()) {
+      return "no switch_command: point the applications at the target now";
+    }
+    int rc = RunShell(config_.cutover.switch_command, {"STAGESYNC_STEP=switch"});
+    if (rc != 0) throw StepFailure("switch_command exited with " + std::to_string(rc));
+    return "switch_command done";
+  }
+
+  // After a failure: production writable again, the target's counters as they were.
+  void Undo() {
+    std::string done;
+    if (synced_) {
+      try {
+        counters_->Restore();
+        done += "target counters restored";
+      } catch (const std::exception& e) {
+        done += std::string("restoring the target counters FAILED: ") + e.what();
+      }
+    }
+    if (fenced_) {
+      std::string what;
+      try {
+        if (config_.cutover.fence == "command") {
+          int rc = RunShell(config_.cutover.unfence_command, {"STAGESYNC_STEP=unfence"});
+          what = rc == 0 ? "unfence_command done"
+                         : "unfence_command exited with " + std::to_string(rc) +
+                               ": PRODUCTION MAY STILL BE FENCED";
+        } else {
+          what = production_->Unfence();
+        }
+      } catch (const std::exception& e) {
+        what = std::string("unfencing FAILED: ") + e.what() + ": PRODUCTION MAY STILL BE FENCED";
+      }
+      done += (done.empty() ? "" : "; ") + what;
+    }
+    r_.unfenced = done.empty() ? "nothing to undo" : done;
+    LOG_INFO("cutover: " << r_.unfenced);
+  }
+
+  void Publish() {
+    if (progress_) progress_(r_);
+    if (Status s = WriteCutoverRecord(config_, r_.state, CutoverJson(r_)); !s.ok()) {
+      LOG_WARN(s.message());
+    }
+  }
+
+  const Config& config_;
+  const CutoverOptions& options_;
+  const std::atomic<bool>& stop_;
+  const std::function<void(const CutoverReport&)>& progress_;
+  CutoverReport& r_;
+  std::vector<TableShape> tables_;
+  std::unique_ptr<Production> production_;
+  std::unique_ptr<TargetCounters> counters_;
+  std::optional<Clock::time_point> fence_started_;
+  bool fenced_ = false, synced_ = false;
+};
+
+}  // namespace
+
+Status RunCutover(const Config& config, const CutoverOptions& options,
+                  const std::atomic<bool>& stop,
+                  const std::function<void(const CutoverReport&)>& progress,
+                  CutoverReport* report) {
+  return Machine(config, options, stop, progress, report).Run();
+}
+
+std::string CutoverJson(const CutoverReport& r) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  auto str = [&](const char* key, const std::string& v) {
+    w.Key(key);
+    if (v.empty()) {
+      w.Null();
+    } else {
+      w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+    }
+  };
+  auto num = [&](const char* key, const std::optional<double>& v) {
+    w.Key(key);
+    if (v) {
+      w.Double(*v);
+    } else {
+      w.Null();
+    }
+  };
+  w.StartObject();
+  str("state", r.state);
+  w.Key("dry_run");
+  w.Bool(r.dry_run);
+  w.Key("started_at_us");
+  w.Int64(r.started_at);
+  std::string current;
+  for (const auto& s : r.steps) {
+    if (s.status == "running") current = s.name;
+  }
+  str("step", current);
+  num("downtime_seconds", r.downtime_seconds);
+  str("failed_step", r.failed_step);
+  str("error", r.error);
+  str("unfenced", r.unfenced);
+  w.Key("steps");
+  w.StartArray();
+  for (const auto& s : r.steps) {
+    w.StartObject();
+    str("name", s.name);
+    str("status", s.status);
+    num("seconds", s.seconds);
+    w.Key("detail");
+    w.String(s.detail.c_str(), static_cast<rapidjson::SizeType>(s.detail.size()));
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return buf.GetString();
+}
+
+std::string CutoverText(const CutoverReport& r) {
+  std::ostringstream out;
+  out << "cutover" << (r.dry_run ? " (dry run)" : "") << ": " << r.state << "\n";
+  char line[96];
+  for (const auto& s : r.steps) {
+    std::snprintf(line, sizeof line, "  %-10s %-8s %9s  ", s.name.c_str(), s.status.c_str(),
+                  s.seconds ? (Fixed(*s.seconds) + " s").c_str() : "-");
+    out << line << s.detail << "\n";
+  }
+  if (r.downtime_seconds) out << "downtime " << Fixed(*r.downtime_seconds) << " s\n";
+  if (!r.failed_step.empty()) out << "failed at " << r.failed_step << ": " << r.error << "\n";
+  if (!r.unfenced.empty()) out << "undone: " << r.unfenced << "\n";
+  return out.str();
+}
+
+}  // namespace stagesync::cutover

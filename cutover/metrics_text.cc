@@ -1,0 +1,116 @@
+// What the monitor serves, as text: Prometheus' exposition format and the live additions to
+// the status JSON.
+#include <cstdio>
+#include <sstream>
+
+#include "stagesync/cutover.h"
+
+namespace stagesync::cutover {
+namespace {
+
+void Metric(std::ostringstream& out, const char* name, const char* help, const char* type,
+            const std::string& value) {
+  out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n"
+      << name << " " << value << "\n";
+}
+
+std::string Number(double v) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+// Label values are table names: escape what the format requires.
+std::string Label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+constexpr const char* kOpNames[] = {"insert", "update", "delete", "truncate"};
+
+}  // namespace
+
+std::string MetricsText(const SyncStatus& s, const apply::ApplyMetrics::Snapshot* live) {
+  std::ostringstream out;
+  if (s.lag_seconds) {
+    Metric(out, "stagesync_lag_seconds",
+           "Seconds since the source commit of the oldest change not yet applied.", "gauge",
+           Number(*s.lag_seconds));
+  }
+  if (s.source_bytes_behind) {
+    Metric(out, "stagesync_source_bytes_behind",
+           "Source WAL/binlog bytes between the source's position and the applied position.",
+           "gauge", std::to_string(*s.source_bytes_behind));
+  }
+  out << "# HELP stagesync_events_applied_total Row changes applied, by source table and "
+         "operation (since this process started).\n"
+      << "# TYPE stagesync_events_applied_total counter\n";
+  if (live) {
+    for (const auto& [table, ops] : live->tables) {
+      for (int op = 0; op < apply::ApplyMetrics::kOps; ++op) {
+        out << "stagesync_events_applied_total{table=\"" << Label(table) << "\",op=\""
+            << kOpNames[op] << "\"} " << ops[op] << "\n";
+      }
+    }
+  }
+  Metric(out, "stagesync_events_applied_since_setup", "Row changes applied since setup.", "gauge",
+         std::to_string(s.events_applied));
+  Metric(out, "stagesync_transactions_applied_total", "Source transactions applied since setup.",
+         "counter", std::to_string(s.transactions_applied));
+  if (live) {
+    out << "# HELP stagesync_apply_batch_seconds Duration of apply's target transactions.\n"
+        << "# TYPE stagesync_apply_batch_seconds histogram\n";
+    const auto& bounds = apply::ApplyMetrics::BatchBuckets();
+    for (size_t i = 0; i < bounds.size(); ++i) {
+      out << "stagesync_apply_batch_seconds_bucket{le=\"" << Number(bounds[i]) << "\"} "
+          << live->batch_buckets[i] << "\n";
+    }
+    out << "stagesync_apply_batch_seconds_bucket{le=\"+Inf\"} " << live->batch_count << "\n"
+        << "stagesync_apply_batch_seconds_sum " << Number(live->batch_sum_seconds) << "\n"
+        << "stagesync_apply_batch_seconds_count " << live->batch_count << "\n";
+  }
+  Metric(out, "stagesync_run_alive", "1 while a stagesync run is streaming this stream.", "gauge",
+         s.run_alive ? "1" : "0");
+  out << "# HELP stagesync_state The sync's state (1 for the current one).\n"
+      << "# TYPE stagesync_state gauge\n";
+  for (const char* state :
+       {"idle", "streaming", "catching_up", "fenced", "cutover_done", "error"}) {
+    out << "stagesync_state{state=\"" << state << "\"} " << (s.state == state ? 1 : 0) << "\n";
+  }
+  return out.str();
+}
+
+std::string LiveStatusJson(const SyncStatus& status, const apply::ApplyMetrics::Snapshot& live) {
+  std::string json = StatusJson(status);
+  std::ostringstream extra;
+  extra << ",\"tables\":[";
+  bool first = true;
+  for (const auto& [table, ops] : live.tables) {
+    std::string name;
+    for (char c : table) {
+      if (c == '"' || c == '\\') name += '\\';
+      name += c;
+    }
+    extra << (first ? "" : ",") << "{\"table\":\"" << name << "\"";
+    for (int op = 0; op < apply::ApplyMetrics::kOps; ++op) {
+      extra << ",\"" << kOpNames[op] << "\":" << ops[op];
+    }
+    extra << "}";
+    first = false;
+  }
+  extra << "],\"apply_batch\":{\"count\":" << live.batch_count
+        << ",\"sum_seconds\":" << Number(live.batch_sum_seconds)
+        << ",\"last_seconds\":" << Number(live.last_batch_seconds) << "}";
+  json.insert(json.size() - 1, extra.str());  // before the closing brace
+  return json;
+}
+
+}  // namespace stagesync::cutover

@@ -1,0 +1,86 @@
+#include "record.h"
+
+#include "stagesync/mysql.h"
+#include "stagesync/pg.h"
+
+namespace stagesync::cutover {
+namespace {
+
+// Created here rather than by setup's bookkeeping so that targets set up before cutover
+// existed need nothing new.
+constexpr const char* kPostgresTable =
+    "CREATE TABLE IF NOT EXISTS stagesync.cutover (stream text PRIMARY KEY, state text NOT NULL, "
+    "report text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())";
+constexpr const char* kMysqlTable =
+    "CREATE TABLE IF NOT EXISTS stagesync.cutover (stream VARCHAR(64) PRIMARY KEY, state "
+    "VARCHAR(32) NOT NULL, report MEDIUMTEXT NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT "
+    "CURRENT_TIMESTAMP(6)) ENGINE=InnoDB";
+
+}  // namespace
+
+Status WriteCutoverRecord(const Config& config, const std::string& state,
+                          const std::string& report_json) {
+  try {
+    if (config.target.kind == "mysql") {
+      auto conn = mysql::Connect(config.target);
+      mysql::Exec(*conn, kMysqlTable);
+      mysql::Exec(*conn, "INSERT INTO stagesync.cutover (stream, state, report) VALUES (" +
+                             mysql::QuoteLiteral(config.source.slot) + ", " +
+                             mysql::QuoteLiteral(state) + ", " + mysql::QuoteLiteral(report_json) +
+                             ") ON DUPLICATE KEY UPDATE state = VALUES(state), report = "
+                             "VALUES(report), updated_at = NOW(6)");
+    } else {
+      auto conn = pg::Connect(config.target, "stagesync-cutover");
+      pqxx::nontransaction tx(*conn);
+      tx.exec0(std::string("SET client_min_messages = warning; ") + kPostgresTable);
+      tx.exec_params(
+          "INSERT INTO stagesync.cutover (stream, state, report) VALUES ($1, $2, $3) ON CONFLICT "
+          "(stream) DO UPDATE SET state = excluded.state, report = excluded.report, updated_at = "
+          "now()",
+          config.source.slot, state, report_json);
+    }
+  } catch (const std::exception& e) {
+    return Status::Error("recording the cutover's progress on the target: " +
+                         std::string(e.what()));
+  }
+  return Status::Ok();
+}
+
+Status ReadCutoverRecord(const Config& config, std::string* state, std::string* report_json) {
+  state->clear();
+  report_json->clear();
+  try {
+    if (config.target.kind == "mysql") {
+      auto conn = mysql::Connect(config.target);
+      bool exists = !mysql::Query(*conn,
+                                  "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = "
+                                  "'stagesync' AND TABLE_NAME = 'cutover'")
+                         .empty();
+      auto rows = exists ? mysql::Query(*conn,
+                                        "SELECT state, report FROM stagesync.cutover WHERE "
+                                        "stream = " +
+                                            mysql::QuoteLiteral(config.source.slot))
+                         : mysql::Rows{};
+      if (!rows.empty()) {
+        *state = rows[0][0];
+        *report_json = rows[0][1];
+      }
+    } else {
+      auto conn = pg::Connect(config.target, "stagesync-status");
+      pqxx::nontransaction tx(*conn);
+      if (tx.exec1("SELECT to_regclass('stagesync.cutover') IS NOT NULL")[0].as<bool>()) {
+        auto r = tx.exec_params("SELECT state, report FROM stagesync.cutover WHERE stream = $1",
+                                config.source.slot);
+        if (!r.empty()) {
+          *state = r[0][0].as<std::string>();
+          *report_json = r[0][1].as<std::string>();
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    return Status::Error("reading the cutover's progress on the target: " + std::string(e.what()));
+  }
+  return Status::Ok();
+}
+
+}  // namespace stagesync::cutover
