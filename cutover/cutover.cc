@@ -89,7 +89,12 @@ class Machine {
       auto problems = production_->CheckPrivileges();
       if (!problems.empty()) return Status::Usage(problems.front());
     }
+    // A `run` that has just started reports itself within a heartbeat or two.
     SyncStatus st = ReadStatus(config_);
+    for (int i = 0; i < 20 && !st.run_alive && !stop_; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      st = ReadStatus(config_);
+    }
     if (!st.run_alive) {
       return Status::Usage(
           "no `stagesync run` is streaming stream " + config_.source.slot + " (state " + st.state +

@@ -47,10 +47,10 @@ std::string TemplateDataDirectory() {
 
 struct Conn {
   MYSQL* m = nullptr;
-  Conn(int port, const std::string& db) {
+  Conn(int port, const std::string& db, const std::string& user = "root") {
     m = mysql_init(nullptr);
-    if (!mysql_real_connect(m, "127.0.0.1", "root", "", db.empty() ? nullptr : db.c_str(), port,
-                            nullptr, CLIENT_MULTI_STATEMENTS)) {
+    if (!mysql_real_connect(m, "127.0.0.1", user.c_str(), "", db.empty() ? nullptr : db.c_str(),
+                            port, nullptr, CLIENT_MULTI_STATEMENTS)) {
       std::string e = mysql_error(m);
       mysql_close(m);
       throw std::runtime_error("mariadb connect: " + e);
@@ -130,8 +130,9 @@ std::string MariaDbServer::dsn(const std::string& db) const {
   return "mysql://root@127.0.0.1:" + std::to_string(port_) + "/" + db;
 }
 
-void MariaDbServer::Exec(const std::string& db, const std::string& sql) const {
-  Conn c(port_, db);
+void MariaDbServer::Exec(const std::string& db, const std::string& sql,
+                         const std::string& user) const {
+  Conn c(port_, db, user);
   if (mysql_query(c.m, sql.c_str())) c.Fail(sql);
   // Drain every result of a multi-statement batch; an error in a later one surfaces here.
   do {

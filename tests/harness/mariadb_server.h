@@ -28,8 +28,9 @@ class MariaDbServer {
   // stagesync's dsn for database `db`: "mysql://root@127.0.0.1:PORT/db".
   std::string dsn(const std::string& db) const;
 
-  // Runs one or more statements (multi-statement). Throws on error.
-  void Exec(const std::string& db, const std::string& sql) const;
+  // Runs one or more statements (multi-statement), as root or `user` (no password). Throws on
+  // error.
+  void Exec(const std::string& db, const std::string& sql, const std::string& user = "root") const;
   // Every value as the server's text, NULL as nullopt.
   Rows Query(const std::string& db, const std::string& sql) const;
   std::optional<std::string> QueryValue(const std::string& db, const std::string& sql) const;
