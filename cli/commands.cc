@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "stagesync/apply.h"
@@ -110,13 +111,40 @@ int StatusCommand(const Config& config, const Options& options) {
   std::atomic<bool> stop{false};
   std::unique_ptr<StopSignals> signals;
   if (options.watch) signals = std::make_unique<StopSignals>(stop);
+  std::optional<cutover::SyncStatus> previous;
+  auto previous_at = std::chrono::steady_clock::now();
   while (true) {
     cutover::SyncStatus st = cutover::ReadStatus(config);
+    auto now = std::chrono::steady_clock::now();
     std::string text = options.json ? cutover::StatusJson(st) + "\n" : cutover::StatusText(st);
-    if (options.watch && tty) std::fputs("\033[H\033[2J", stdout);
+    if (options.watch && !options.json && previous) {
+      // Rates between two refreshes: what the sync is doing right now.
+      double secs = std::chrono::duration<double>(now - previous_at).count();
+      char line[128];
+      std::snprintf(
+          line, sizeof line, "rate                  %.0f events/s, %.0f transactions/s\n",
+          (st.events_applied - std::min(st.events_applied, previous->events_applied)) / secs,
+          (st.transactions_applied -
+           std::min(st.transactions_applied, previous->transactions_applied)) /
+              secs);
+      text += line;
+    }
+    if (options.watch && tty) {
+      // Redraw in place: home, each line cleared to its end, then the rest of the screen.
+      std::string framed = "\033[H";
+      for (size_t at = 0; at < text.size();) {
+        size_t nl = text.find('\n', at);
+        if (nl == std::string::npos) nl = text.size();
+        framed += text.substr(at, nl - at) + "\033[K\n";
+        at = nl + 1;
+      }
+      text = framed + "\033[J";
+    }
     std::fputs(text.c_str(), stdout);
     std::fflush(stdout);
     if (!options.watch) break;
+    previous = st;
+    previous_at = now;
     for (int i = 0; i < 10 && !stop; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (stop) break;

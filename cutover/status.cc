@@ -1,3 +1,5 @@
+#include <rapidjson/document.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -207,6 +209,25 @@ std::string StatusText(const SyncStatus& s) {
       << "events applied        " << s.events_applied << "\n"
       << "transactions applied  " << s.transactions_applied << "\n";
   if (!s.error.empty()) out << "error                 " << s.error << "\n";
+  if (!s.cutover_json.empty()) {
+    rapidjson::Document d;
+    if (!d.Parse(s.cutover_json.c_str()).HasParseError() && d.IsObject() && d.HasMember("state")) {
+      std::string line = d["state"].GetString();
+      if (d.HasMember("downtime_seconds") && d["downtime_seconds"].IsNumber()) {
+        char buf[48];
+        std::snprintf(buf, sizeof buf, ", downtime %.3f s", d["downtime_seconds"].GetDouble());
+        line += buf;
+      }
+      if (d.HasMember("failed_step") && d["failed_step"].IsString()) {
+        line += std::string(", failed at ") + d["failed_step"].GetString() + ": " +
+                (d.HasMember("error") && d["error"].IsString() ? d["error"].GetString() : "");
+      }
+      if (d.HasMember("step") && d["step"].IsString()) {
+        line += std::string(", now at ") + d["step"].GetString();
+      }
+      out << "last cutover          " << line << "\n";
+    }
+  }
   return out.str();
 }
 

@@ -103,5 +103,26 @@ TEST_F(StatusTest, status_lag_drops_to_zero) {
   ExpectContractFields(Status());
 }
 
+TEST_F(StatusTest, watch_refreshes_every_second_with_rates_until_interrupted) {
+  OnBoth("CREATE TABLE t(id int PRIMARY KEY)");
+  SetupOrFail();
+  StartRun();
+  Process watch({StagesyncBinary(), "status", "--watch", "-c", config_path_}, "status-watch");
+  for (int i = 0; i < 3; ++i) {
+    OnSource("INSERT INTO t SELECT generate_series(" + std::to_string(i * 100 + 1) + ", " +
+             std::to_string(i * 100 + 100) + ")");
+    std::this_thread::sleep_for(1s);
+  }
+  watch.Signal(SIGINT);
+  ASSERT_EQ(watch.Wait(30s), 0) << watch.Stderr();
+  std::string out = watch.Stdout();
+  size_t frames = 0;
+  for (size_t at = 0; (at = out.find("state                 ", at)) != std::string::npos; ++at) {
+    ++frames;
+  }
+  EXPECT_GE(frames, 2u) << out;
+  EXPECT_NE(out.find("events/s"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace stagesync::testing
