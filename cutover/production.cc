@@ -26,6 +26,15 @@ using capture::kSourceSchema;
 // through to the applied position without writing them anywhere.
 constexpr int kMarkerId = 2;
 
+// " AND <column> IN ('a', 'b')" for cutover.fence_roles, "" when every session is ended.
+template <typename Quote>
+std::string OnlyFenceRoles(const Config& config, const std::string& column, Quote quote) {
+  if (config.cutover.fence_roles.empty()) return "";
+  std::string list;
+  for (const auto& r : config.cutover.fence_roles) list += (list.empty() ? "" : ", ") + quote(r);
+  return " AND " + column + " IN (" + list + ")";
+}
+
 class PostgresProduction : public Production {
  public:
   explicit PostgresProduction(const Config& config)
@@ -73,13 +82,9 @@ class PostgresProduction : public Production {
     // gone, so nothing of theirs can commit after the marker.
     std::string who =
         "datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client "
-        "backend' AND application_name NOT LIKE 'stagesync%'";
-    if (!config_.cutover.fence_roles.empty()) {
-      std::string roles;
-      for (const auto& r : config_.cutover.fence_roles)
-        roles += (roles.empty() ? "" : ", ") + pg::QuoteLiteral(r);
-      who += " AND usename IN (" + roles + ")";
-    }
+        "backend' AND application_name NOT LIKE 'stagesync%'" +
+        OnlyFenceRoles(config_, "usename",
+                       [](const std::string& r) { return pg::QuoteLiteral(r); });
     auto ended =
         tx.exec("SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE " + who);
     std::string pids;
@@ -243,13 +248,9 @@ class MysqlProduction : public Production {
     std::string sql =
         "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND "
         "NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Killed') AND USER NOT IN "
-        "('system user', 'event_scheduler', 'unauthenticated user')";
-    if (!config_.cutover.fence_roles.empty()) {
-      std::string users;
-      for (const auto& r : config_.cutover.fence_roles)
-        users += (users.empty() ? "" : ", ") + mysql::QuoteLiteral(r);
-      sql += " AND USER IN (" + users + ")";
-    }
+        "('system user', 'event_scheduler', 'unauthenticated user')" +
+        OnlyFenceRoles(config_, "USER",
+                       [](const std::string& r) { return mysql::QuoteLiteral(r); });
     size_t n = 0;
     for (const auto& row : mysql::Query(*conn_, sql)) {
       try {
