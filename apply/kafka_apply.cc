@@ -126,11 +126,29 @@ bool ToChange(const debezium::DecodedRecord& r, const RelationPtr& rel, ChangeEv
 
 }  // namespace
 
+std::string KafkaGroupId(const Config& config) {
+  return config.stream.group_id.empty() ? config.stream.topic_prefix + "-apply"
+                                        : config.stream.group_id;
+}
+
+std::string KafkaTopicRegex(const Config& config) {
+  std::string regex = "^(";
+  for (size_t i = 0; i < config.source.tables.size(); ++i) {
+    regex += (i ? "|" : "") + GlobToTopicRegex(config.stream.topic_prefix, config.source.tables[i]);
+  }
+  return regex + ")$";
+}
+
+Status ReadKafkaPositions(const Config& config, std::vector<KafkaPosition>* out) {
+  std::unique_ptr<KafkaTarget> target;
+  if (Status s = OpenKafkaTarget(config, &target); !s.ok()) return s;
+  return target->LoadKafkaPositions(KafkaGroupId(config), out);
+}
+
 Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop) {
   std::unique_ptr<KafkaTarget> applier;
   if (Status s = OpenKafkaTarget(config, &applier); !s.ok()) return s;
-  const std::string group = config.stream.group_id.empty() ? config.stream.topic_prefix + "-apply"
-                                                           : config.stream.group_id;
+  const std::string group = KafkaGroupId(config);
   const std::string dead_letter = config.stream.dead_letter_topic.empty()
                                       ? config.stream.topic_prefix + ".dead-letter"
                                       : config.stream.dead_letter_topic;
@@ -139,11 +157,7 @@ Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop) {
   std::map<std::pair<std::string, int32_t>, KafkaPosition> positions;
   for (auto& p : stored) positions[{p.topic, p.partition}] = p;
 
-  std::string regex = "^(";
-  for (size_t i = 0; i < config.source.tables.size(); ++i) {
-    regex += (i ? "|" : "") + GlobToTopicRegex(config.stream.topic_prefix, config.source.tables[i]);
-  }
-  regex += ")$";
+  const std::string regex = KafkaTopicRegex(config);
   // On every assignment, read the positions back from the target: another apply process of
   // the group may have advanced a partition this one is taking over.
   auto stored_offset = [&](const std::string& topic, int32_t partition) -> std::optional<int64_t> {

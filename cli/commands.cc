@@ -436,6 +436,13 @@ int Apply(const Config& config, const Options&) {
                  "brokers (or use `stagesync run` for the direct path)\n");
     return kExitUsage;
   }
+  // apply serves the monitor in Kafka mode (capture, on the same config, does not). Several
+  // apply processes may share the group: the first to bind monitor.listen serves it.
+  BlockStopSignals();
+  cutover::MonitorServer monitor(config);
+  if (Status s = monitor.Start(); !s.ok()) {
+    LOG_WARN("apply: no monitor in this process: " << s.message());
+  }
   return RunWithRetries(
       "apply", [&](const std::atomic<bool>& stop) { return apply::RunKafkaApply(config, stop); });
 }

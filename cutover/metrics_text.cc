@@ -77,6 +77,14 @@ std::string MetricsText(const SyncStatus& s, const apply::ApplyMetrics::Snapshot
         << "stagesync_apply_batch_seconds_sum " << Number(live->batch_sum_seconds) << "\n"
         << "stagesync_apply_batch_seconds_count " << live->batch_count << "\n";
   }
+  if (s.kafka_lag) {
+    out << "# HELP stagesync_kafka_consumer_lag Records in Kafka apply has not applied, by "
+           "partition.\n# TYPE stagesync_kafka_consumer_lag gauge\n";
+    for (const auto& k : *s.kafka_lag) {
+      out << "stagesync_kafka_consumer_lag{topic=\"" << Label(k.topic) << "\",partition=\""
+          << k.partition << "\"} " << k.lag << "\n";
+    }
+  }
   Metric(out, "stagesync_run_alive", "1 while a stagesync run is streaming this stream.", "gauge",
          s.run_alive ? "1" : "0");
   out << "# HELP stagesync_state The sync's state (1 for the current one).\n"

@@ -4,10 +4,12 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <sstream>
 
 #include "record.h"
 #include "stagesync/cutover.h"
+#include "stagesync/kafka.h"
 
 namespace stagesync::cutover {
 namespace {
@@ -151,10 +153,30 @@ SyncStatus ReadStreamStatus(const Config& config) {
   return st;
 }
 
+// Records in Kafka that apply's group has not applied yet, per partition.
+std::optional<std::vector<SyncStatus::KafkaLag>> KafkaConsumerLag(const Config& config) {
+  std::vector<kafka::PartitionEnd> ends;
+  std::vector<apply::KafkaPosition> positions;
+  if (!kafka::PartitionEnds(config, apply::KafkaTopicRegex(config), &ends).ok() ||
+      !apply::ReadKafkaPositions(config, &positions).ok()) {
+    return std::nullopt;
+  }
+  std::map<std::pair<std::string, int32_t>, int64_t> next;
+  for (const auto& p : positions) next[{p.topic, p.partition}] = p.next_offset;
+  std::vector<SyncStatus::KafkaLag> lags;
+  for (const auto& e : ends) {
+    auto it = next.find({e.topic, e.partition});
+    int64_t done = it == next.end() ? 0 : it->second;
+    lags.push_back({e.topic, e.partition, std::max<int64_t>(0, e.high - done)});
+  }
+  return lags;
+}
+
 }  // namespace
 
 SyncStatus ReadStatus(const Config& config) {
   SyncStatus st = ReadStreamStatus(config);
+  if (config.stream.transport == "kafka") st.kafka_lag = KafkaConsumerLag(config);
   std::string state;
   if (ReadCutoverRecord(config, &state, &st.cutover_json).ok()) {
     // While production is fenced, and once switched, that is where the sync stands.
@@ -190,6 +212,15 @@ std::string StatusJson(const SyncStatus& s) {
       << ",\"run_alive\":" << (s.run_alive ? "true" : "false");
   if (!s.error.empty()) out << ",\"error\":" << JsonString(s.error);
   if (!s.cutover_json.empty()) out << ",\"cutover\":" << s.cutover_json;
+  if (s.kafka_lag) {
+    out << ",\"kafka_consumer_lag\":[";
+    for (size_t i = 0; i < s.kafka_lag->size(); ++i) {
+      const auto& k = (*s.kafka_lag)[i];
+      out << (i ? "," : "") << "{\"topic\":" << JsonString(k.topic)
+          << ",\"partition\":" << k.partition << ",\"lag\":" << k.lag << "}";
+    }
+    out << "]";
+  }
   out << "}";
   return out.str();
 }
@@ -209,6 +240,16 @@ std::string StatusText(const SyncStatus& s) {
       << "events applied        " << s.events_applied << "\n"
       << "transactions applied  " << s.transactions_applied << "\n";
   if (!s.error.empty()) out << "error                 " << s.error << "\n";
+  if (s.kafka_lag) {
+    int64_t total = 0;
+    std::string behind;
+    for (const auto& k : *s.kafka_lag) {
+      total += k.lag;
+      if (k.lag > 0)
+        behind += " " + k.topic + "/" + std::to_string(k.partition) + ":" + std::to_string(k.lag);
+    }
+    out << "kafka consumer lag    " << total << " records" << behind << "\n";
+  }
   if (!s.cutover_json.empty()) {
     rapidjson::Document d;
     if (!d.Parse(s.cutover_json.c_str()).HasParseError() && d.IsObject() && d.HasMember("state")) {

@@ -4,6 +4,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <regex>
+
 #include "kafka_common.h"
 #include "stagesync/log.h"
 
@@ -212,6 +214,51 @@ Status Consumer::DeadLetter(const Message& m, const std::string& topic, const st
     return Status::Transient("dead-letter topic " + topic + " did not confirm in 30 s");
   }
   return Status::Ok();
+}
+
+}  // namespace stagesync::kafka
+
+namespace stagesync::kafka {
+
+Status PartitionEnds(const Config& config, const std::string& topic_regex,
+                     std::vector<PartitionEnd>* out) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  if (Status s = SetAll(conf, {{"bootstrap.servers", config.stream.brokers}, {"log_level", "3"}});
+      !s.ok()) {
+    rd_kafka_conf_destroy(conf);
+    return s;
+  }
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (!rk) return Status::Error(std::string("cannot create a Kafka handle: ") + err);
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, nullptr, &md, 5000);
+  Status result;
+  if (e) {
+    result = Status::Error("Kafka at " + config.stream.brokers +
+                           ": cannot read the topic list: " + rd_kafka_err2str(e));
+  } else {
+    std::regex wanted(topic_regex);
+    for (int t = 0; t < md->topic_cnt && result.ok(); ++t) {
+      const auto& topic = md->topics[t];
+      if (topic.err || !std::regex_match(topic.topic, wanted)) continue;
+      for (int p = 0; p < topic.partition_cnt; ++p) {
+        int64_t low = 0, high = 0;
+        e = rd_kafka_query_watermark_offsets(rk, topic.topic, topic.partitions[p].id, &low, &high,
+                                             5000);
+        if (e) {
+          result =
+              Status::Error(std::string("Kafka: the end of ") + topic.topic + "/" +
+                            std::to_string(topic.partitions[p].id) + ": " + rd_kafka_err2str(e));
+          break;
+        }
+        out->push_back(PartitionEnd{topic.topic, topic.partitions[p].id, high});
+      }
+    }
+    rd_kafka_metadata_destroy(md);
+  }
+  rd_kafka_destroy(rk);
+  return result;
 }
 
 }  // namespace stagesync::kafka

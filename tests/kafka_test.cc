@@ -8,6 +8,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -122,6 +123,15 @@ TEST_F(KafkaTest, kafka_capture_apply_survive_kill9_and_kcat_reads_the_events) {
   CommandResult txn =
       Kcat({"-C", "-t", db_ + ".transaction", "-o", "beginning", "-e", "-q", "-c", "2"});
   EXPECT_NE(txn.out.find("\"status\":\"BEGIN\""), std::string::npos) << txn.Describe();
+
+  // status shows apply's consumer lag per partition: nothing left once converged.
+  StatusResult status = Status();
+  ASSERT_TRUE(status.json) << status.command.Describe();
+  const std::string& lag = (*status.json)["kafka_consumer_lag"].text;
+  EXPECT_NE(lag.find("{\"topic\":\"" + db_ + ".public.t\",\"partition\":0,\"lag\":0}"),
+            std::string::npos)
+      << lag;
+  EXPECT_FALSE(std::regex_search(lag, std::regex("\"lag\":[1-9]"))) << lag;
 
   capture_->Signal(SIGTERM);
   apply_->Signal(SIGTERM);

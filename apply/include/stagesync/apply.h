@@ -55,6 +55,10 @@ Status ResolveTargetTable(const Config& config, const TableShape& source,
 // Applies Debezium records from Kafka (written by `stagesync capture` or by Debezium) until
 // `stop`: the prefix's topics for the selected tables, offsets kept in the target.
 Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop);
+// apply's consumer group (stream.group_id, default "<topic_prefix>-apply") and the regex of the
+// topics it consumes (the selected tables under stream.topic_prefix).
+std::string KafkaGroupId(const Config& config);
+std::string KafkaTopicRegex(const Config& config);
 
 // What a running applier has committed per source table and operation, and how long its
 // target transactions took: for the monitor (Prometheus counters and histogram).
@@ -147,6 +151,8 @@ class KafkaTarget {
 
 // Connects the Kafka side of apply to the target (target.kind), creating its bookkeeping.
 Status OpenKafkaTarget(const Config& config, std::unique_ptr<KafkaTarget>* out);
+// Where apply's consumer group stands on the target, per topic and partition (for `status`).
+Status ReadKafkaPositions(const Config& config, std::vector<KafkaPosition>* out);
 
 class PostgresApplier : public Applier, public KafkaTarget {
  public:

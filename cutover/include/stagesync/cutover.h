@@ -30,6 +30,14 @@ struct SyncStatus {
   bool run_alive = false;
   std::string error;         // why state is "error"
   std::string cutover_json;  // the last cutover's report (CutoverJson), "" if none
+  // transport = "kafka": apply's consumer lag (records) per topic partition; nullopt when the
+  // brokers could not be asked.
+  struct KafkaLag {
+    std::string topic;
+    int32_t partition = 0;
+    int64_t lag = 0;
+  };
+  std::optional<std::vector<KafkaLag>> kafka_lag;
 };
 
 // Reads the status from the databases; works whether or not `run` is up.

@@ -59,6 +59,16 @@ class Publisher {
   std::unique_ptr<Impl> impl_;
 };
 
+// The end (high watermark) of every partition of the topics matching `topic_regex` (ECMAScript),
+// for consumer lag. Topics that do not exist yet are simply absent.
+struct PartitionEnd {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t high = 0;
+};
+Status PartitionEnds(const Config& config, const std::string& topic_regex,
+                     std::vector<PartitionEnd>* out);
+
 // One consumed record.
 struct Message {
   std::string topic;
