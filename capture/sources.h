@@ -48,8 +48,4 @@ HeartbeatBeat MysqlHeartbeat(const Config& config);
 // Whether a source table is selected by source.tables / source.exclude.
 bool Selected(const Config& config, const std::string& qualified);
 
-// The MySQL named lock a running capture holds for its stream, so `status` and a second
-// `run` can tell it is up.
-std::string MysqlStreamLock(const Config& config);
-
 }  // namespace stagesync::capture

@@ -200,7 +200,8 @@ class MysqlProduction : public Production {
   std::string Fence() override {
     previous_ = mysql::Query(*conn_, "SELECT @@GLOBAL.read_only")[0][0];
     // End the sessions first (an open transaction would hold up read_only), then again after
-    // it, for those that connected in between.
+    // it, for those that connected in between. The capture's own session (it holds the
+    // stream's lock) stays.
     size_t ended = EndSessions();
     mysql::Exec(*conn_, "SET GLOBAL read_only = ON");
     fenced_ = true;
@@ -248,7 +249,9 @@ class MysqlProduction : public Production {
     std::string sql =
         "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND "
         "NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Killed') AND USER NOT IN "
-        "('system user', 'event_scheduler', 'unauthenticated user')" +
+        "('system user', 'event_scheduler', 'unauthenticated user') AND ID <> "
+        "IFNULL(IS_USED_LOCK(" +
+        mysql::QuoteLiteral(capture::MysqlStreamLock(config_)) + "), 0)" +
         OnlyFenceRoles(config_, "USER",
                        [](const std::string& r) { return mysql::QuoteLiteral(r); });
     size_t n = 0;

@@ -33,7 +33,7 @@ class MysqlCutoverTest : public EngineSyncTest {
     OnTarget(target_table_sql);
     production_->Exec("",
                       "CREATE USER IF NOT EXISTS app@'%'; GRANT ALL ON `" + db_ + "`.* TO app@'%'");
-    spec_.extra_toml = "[cutover]\nfence_roles = [\"app\"]\n" + cutover_toml;
+    spec_.extra_toml = "[cutover]\n" + cutover_toml;
     if (target.pg) spec_.extra_toml += "[mapping]\n\"" + db_ + ".*\" = { table = \"public.*\" }\n";
     SetupOrFail();
     StartRun();
@@ -67,7 +67,7 @@ std::unique_ptr<PgCluster> MysqlCutoverTest::pg_;
 
 TEST_F(MysqlCutoverTest, into_postgres_under_load_with_auto_increment_carried_over) {
   Start({pg_.get(), nullptr}, "CREATE TABLE accounts (id bigserial PRIMARY KEY, v int, note text)",
-        "verify = \"checksum\"\n");
+        "verify = \"checksum\"\n");  // every session but stagesync's is ended
   std::atomic<bool> stop{false};
   std::atomic<int> committed{0};
   std::string last_error;
@@ -109,7 +109,7 @@ TEST_F(MysqlCutoverTest, into_postgres_under_load_with_auto_increment_carried_ov
 TEST_F(MysqlCutoverTest, a_failed_switch_lifts_read_only_and_restores_auto_increment) {
   Start({nullptr, mariadb_.get()},
         "CREATE TABLE accounts (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT, note VARCHAR(20))",
-        "switch_command = \"exit 3\"\n");
+        "switch_command = \"exit 3\"\nfence_roles = [\"app\"]\n");
   OnSource("ALTER TABLE accounts AUTO_INCREMENT = 5000");
   const std::string ai =
       "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND "

@@ -78,6 +78,9 @@ Status RunCapture(const Config& config, Lsn start, EventQueue& queue,
                   const std::function<void()>& await_consumer, const std::atomic<bool>& stop,
                   CaptureProgress* progress);
 
+// The named lock (GET_LOCK) a running MySQL capture of this stream holds on the source.
+std::string MysqlStreamLock(const Config& config);
+
 // Where `capture` (to Kafka) resumes: 0 for PostgreSQL (the slot knows); for MySQL the
 // position Kafka last confirmed, which capture records on the source.
 Status ReadCaptureResume(const Config& config, Lsn* out);
