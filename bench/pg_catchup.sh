@@ -162,13 +162,8 @@ measure_floor() { # NAME
 run_pid=""
 stop_run() {
   [[ -n "$run_pid" ]] || return 0
-  if kill -0 "$run_pid" 2>/dev/null; then
-    kill -TERM "$run_pid"
-    for _ in $(seq 1 300); do kill -0 "$run_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$run_pid" 2>/dev/null && { echo "bench: run ignored SIGTERM for 30 s; killing" >&2; kill -KILL "$run_pid"; }
-  fi
   local rc=0
-  wait "$run_pid" 2>/dev/null || rc=$?
+  stop_gracefully "$run_pid" || rc=$?
   run_pid=""
   return "$rc"
 }

@@ -9,22 +9,31 @@
 # schema and sample data into production; `stagesync setup` (creates the slot); start the
 # workload; copy production to staging (pg_dump | psql) and apply the 4.1.x -> 4.2.0 migration
 # there; `stagesync run` in the background while the workload goes on, printing status every
-# few seconds; stop the workload, wait for lag 0, compare every table (row counts and md5 of
-# the rows on the columns both sides have) and exit non-zero on any difference.
+# few seconds; then `stagesync cutover` under the live workload (lag gate 2 s, production fenced
+# read-only, marker drained, sequences synced, row counts verified plus the 4.2.0 checkpoint:
+# UM_DOMAIN, UM_SYSTEM_USER, UM_SYSTEM_ROLE and UM_SYSTEM_USER_ROLE exist on staging; the
+# switch_command applies the staging-only domain fixup and records the switch in a file, as
+# repointing the applications would); the workload's writes fail from the fence on, as
+# intended; its report with the downtime is printed; then the workload stops, and every table
+# is compared (row counts and md5 of the rows on the columns both sides have), exit non-zero on
+# any difference. Production is left read-only by the fence; the servers are thrown away.
 #
 # DEMO_ENGINE=mysql runs the same steps on two throwaway MariaDB servers (deploy/lib/mysql.sh):
 # WSO2's MySQL 4.1.x schema, sql/demo/mysql/{seed,workload}.sql, a source with kind = "mysql"
 # (binlog, server_id 4711), mariadb-dump --single-transaction | mariadb as the copy, WSO2's
 # official MySQL migration (it drops UM_CLAIM_BEHAVIOR, which is therefore left out of the
 # sync), "caught up" read from `status --json` (lag_seconds 0, source_bytes_behind 0),
-# compare_mysql and sql/demo/mysql/staging-domain-fixup.sql. DEMO_TRANSPORT=kafka is
-# PostgreSQL-only here.
+# compare_mysql and sql/demo/mysql/staging-domain-fixup.sql. The MySQL workload runs as a
+# non-privileged user `app` (root has READ_ONLY ADMIN, which read_only does not stop), its
+# routines with SQL SECURITY INVOKER. DEMO_TRANSPORT=kafka is PostgreSQL-only here, and has no
+# cutover (the cutover drains through `stagesync run`, which the Kafka mode does not use).
 #
 # Environment: DEMO_ENGINE (postgres or mysql, default postgres), DEMO_SECONDS (workload time
 # after `run` starts, default 45), DEMO_TPS (workload transactions per second, default 40),
 # DEMO_TENANTS (4), DEMO_USERS (users per tenant, 150), DEMO_SKIP_BUILD=1 (use an existing
-# binary), STAGESYNC_BIN (default build/stagesync), STAGESYNC_FIXTURES (default
-# ../shared/fixtures), PG_KEEP=1 (keep the server directories, the MariaDB ones too).
+# binary), STAGESYNC_BIN (default build/stagesync), STAGESYNC_KAFKA_MOCK (default
+# build/stagesync-kafka-mock), STAGESYNC_FIXTURES (default ../shared/fixtures), PG_KEEP=1 (keep
+# the server directories, the MariaDB ones too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -36,6 +45,7 @@ TRANSPORT=${DEMO_TRANSPORT:-direct} # direct (stagesync run) | kafka (capture + 
 DEMO_TENANTS=${DEMO_TENANTS:-4}
 DEMO_USERS=${DEMO_USERS:-150}
 BIN=${STAGESYNC_BIN:-$ROOT/build/stagesync}
+KAFKA_MOCK=${STAGESYNC_KAFKA_MOCK:-$ROOT/build/stagesync-kafka-mock}
 FIXTURES=${STAGESYNC_FIXTURES:-$ROOT/../shared/fixtures}
 WSO2=$FIXTURES/wso2
 SCHEMA_41=$WSO2/carbon-4.1.x/postgresql.sql
@@ -96,6 +106,12 @@ if [[ $ENGINE == mysql ]]; then
   my_sql prod "$DB" <"$SCHEMA_41"
   { echo "SET @tenants = $DEMO_TENANTS, @users = $DEMO_USERS;"; cat sql/demo/mysql/seed.sql; } | my_sql prod "$DB"
   my_sql prod "" <sql/demo/mysql/workload.sql
+  # The application's user: no READ_ONLY ADMIN (root has it, and read_only does not stop it), so
+  # the cutover's fence stops its writes; the routines run with its rights (SQL SECURITY INVOKER).
+  my_sql prod "" -e "CREATE USER app@'%'; GRANT ALL PRIVILEGES ON $DB.* TO app@'%';
+    GRANT EXECUTE ON demo_workload.* TO app@'%'"
+  my_val prod "" "SELECT CONCAT('ALTER ', ROUTINE_TYPE, ' demo_workload.', ROUTINE_NAME, ' SQL SECURITY INVOKER;')
+    FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = 'demo_workload'" | my_sql prod ""
   my_val prod "$DB" "SELECT CONCAT((SELECT COUNT(*) FROM UM_TENANT), ' tenants (+ super tenant), ',
     (SELECT COUNT(*) FROM UM_USER), ' users, ', (SELECT COUNT(*) FROM UM_ROLE), ' roles, ',
     (SELECT COUNT(*) FROM UM_USER_ROLE), ' role assignments, ', (SELECT COUNT(*) FROM UM_ROLE_PERMISSION),
@@ -176,9 +192,49 @@ listen = "127.0.0.1:$(free_port)"
 heartbeat_interval = "1s"
 EOF
 fi
+if [[ $TRANSPORT == direct ]]; then
+  # The cutover. The checks are WSO2's checkpoint for the new release: its new user-store
+  # tables exist on staging. The switch hook stands in for repointing the applications: it
+  # applies the staging-only domain rules to the rows written during the window (step 9) and
+  # writes the applications' datasource file, with the time of the switch.
+  if [[ $ENGINE == mysql ]]; then
+    table_check() {
+      echo "SELECT COUNT(*) = 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$DB' AND LOWER(TABLE_NAME) = '$1'"
+    }
+    fixup_cmd="mariadb --no-defaults --default-character-set=utf8mb4 -h 127.0.0.1 -P ${MY_PORT[staging]} -u root $DB <'$ROOT/sql/demo/mysql/staging-domain-fixup.sql'"
+    staging_url=$(my_dsn staging $DB)
+  else
+    table_check() {
+      echo "SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = 'public' AND lower(table_name) = '$1')"
+    }
+    fixup_cmd="psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p ${PG_PORT[staging]} -U postgres -d $DB -f '$ROOT/sql/demo/staging-domain-fixup.sql' >/dev/null"
+    staging_url=$(pg_dsn staging $DB)
+  fi
+  cat >"$WORK/switch.sh" <<EOF
+#!/usr/bin/env bash
+# switch_command: finish staging, then point the applications at it (here: their datasource file).
+set -euo pipefail
+$fixup_cmd
+printf 'datasource = "%s"\nswitched_at = "%s"\n' '$staging_url' "\$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" >'$WORK/app-datasource.toml'
+EOF
+  cat >>"$CFG" <<EOF
+
+[cutover]
+max_lag = "2s"
+fence = "read-only"
+verify = "count"
+checks = [
+  "$(table_check um_domain)",
+  "$(table_check um_system_user)",
+  "$(table_check um_system_role)",
+  "$(table_check um_system_user_role)",
+]
+switch_command = "bash $WORK/switch.sh"
+EOF
+fi
 if [[ $TRANSPORT == kafka ]]; then
   # The demo's Kafka: librdkafka's mock cluster, 3 brokers on loopback.
-  build/stagesync-kafka-mock >"$WORK/mock.out" 2>"$WORK/mock.err" &
+  "$KAFKA_MOCK" >"$WORK/mock.out" 2>"$WORK/mock.err" &
   mock_pid=$!
   on_exit "kill $mock_pid 2>/dev/null || true"
   for _ in $(seq 1 50); do [[ -s "$WORK/mock.out" ]] && break; sleep 0.1; done
@@ -200,32 +256,55 @@ else
 fi
 "$BIN" setup -c "$CFG"
 
-# The workload: DEMO_TPS transactions per second through one psql session (one mariadb
-# session with DEMO_ENGINE=mysql), until $WORK/stop.
+# The workload: DEMO_TPS transactions per second through one psql session (one mariadb session,
+# as the non-privileged user app, with DEMO_ENGINE=mysql), until $WORK/stop. Like an application
+# with a connection pool, it reconnects when its session fails, but only for the errors the
+# cutover's fence causes (the session ended, the database read-only) and only once the cutover
+# has begun ($WORK/cutover): those are counted in $WORK/fenced; any other error stops the
+# workload and fails the demo.
 workload_pid=""
 workload_client() {
   if [[ $ENGINE == mysql ]]; then
-    my_sql prod "$DB" -N -B
+    my_sql prod "$DB" -u app -N -B
   else
     pg_psql prod "$DB" -At
   fi
 }
+FENCE_ERRORS='read-only transaction|terminating connection due to administrator command|server closed the connection|connection to server .* (failed|was lost)|no connection to the server|read-only option|Lost connection to server|server has gone away|Connection was killed'
 start_workload() {
   (
-    i=0
+    fenced=0
+    echo 0 >"$WORK/steps"
     while [[ ! -e "$WORK/stop" ]]; do
-      for ((j = 0; j < DEMO_TPS; j++)); do
-        i=$((i + 1))
-        if [[ $ENGINE == mysql ]]; then
-          echo "CALL demo_workload.step($i);"
-        else
-          echo "SELECT demo_workload.step($i);"
-        fi
-      done
-      echo "$i" >"$WORK/steps"
-      sleep 1
+      # One session: statements until $WORK/stop (or until the session fails: the next write
+      # to the pipe then ends this generator).
+      (
+        i=$(cat "$WORK/steps")
+        while [[ ! -e "$WORK/stop" ]]; do
+          for ((j = i + 1; j <= i + DEMO_TPS; j++)); do
+            if [[ $ENGINE == mysql ]]; then
+              echo "CALL demo_workload.step($j);"
+            else
+              echo "SELECT demo_workload.step($j);"
+            fi
+          done
+          i=$((i + DEMO_TPS))
+          echo "$i" >"$WORK/steps"
+          sleep 1
+        done
+      ) | workload_client >>"$WORK/workload.out" 2>"$WORK/session.err" || true
+      [[ -s "$WORK/session.err" ]] || continue
+      if [[ -e "$WORK/cutover" ]] && grep -Eq "$FENCE_ERRORS" "$WORK/session.err"; then
+        fenced=$((fenced + 1))
+        echo "$fenced" >"$WORK/fenced"
+        { grep -E '^(ERROR|FATAL)' "$WORK/session.err" || head -1 "$WORK/session.err"; } | head -1 >>"$WORK/fenced.err"
+        sleep 0.5
+      else
+        cat "$WORK/session.err" >>"$WORK/workload.err"
+        exit 1
+      fi
     done
-  ) | workload_client >"$WORK/workload.out" 2>"$WORK/workload.err" &
+  ) &
   workload_pid=$!
   on_exit "stop_workload"
 }
@@ -318,8 +397,9 @@ stop_run() {
 }
 on_exit "stop_run"
 
-json_field() { # json_field KEY < json  -> raw value (strings without quotes)
-  sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\{0,1\}\([^\",}]*\).*/\1/p" | head -1
+json_field() { # json_field KEY < json  -> raw value of KEY's first occurrence (strings without quotes)
+  # (the first: after a cutover the status also holds the cutover's report, with its own "state")
+  { grep -o "\"$1\"[[:space:]]*:[[:space:]]*\"\{0,1\}[^\",}]*" || true; } | head -1 | sed "s/^\"$1\"[[:space:]]*:[[:space:]]*\"\{0,1\}//"
 }
 status_line() {
   local js
@@ -348,10 +428,61 @@ while ((SECONDS - start < DEMO_SECONDS)); do
   status_line
 done
 
-step "9. stop the workload and wait until staging has caught up (lag 0)"
+STEP_NO=8
+next_step() { STEP_NO=$((STEP_NO + 1)); step "$STEP_NO. $*"; }
+
+# What WSO2's 4.2.0 migration computes once (domain rows, UM_DOMAIN_ID) and rows written by
+# production during the window therefore lack on staging.
+domain_counts() { # domain_counts PREFIX
+  if [[ $ENGINE == mysql ]]; then
+    my_val staging "$DB" "SELECT CONCAT('$1', 'tenants without their PRIMARY/SYSTEM/INTERNAL UM_DOMAIN rows: ', (SELECT COUNT(*) FROM UM_TENANT t
+        WHERE (SELECT COUNT(*) FROM UM_DOMAIN d WHERE d.UM_TENANT_ID = t.UM_ID) < 3),
+      '; role permissions without UM_DOMAIN_ID: ', (SELECT COUNT(*) FROM UM_ROLE_PERMISSION WHERE UM_DOMAIN_ID IS NULL))"
+  else
+    pg_val staging "$DB" "SELECT format('%stenants without their PRIMARY/SYSTEM/INTERNAL UM_DOMAIN rows: %s; role permissions without UM_DOMAIN_ID: %s',
+      '$1', (SELECT count(*) FROM um_tenant t WHERE (SELECT count(*) FROM um_domain d WHERE d.um_tenant_id = t.um_id) < 3),
+      (SELECT count(*) FROM um_role_permission WHERE um_domain_id IS NULL))"
+  fi
+}
+if [[ $ENGINE == mysql ]]; then FIXUP=sql/demo/mysql/staging-domain-fixup.sql; else FIXUP=sql/demo/staging-domain-fixup.sql; fi
+
+downtime=""
+if [[ $TRANSPORT == direct ]]; then
+  next_step "what the 4.2.0 migration would have added to rows written during the window"
+  domain_counts ""
+  echo "stagesync copies what production writes; production (4.1.x) has no such data. $FIXUP applies the"
+  echo "migration's rules to those rows; the cutover's switch_command runs it, after the last write is in."
+
+  next_step "stagesync cutover while the workload goes on (gate lag <= 2 s, fence, drain, sequences, verify + checks, switch)"
+  touch "$WORK/cutover" # from here on, the workload's errors caused by the fence are expected
+  cutover_rc=0
+  "$BIN" cutover -c "$CFG" >"$WORK/cutover.txt" 2>"$WORK/cutover.log" || cutover_rc=$?
+  sed 's/^/  /' "$WORK/cutover.txt"
+  if ((cutover_rc != 0)); then
+    echo "demo: stagesync cutover exited with $cutover_rc; its log:" >&2
+    cat "$WORK/cutover.log" >&2
+    tail -20 "$WORK/run.log" >&2
+    die "the cutover failed"
+  fi
+  downtime=$(sed -n 's/^downtime \([0-9][0-9.]*\) s$/\1/p' "$WORK/cutover.txt")
+  [[ -n "$downtime" ]] || die "the cutover's report has no downtime line"
+  [[ -s "$WORK/app-datasource.toml" ]] || die "switch_command did not write $WORK/app-datasource.toml"
+  echo "switch recorded (the applications' datasource file):"
+  sed 's/^/  /' "$WORK/app-datasource.toml"
+  sleep 3 # the workload keeps trying against the fenced production meanwhile
+
+  next_step "stop the workload; staging has everything production committed (lag 0)"
+else
+  echo "(no cutover with DEMO_TRANSPORT=kafka: stagesync cutover drains through \`stagesync run\`; this mode runs capture + apply)"
+  next_step "stop the workload and wait until staging has caught up (lag 0)"
+fi
 stop_workload
-echo "workload: $(cat "$WORK/steps") transactions:"
+echo "workload: $(cat "$WORK/steps") transactions attempted, $(wc -l <"$WORK/workload.out") committed:"
 sort "$WORK/workload.out" | uniq -c | sort -rn | awk '{printf "  %-14s %s\n", $2, $1}'
+if [[ -e "$WORK/cutover" ]]; then
+  echo "after the fence: $(cat "$WORK/fenced" 2>/dev/null || echo 0) workload sessions ended or refused by production (expected):"
+  sort "$WORK/fenced.err" 2>/dev/null | uniq -c | sort -rn | head -3 | sed 's/^/  /'
+fi
 if [[ $ENGINE == mysql ]]; then
   echo "production binlog position after the workload: $(my_val prod "" "SHOW MASTER STATUS" | awk '{ print $1 ":" $2 }')"
 else
@@ -396,7 +527,7 @@ done
 status_line
 "$BIN" status -c "$CFG" || true
 
-step "10. compare production and staging (every table; columns both sides have)"
+next_step "compare production and staging (every table; columns both sides have)"
 echo "(UM_DOMAIN_ID, UM_SHARED_ROLE, UM_MODULE_ID and the new UM_CLAIM columns exist only on staging and are not compared)"
 rc=0
 if [[ $ENGINE == mysql ]]; then
@@ -406,41 +537,31 @@ else
   compare_pg "$(pg_dsn prod $DB)" "$(pg_dsn staging $DB)" public || rc=1
 fi
 
-step "11. what the 4.2.0 migration would have added to rows written during the window"
-if [[ $ENGINE == mysql ]]; then
-  domain_counts() { # domain_counts PREFIX
-    my_val staging "$DB" "SELECT CONCAT('$1', (SELECT COUNT(*) FROM UM_TENANT t
-        WHERE (SELECT COUNT(*) FROM UM_DOMAIN d WHERE d.UM_TENANT_ID = t.UM_ID) < 3),
-      '; role permissions without UM_DOMAIN_ID: ', (SELECT COUNT(*) FROM UM_ROLE_PERMISSION WHERE UM_DOMAIN_ID IS NULL))"
-  }
-  domain_counts "tenants without their PRIMARY/SYSTEM/INTERNAL UM_DOMAIN rows: "
-  echo "stagesync copies what production writes; production (4.1.x) has no such data. sql/demo/mysql/staging-domain-fixup.sql"
-  echo "applies the migration's rules to those rows (run it on staging before the switch):"
-  my_sql staging "$DB" <sql/demo/mysql/staging-domain-fixup.sql
-  domain_counts "after the fixup: tenants without domain rows: "
+if [[ $TRANSPORT == direct ]]; then
+  next_step "staging after the switch: the 4.2.0 data for rows written during the window"
+  domain_counts "after the switch (fixup run by switch_command): "
 else
-  pg_val staging "$DB" "SELECT format('tenants without their PRIMARY/SYSTEM/INTERNAL UM_DOMAIN rows: %s; role permissions without UM_DOMAIN_ID: %s',
-    (SELECT count(*) FROM um_tenant t WHERE (SELECT count(*) FROM um_domain d WHERE d.um_tenant_id = t.um_id) < 3),
-    (SELECT count(*) FROM um_role_permission WHERE um_domain_id IS NULL))"
-  echo "stagesync copies what production writes; production (4.1.x) has no such data. sql/demo/staging-domain-fixup.sql"
+  next_step "what the 4.2.0 migration would have added to rows written during the window"
+  domain_counts ""
+  echo "stagesync copies what production writes; production (4.1.x) has no such data. $FIXUP"
   echo "applies the migration's rules to those rows (run it on staging before the switch):"
-  pg_psql staging "$DB" -f sql/demo/staging-domain-fixup.sql
-  pg_val staging "$DB" "SELECT format('after the fixup: tenants without domain rows: %s; role permissions without UM_DOMAIN_ID: %s',
-    (SELECT count(*) FROM um_tenant t WHERE (SELECT count(*) FROM um_domain d WHERE d.um_tenant_id = t.um_id) < 3),
-    (SELECT count(*) FROM um_role_permission WHERE um_domain_id IS NULL))"
+  if [[ $ENGINE == mysql ]]; then my_sql staging "$DB" <"$FIXUP"; else pg_psql staging "$DB" -f "$FIXUP"; fi
+  domain_counts "after the fixup: "
 fi
 
-step "12. stop stagesync run (SIGTERM)"
+next_step "stop stagesync run (SIGTERM)"
 run_rc=0
 stop_run || run_rc=$?
 echo "stagesync run exited with $run_rc"
 ((run_rc == 0)) || { tail -20 "$WORK/run.log" >&2; rc=1; }
 
-if ((rc == 0)) && [[ $ENGINE == mysql ]]; then
-  printf '\n\033[1mDEMO OK\033[0m: staging (4.2.0 schema) equals production (4.1.x) on every table (but %s, dropped by the migration) after %s s of writes.\n' \
-    "${DROPPED_TABLES[*]}" "$DEMO_SECONDS"
-elif ((rc == 0)); then
-  printf '\n\033[1mDEMO OK\033[0m: staging (4.2.0 schema) equals production (4.1.x) on every table after %s s of writes.\n' "$DEMO_SECONDS"
+if ((rc == 0)); then
+  but=""
+  [[ $ENGINE == mysql ]] && but=" (but ${DROPPED_TABLES[*]}, dropped by the migration)"
+  cut=""
+  [[ -n "$downtime" ]] && cut="; cutover under load: downtime $downtime s"
+  printf '\n\033[1mDEMO OK\033[0m: staging (4.2.0 schema) equals production (4.1.x) on every table%s after %s s of writes%s.\n' \
+    "$but" "$DEMO_SECONDS" "$cut"
 else
   printf '\n\033[1mDEMO FAILED\033[0m: see the DIFF lines / messages above. run log: %s\n' "$WORK/run.log"
   cp "$WORK/run.log" /tmp/stagesync-demo-run.log 2>/dev/null && echo "(copied to /tmp/stagesync-demo-run.log)"

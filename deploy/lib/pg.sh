@@ -42,6 +42,19 @@ _pg_as_owner() {
   fi
 }
 
+# stop_gracefully PID: SIGTERM to a background child of this shell, SIGKILL if it is still up
+# after 30 s; returns its exit code.
+stop_gracefully() {
+  local pid=$1 rc=0
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"
+    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && { echo "process $pid ignored SIGTERM for 30 s; killing" >&2; kill -KILL "$pid"; }
+  fi
+  wait "$pid" 2>/dev/null || rc=$?
+  return "$rc"
+}
+
 free_port() {
   if command -v python3 >/dev/null 2>&1; then
     python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
