@@ -133,6 +133,10 @@ std::unique_ptr<sql::Connection> Connect(const EndpointConfig& config) {
     std::unique_ptr<sql::Statement> st(conn->createStatement());
     st->execute(
         "SET time_zone = '+00:00', sql_mode = 'NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'");
+    // MySQL sessions carry no application name: this lock is how the cutover's fence tells
+    // stagesync's sessions from the applications' (kSessionLockPrefix + CONNECTION_ID()).
+    std::unique_ptr<sql::ResultSet>(st->executeQuery(
+        std::string("SELECT GET_LOCK(CONCAT('") + kSessionLockPrefix + "', CONNECTION_ID()), 0)"));
   } catch (const sql::SQLException& ex) {
     throw sql::SQLException("cannot connect to " + config.RedactedDsn() + ": " + ex.what(),
                             ex.getSQLStateCStr() ? ex.getSQLStateCStr() : "HY000",

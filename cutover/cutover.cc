@@ -181,6 +181,9 @@ class Machine {
   std::string Marker() {
     auto started = Clock::now();
     Lsn marker = production_->WriteMarker();
+    capture::SourcePosition source;  // for the binlog's file name in messages
+    (void)capture::ReadSourcePosition(config_, &source);
+    auto describe = [&](Lsn lsn) { return capture::FormatSourcePosition(config_, source, lsn); };
     auto deadline = started + config_.cutover.drain_timeout;
     while (true) {
       apply::AppliedPosition applied;
@@ -188,15 +191,13 @@ class Machine {
         throw StepFailure(s.message());
       }
       if (applied.lsn >= marker) {
-        return "applied " + DescribePosition(config_.source.kind, applied.lsn) + " >= marker " +
-               DescribePosition(config_.source.kind, marker);
+        return "applied " + describe(applied.lsn) + " >= marker " + describe(marker);
       }
       if (Clock::now() >= deadline) {
-        throw StepFailure("the marker at " + DescribePosition(config_.source.kind, marker) +
-                          " was not applied within cutover.drain_timeout " +
-                          FormatDuration(config_.cutover.drain_timeout) +
-                          " (applied: " + DescribePosition(config_.source.kind, applied.lsn) +
-                          "); is `stagesync run` up and applying?");
+        throw StepFailure(
+            "the marker at " + describe(marker) + " was not applied within cutover.drain_timeout " +
+            FormatDuration(config_.cutover.drain_timeout) + " (applied: " + describe(applied.lsn) +
+            "); is `stagesync run` up and applying?");
       }
       if (stop_) throw StepFailure("interrupted (SIGINT/SIGTERM)");
       std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -200,8 +200,8 @@ class MysqlProduction : public Production {
   std::string Fence() override {
     previous_ = mysql::Query(*conn_, "SELECT @@GLOBAL.read_only")[0][0];
     // End the sessions first (an open transaction would hold up read_only), then again after
-    // it, for those that connected in between. The capture's own session (it holds the
-    // stream's lock) stays.
+    // it, for those that connected in between. stagesync's own sessions (capture, heartbeat)
+    // stay: each holds its session lock.
     size_t ended = EndSessions();
     mysql::Exec(*conn_, "SET GLOBAL read_only = ON");
     fenced_ = true;
@@ -229,17 +229,26 @@ class MysqlProduction : public Production {
   }
 
   std::vector<SourceCounter> Counters(const std::vector<TableShape>& tables) override {
-    std::vector<SourceCounter> out;
+    // One catalog query for all of them: information_schema is slow per table, and this runs
+    // while production is fenced.
+    std::set<std::string> selected, schemas;
     for (const auto& t : tables) {
-      auto rows = mysql::Query(
-          *conn_,
-          "SELECT t.AUTO_INCREMENT, c.COLUMN_NAME FROM information_schema.TABLES t JOIN "
-          "information_schema.COLUMNS c ON c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = "
-          "t.TABLE_NAME AND c.EXTRA LIKE '%auto_increment%' WHERE t.TABLE_SCHEMA = " +
-              mysql::QuoteLiteral(t.schema) + " AND t.TABLE_NAME = " + mysql::QuoteLiteral(t.name));
-      if (rows.empty() || rows[0][0].empty()) continue;
-      SourceCounter c{t.schema, t.name, t.name, rows[0][1], std::stoll(rows[0][0]) - 1};
-      out.push_back(std::move(c));
+      selected.insert(t.QualifiedName());
+      schemas.insert(mysql::QuoteLiteral(t.schema));
+    }
+    std::vector<SourceCounter> out;
+    if (schemas.empty()) return out;
+    std::string in;
+    for (const auto& s : schemas) in += (in.empty() ? "" : ", ") + s;
+    for (const auto& row : mysql::Query(
+             *conn_,
+             "SELECT t.TABLE_SCHEMA, t.TABLE_NAME, t.AUTO_INCREMENT, c.COLUMN_NAME FROM "
+             "information_schema.TABLES t JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = "
+             "t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME AND c.EXTRA LIKE '%auto_increment%' "
+             "WHERE t.TABLE_SCHEMA IN (" +
+                 in + ") AND t.AUTO_INCREMENT IS NOT NULL")) {
+      if (!selected.count(row[0] + "." + row[1])) continue;
+      out.push_back(SourceCounter{row[0], row[1], row[1], row[3], std::stoll(row[2]) - 1});
     }
     return out;
   }
@@ -249,9 +258,8 @@ class MysqlProduction : public Production {
     std::string sql =
         "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND "
         "NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Killed') AND USER NOT IN "
-        "('system user', 'event_scheduler', 'unauthenticated user') AND ID <> "
-        "IFNULL(IS_USED_LOCK(" +
-        mysql::QuoteLiteral(capture::MysqlStreamLock(config_)) + "), 0)" +
+        "('system user', 'event_scheduler', 'unauthenticated user') AND IS_USED_LOCK(CONCAT(" +
+        mysql::QuoteLiteral(mysql::kSessionLockPrefix) + ", ID)) IS NULL" +
         OnlyFenceRoles(config_, "USER",
                        [](const std::string& r) { return mysql::QuoteLiteral(r); });
     size_t n = 0;

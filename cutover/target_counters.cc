@@ -1,7 +1,9 @@
 // Step 4 on the target: PostgreSQL sequences (setval) and MySQL AUTO_INCREMENT (ALTER TABLE).
 #include "target_counters.h"
 
+#include <map>
 #include <optional>
+#include <set>
 
 #include "stagesync/apply.h"
 #include "stagesync/mysql.h"
@@ -106,6 +108,8 @@ class MysqlCounters : public TargetCounters {
   std::vector<std::string> Sync(const std::vector<SourceCounter>& counters,
                                 const std::vector<TableShape>& tables) override {
     std::vector<std::string> lines;
+    std::vector<std::pair<const SourceCounter*, Landing>> landed;
+    std::set<std::string> schemas;
     for (const auto& c : counters) {
       if (!c.last_value) continue;
       auto land = Land(config_, c, tables);
@@ -113,33 +117,44 @@ class MysqlCounters : public TargetCounters {
         lines.push_back(SourceName(c) + ": no AUTO_INCREMENT column on the target, skipped");
         continue;
       }
-      auto rows =
-          mysql::Query(*conn_,
-                       "SELECT t.AUTO_INCREMENT FROM information_schema.TABLES t JOIN "
-                       "information_schema.COLUMNS c ON c.TABLE_SCHEMA = t.TABLE_SCHEMA AND "
-                       "c.TABLE_NAME = t.TABLE_NAME AND c.EXTRA LIKE '%auto_increment%' WHERE "
-                       "t.TABLE_SCHEMA = " +
-                           mysql::QuoteLiteral(land->schema) +
-                           " AND t.TABLE_NAME = " + mysql::QuoteLiteral(land->table) +
-                           " AND c.COLUMN_NAME = " + mysql::QuoteLiteral(land->column));
-      std::string name = land->schema + "." + land->table;
-      if (rows.empty() || rows[0][0].empty()) {
-        lines.push_back(SourceName(c) + ": " + name + "." + land->column +
+      schemas.insert(mysql::QuoteLiteral(land->schema));
+      landed.emplace_back(&c, *land);
+    }
+    // The target's AUTO_INCREMENT columns and next values, in one catalog query.
+    std::map<std::string, int64_t> next_of;  // "schema.table.column" -> AUTO_INCREMENT
+    if (!schemas.empty()) {
+      std::string in;
+      for (const auto& s : schemas) in += (in.empty() ? "" : ", ") + s;
+      for (const auto& row : mysql::Query(
+               *conn_,
+               "SELECT t.TABLE_SCHEMA, t.TABLE_NAME, c.COLUMN_NAME, t.AUTO_INCREMENT FROM "
+               "information_schema.TABLES t JOIN information_schema.COLUMNS c ON "
+               "c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME AND c.EXTRA LIKE "
+               "'%auto_increment%' WHERE t.TABLE_SCHEMA IN (" +
+                   in + ") AND t.AUTO_INCREMENT IS NOT NULL")) {
+        next_of[AsciiLower(row[0] + "." + row[1] + "." + row[2])] = std::stoll(row[3]);
+      }
+    }
+    for (const auto& [c, land] : landed) {
+      std::string name = land.schema + "." + land.table;
+      auto it = next_of.find(AsciiLower(name + "." + land.column));
+      if (it == next_of.end()) {
+        lines.push_back(SourceName(*c) + ": " + name + "." + land.column +
                         " is not AUTO_INCREMENT on the target, skipped");
         continue;
       }
-      int64_t next = std::stoll(rows[0][0]);
-      if (next - 1 >= *c.last_value) {
+      int64_t next = it->second;
+      if (next - 1 >= *c->last_value) {
         lines.push_back(name + " AUTO_INCREMENT at " + std::to_string(next) +
-                        ", already past source " + std::to_string(*c.last_value));
+                        ", already past source " + std::to_string(*c->last_value));
         continue;
       }
-      std::string table = mysql::QualifiedIdent(land->schema, land->table);
+      std::string table = mysql::QualifiedIdent(land.schema, land.table);
       mysql::Exec(*conn_, "ALTER TABLE " + table +
-                              " AUTO_INCREMENT = " + std::to_string(*c.last_value + 1));
+                              " AUTO_INCREMENT = " + std::to_string(*c->last_value + 1));
       undo_.push_back("ALTER TABLE " + table + " AUTO_INCREMENT = " + std::to_string(next));
       lines.push_back(name + " AUTO_INCREMENT " + std::to_string(next) + " -> " +
-                      std::to_string(*c.last_value + 1));
+                      std::to_string(*c->last_value + 1));
     }
     return lines;
   }

@@ -94,6 +94,12 @@ TEST_F(MysqlCutoverTest, into_postgres_under_load_with_auto_increment_carried_ov
   EXPECT_GT(committed.load(), 10);
   EXPECT_NE(last_error.find("read-only"), std::string::npos) << last_error;
   EXPECT_NE(AppWrite().find("read-only"), std::string::npos);
+  // The fence ended the application's sessions, not stagesync's (heartbeat, capture).
+  EXPECT_EQ(RunLog().find("Lost connection"), std::string::npos) << RunLog();
+  auto status = ParseJsonObject(Stagesync({"status", "--json"}).out);
+  ASSERT_TRUE(status);
+  EXPECT_EQ((*status)["state"].text, "cutover_done");
+  EXPECT_EQ((*status)["run_alive"].text, "true");
   // Drained: the target has every row now, without waiting.
   EXPECT_EQ(JoinedRows(source_.Query(db_, kRows)), JoinedRows(target_.Query(db_, kRows)));
   int64_t next = std::stoll(production_

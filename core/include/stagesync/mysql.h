@@ -30,8 +30,12 @@ std::string QuoteIdent(std::string_view ident);   // `a``b`
 std::string QuoteLiteral(std::string_view text);  // 'it''s', backslashes doubled
 std::string QualifiedIdent(std::string_view db, std::string_view table);
 
+// Every stagesync SQL session holds the named lock kSessionLockPrefix + CONNECTION_ID().
+inline constexpr const char* kSessionLockPrefix = "stagesync:session:";
+
 // Opens a SQL connection: utf8mb4, time_zone '+00:00', sql_mode without NO_ZERO_DATE
-// surprises. Throws sql::SQLException with a message naming the endpoint (no password).
+// surprises; marked as stagesync's by the session lock above. Throws sql::SQLException with a
+// message naming the endpoint (no password).
 std::unique_ptr<sql::Connection> Connect(const EndpointConfig& config);
 
 // Every value as text ("" for NULL, which the callers here never need to tell apart).
