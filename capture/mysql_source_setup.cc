@@ -183,6 +183,9 @@ Status PrepareMysqlSource(const Config& config, const SourceCheck&,
                     " (id INT PRIMARY KEY, ts DATETIME(6) NOT NULL) ENGINE=InnoDB");
     Exec(*conn, "INSERT IGNORE INTO " + QualifiedIdent(kSourceSchema, kHeartbeatTable) +
                     " VALUES (1, UTC_TIMESTAMP(6))");
+    Exec(*conn, "CREATE TABLE IF NOT EXISTS " + QualifiedIdent(kSourceSchema, kCaptureLiveTable) +
+                    " (stream VARCHAR(64) PRIMARY KEY, lag_seconds DOUBLE NOT NULL, live_at "
+                    "DATETIME(6) NOT NULL) ENGINE=InnoDB");
     Exec(*conn, "CREATE TABLE IF NOT EXISTS " + QualifiedIdent(kSourceSchema, kStartTable) +
                     " (stream VARCHAR(64) PRIMARY KEY, file VARCHAR(255) NOT NULL, pos BIGINT "
                     "NOT NULL, gtid TEXT, created_at DATETIME(6) NOT NULL, confirmed BIGINT "

@@ -155,6 +155,9 @@ Status PreparePostgresSource(const Config& config, const SourceCheck& check,
                " (id integer PRIMARY KEY, ts timestamptz NOT NULL)");
       tx.exec0("INSERT INTO " + QualifiedIdent(kSourceSchema, kHeartbeatTable) +
                " VALUES (1, now()) ON CONFLICT (id) DO NOTHING");
+      tx.exec0("CREATE TABLE IF NOT EXISTS " + QualifiedIdent(kSourceSchema, kCaptureLiveTable) +
+               " (stream text PRIMARY KEY, lag_seconds double precision NOT NULL, live_at "
+               "timestamptz NOT NULL)");
 
       std::set<std::string> wanted;
       for (const auto& t : check.tables) wanted.insert(QualifiedIdent(t.schema, t.name));

@@ -201,12 +201,13 @@ struct Downstream {
   std::function<Lsn()> durable;                // what may be acknowledged to the source
   std::function<double(const capture::CaptureProgress&)> lag;  // live lag, for status
   std::function<std::string()> progress_line;
+  // Publishes the live lag and state for `status` (run: on the target; capture: on the source).
+  std::function<Status(double lag, const std::string& state)> write_live;
 };
 
 // One life of the pipeline: capture into `downstream`, heartbeat and live status, until
 // `stop` is set or something fails. Transient failures (a connection lost) come back as such.
-Status RunPipeline(const Config& config, const std::atomic<bool>& stop, Downstream downstream,
-                   bool write_live_status) {
+Status RunPipeline(const Config& config, const std::atomic<bool>& stop, Downstream downstream) {
   std::atomic<bool> halt{false};  // this pipeline's stop: a signal, or the consumer failing
   EventQueue queue(64u * 1024u * 1024u);
   capture::CaptureProgress capture_progress;
@@ -233,7 +234,6 @@ Status RunPipeline(const Config& config, const std::atomic<bool>& stop, Downstre
   std::condition_variable live_wake;
   bool live_done = false;
   std::thread live_thread([&] {
-    apply::LiveStatusWriter writer(config);
     const auto interval =
         std::clamp(config.monitor.heartbeat_interval, std::chrono::milliseconds(200),
                    std::chrono::milliseconds(500));
@@ -249,8 +249,8 @@ Status RunPipeline(const Config& config, const std::atomic<bool>& stop, Downstre
         last_write = now;
         double lag = downstream.lag(capture_progress);
         std::string state = cutover::LiveState(config, lag);
-        if (write_live_status) {
-          Status s = writer.Write(lag, state);
+        if (downstream.write_live) {
+          Status s = downstream.write_live(lag, state);
           if (!s.ok() && !writer_failing)
             LOG_WARN("live status: " << s.message() << " (will retry)");
           writer_failing = !s.ok();
@@ -393,7 +393,11 @@ int Run(const Config& config, const Options&) {
     };
     LOG_INFO("run: applied position "
              << (d.resume ? DescribePosition(config.source.kind, d.resume) : "none yet"));
-    return RunPipeline(config, stop, d, /*write_live_status=*/true);
+    auto writer = std::make_shared<apply::LiveStatusWriter>(config);
+    d.write_live = [writer](double lag, const std::string& state) {
+      return writer->Write(lag, state);
+    };
+    return RunPipeline(config, stop, d);
   });
   apply::LiveStatusWriter(config).Write(0, "idle");
   return rc;
@@ -425,7 +429,9 @@ int Capture(const Config& config, const Options&) {
              DescribePosition(config.source.kind, progress.confirmed.load()) + ", " +
              std::to_string(progress.records_sent.load()) + " records sent";
     };
-    return RunPipeline(config, stop, d, /*write_live_status=*/false);
+    auto writer = std::make_shared<capture::CaptureLiveWriter>(config);
+    d.write_live = [writer](double lag, const std::string&) { return writer->Write(lag); };
+    return RunPipeline(config, stop, d);
   });
 }
 
@@ -443,8 +449,22 @@ int Apply(const Config& config, const Options&) {
   if (Status s = monitor.Start(); !s.ok()) {
     LOG_WARN("apply: no monitor in this process: " << s.message());
   }
-  return RunWithRetries(
+  // Says apply is up, for `status` and the cutover (the lag comes from Kafka and the source).
+  std::atomic<bool> done{false};
+  std::thread alive([&] {
+    apply::LiveStatusWriter writer(config);
+    while (!done) {
+      (void)writer.Write(0, "streaming");
+      for (int i = 0; i < 5 && !done; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  int rc = RunWithRetries(
       "apply", [&](const std::atomic<bool>& stop) { return apply::RunKafkaApply(config, stop); });
+  done = true;
+  alive.join();
+  apply::LiveStatusWriter(config).Write(0, "idle");
+  return rc;
 }
 
 }  // namespace stagesync::cli

@@ -8,11 +8,13 @@
 
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <sstream>
 #include <thread>
 
 #include "production.h"
 #include "record.h"
+#include "stagesync/kafka.h"
 #include "stagesync/log.h"
 #include "stagesync/mysql.h"
 #include "stagesync/pg.h"
@@ -185,6 +187,7 @@ class Machine {
     (void)capture::ReadSourcePosition(config_, &source);
     auto describe = [&](Lsn lsn) { return capture::FormatSourcePosition(config_, source, lsn); };
     auto deadline = started + config_.cutover.drain_timeout;
+    if (config_.stream.transport == "kafka") return DrainKafka(marker, deadline, describe);
     while (true) {
       apply::AppliedPosition applied;
       if (Status s = apply::ReadAppliedPosition(config_, &applied); !s.ok()) {
@@ -202,6 +205,52 @@ class Machine {
       if (stop_) throw StepFailure("interrupted (SIGINT/SIGTERM)");
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+  }
+
+  // Capture and apply run apart: first everything up to the marker is confirmed by Kafka,
+  // then apply's group has applied every partition up to where Kafka ends now.
+  std::string DrainKafka(Lsn marker, Clock::time_point deadline,
+                         const std::function<std::string(Lsn)>& describe) {
+    auto wait = [&](const std::string& what, const std::function<bool()>& done) {
+      while (!done()) {
+        if (Clock::now() >= deadline) {
+          throw StepFailure(what + " within cutover.drain_timeout " +
+                            FormatDuration(config_.cutover.drain_timeout) +
+                            "; are `stagesync capture` and `stagesync apply` up?");
+        }
+        if (stop_) throw StepFailure("interrupted (SIGINT/SIGTERM)");
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    };
+    Lsn confirmed = 0;
+    wait("Kafka did not confirm the marker at " + describe(marker), [&] {
+      if (config_.source.kind == "mysql") {
+        (void)capture::ReadCaptureResume(config_, &confirmed);
+      } else {
+        capture::SourcePosition source;
+        if (capture::ReadSourcePosition(config_, &source).ok()) confirmed = source.slot_confirmed;
+      }
+      return confirmed >= marker;
+    });
+    std::vector<kafka::PartitionEnd> ends;
+    if (Status s = kafka::PartitionEnds(config_, apply::KafkaTopicRegex(config_), &ends); !s.ok()) {
+      throw StepFailure(s.message());
+    }
+    int64_t records = 0;
+    wait("apply did not reach the end of every partition", [&] {
+      std::vector<apply::KafkaPosition> positions;
+      if (!apply::ReadKafkaPositions(config_, &positions).ok()) return false;
+      std::map<std::pair<std::string, int32_t>, int64_t> next;
+      for (const auto& p : positions) next[{p.topic, p.partition}] = p.next_offset;
+      records = 0;
+      for (const auto& e : ends) {
+        auto it = next.find({e.topic, e.partition});
+        records += std::max<int64_t>(0, e.high - (it == next.end() ? 0 : it->second));
+      }
+      return records == 0;
+    });
+    return "Kafka confirmed " + describe(confirmed) + " >= marker " + describe(marker) +
+           "; apply reached the end of " + std::to_string(ends.size()) + " partitions";
   }
 
   std::string Sequences() {

@@ -172,11 +172,39 @@ std::optional<std::vector<SyncStatus::KafkaLag>> KafkaConsumerLag(const Config& 
   return lags;
 }
 
+// Capture and apply run apart: both must be up; the lag is capture's (what Kafka has not
+// confirmed) or, while apply has records in Kafka still to apply, the age of its last applied
+// commit, whichever is more (an upper bound: the oldest record not applied is younger).
+void KafkaView(const Config& config, SyncStatus* st) {
+  st->kafka_lag = KafkaConsumerLag(config);
+  std::optional<capture::CaptureLive> capture;
+  (void)capture::ReadCaptureLive(config, &capture);
+  const double fresh = static_cast<double>(FreshnessLimitUs(config)) / 1e6;
+  if (!st->run_alive || !capture || capture->age_seconds > fresh) {
+    if (st->run_alive) st->state = "idle";
+    st->run_alive = false;
+    if (st->state == "idle") st->lag_seconds.reset();
+    return;
+  }
+  if (!st->kafka_lag) {
+    st->lag_seconds.reset();
+    return;
+  }
+  int64_t pending = 0;
+  for (const auto& k : *st->kafka_lag) pending += k.lag;
+  double apply_lag = 0;
+  if (pending > 0 && st->applied_commit_time) {
+    apply_lag = Seconds(NowUs() - *st->applied_commit_time);
+  }
+  st->lag_seconds = std::max(capture->lag_seconds, apply_lag);
+  st->state = LiveState(config, *st->lag_seconds);
+}
+
 }  // namespace
 
 SyncStatus ReadStatus(const Config& config) {
   SyncStatus st = ReadStreamStatus(config);
-  if (config.stream.transport == "kafka") st.kafka_lag = KafkaConsumerLag(config);
+  if (config.stream.transport == "kafka" && st.state != "error") KafkaView(config, &st);
   std::string state;
   if (ReadCutoverRecord(config, &state, &st.cutover_json).ok()) {
     // While production is fenced, and once switched, that is where the sync stands.

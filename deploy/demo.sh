@@ -25,8 +25,8 @@
 # sync), "caught up" read from `status --json` (lag_seconds 0, source_bytes_behind 0),
 # compare_mysql and sql/demo/mysql/staging-domain-fixup.sql. The MySQL workload runs as a
 # non-privileged user `app` (root has READ_ONLY ADMIN, which read_only does not stop), its
-# routines with SQL SECURITY INVOKER. DEMO_TRANSPORT=kafka is PostgreSQL-only here, and has no
-# cutover (the cutover drains through `stagesync run`, which the Kafka mode does not use).
+# routines with SQL SECURITY INVOKER. DEMO_TRANSPORT=kafka is PostgreSQL-only here; its cutover
+# drains through Kafka (the marker confirmed by Kafka, then every partition applied).
 #
 # Environment: DEMO_ENGINE (postgres or mysql, default postgres), DEMO_SECONDS (workload time
 # after `run` starts, default 45), DEMO_TPS (workload transactions per second, default 40),
@@ -192,7 +192,7 @@ listen = "127.0.0.1:$(free_port)"
 heartbeat_interval = "1s"
 EOF
 fi
-if [[ $TRANSPORT == direct ]]; then
+{
   # The cutover. The checks are WSO2's checkpoint for the new release: its new user-store
   # tables exist on staging. The switch hook stands in for repointing the applications: it
   # applies the staging-only domain rules to the rows written during the window (step 9) and
@@ -231,7 +231,7 @@ checks = [
 ]
 switch_command = "bash $WORK/switch.sh"
 EOF
-fi
+}
 if [[ $TRANSPORT == kafka ]]; then
   # The demo's Kafka: librdkafka's mock cluster, 3 brokers on loopback.
   "$KAFKA_MOCK" >"$WORK/mock.out" 2>"$WORK/mock.err" &
@@ -447,7 +447,7 @@ domain_counts() { # domain_counts PREFIX
 if [[ $ENGINE == mysql ]]; then FIXUP=sql/demo/mysql/staging-domain-fixup.sql; else FIXUP=sql/demo/staging-domain-fixup.sql; fi
 
 downtime=""
-if [[ $TRANSPORT == direct ]]; then
+{
   next_step "what the 4.2.0 migration would have added to rows written during the window"
   domain_counts ""
   echo "stagesync copies what production writes; production (4.1.x) has no such data. $FIXUP applies the"
@@ -461,7 +461,7 @@ if [[ $TRANSPORT == direct ]]; then
   if ((cutover_rc != 0)); then
     echo "demo: stagesync cutover exited with $cutover_rc; its log:" >&2
     cat "$WORK/cutover.log" >&2
-    tail -20 "$WORK/run.log" >&2
+    tail -20 "$WORK/$([[ $TRANSPORT == kafka ]] && echo apply || echo run).log" >&2
     die "the cutover failed"
   fi
   downtime=$(sed -n 's/^downtime \([0-9][0-9.]*\) s$/\1/p' "$WORK/cutover.txt")
@@ -472,10 +472,7 @@ if [[ $TRANSPORT == direct ]]; then
   sleep 3 # the workload keeps trying against the fenced production meanwhile
 
   next_step "stop the workload; staging has everything production committed (lag 0)"
-else
-  echo "(no cutover with DEMO_TRANSPORT=kafka: stagesync cutover drains through \`stagesync run\`; this mode runs capture + apply)"
-  next_step "stop the workload and wait until staging has caught up (lag 0)"
-fi
+}
 stop_workload
 echo "workload: $(cat "$WORK/steps") transactions attempted, $(wc -l <"$WORK/workload.out") committed:"
 sort "$WORK/workload.out" | uniq -c | sort -rn | awk '{printf "  %-14s %s\n", $2, $1}'
@@ -537,17 +534,8 @@ else
   compare_pg "$(pg_dsn prod $DB)" "$(pg_dsn staging $DB)" public || rc=1
 fi
 
-if [[ $TRANSPORT == direct ]]; then
-  next_step "staging after the switch: the 4.2.0 data for rows written during the window"
-  domain_counts "after the switch (fixup run by switch_command): "
-else
-  next_step "what the 4.2.0 migration would have added to rows written during the window"
-  domain_counts ""
-  echo "stagesync copies what production writes; production (4.1.x) has no such data. $FIXUP"
-  echo "applies the migration's rules to those rows (run it on staging before the switch):"
-  if [[ $ENGINE == mysql ]]; then my_sql staging "$DB" <"$FIXUP"; else pg_psql staging "$DB" -f "$FIXUP"; fi
-  domain_counts "after the fixup: "
-fi
+next_step "staging after the switch: the 4.2.0 data for rows written during the window"
+domain_counts "after the switch (fixup run by switch_command): "
 
 next_step "stop stagesync run (SIGTERM)"
 run_rc=0

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@ namespace stagesync::capture {
 // Where setup keeps its own objects on the source (heartbeat table).
 inline constexpr const char* kSourceSchema = "stagesync";
 inline constexpr const char* kHeartbeatTable = "heartbeat";
+// `capture` (to Kafka) reports its lag here (there is no `run` to do it on the target).
+inline constexpr const char* kCaptureLiveTable = "capture_live";
 
 // A selected source table as the source catalog describes it now (generated columns left out).
 using SourceTable = TableShape;
@@ -80,6 +83,26 @@ Status RunCapture(const Config& config, Lsn start, EventQueue& queue,
 
 // The named lock (GET_LOCK) a running MySQL capture of this stream holds on the source.
 std::string MysqlStreamLock(const Config& config);
+
+// `capture`'s live view, on the source: its lag (the oldest change not yet confirmed by Kafka)
+// and when it last said so. Writes use their own connection; call from one thread.
+class CaptureLiveWriter {
+ public:
+  explicit CaptureLiveWriter(const Config& config);
+  ~CaptureLiveWriter();
+  Status Write(double lag_seconds);
+
+ private:
+  const Config& config_;
+  struct Connection;
+  std::unique_ptr<Connection> conn_;
+};
+struct CaptureLive {
+  double lag_seconds = 0;
+  double age_seconds = 0;  // since live_at, by the source's clock
+};
+// nullopt: no capture has reported (or the table is missing: `setup` creates it).
+Status ReadCaptureLive(const Config& config, std::optional<CaptureLive>* out);
 
 // Where `capture` (to Kafka) resumes: 0 for PostgreSQL (the slot knows); for MySQL the
 // position Kafka last confirmed, which capture records on the source.
