@@ -71,11 +71,11 @@ struct MonitorServer::State {
   std::thread thread;
   std::atomic<bool> stop{false};
 
-  // The sampler reads the status once a second for every reader; requests serve its latest.
+  // The sampler keeps the dashboard's history, one status a second; /status and /metrics
+  // read the status afresh.
   std::thread sampler;
   std::mutex mutex;
   std::condition_variable wake;
-  std::optional<SyncStatus> latest;
   std::deque<Sample> history;
 
   State(const Config& c, std::shared_ptr<const apply::ApplyMetrics> l)
@@ -91,19 +91,10 @@ struct MonitorServer::State {
             st.events_applied, st.transactions_applied
       };
       lock.lock();
-      latest = std::move(st);
       history.push_back(std::move(point));
       if (history.size() > kHistorySamples) history.pop_front();
       wake.wait_for(lock, std::chrono::seconds(1), [this] { return stop.load(); });
     }
-  }
-
-  SyncStatus Current() {
-    {
-      std::lock_guard lock(mutex);
-      if (latest) return *latest;
-    }
-    return ReadStatus(config);
   }
 
   http::response<http::string_body> Handle(const http::request<http::string_body>& req) {
@@ -125,7 +116,7 @@ struct MonitorServer::State {
     if (live) snapshot = live->Read();
     if (target == "/metrics") {
       return reply(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
-                   MetricsText(Current(), snapshot ? &*snapshot : nullptr));
+                   MetricsText(ReadStatus(config), snapshot ? &*snapshot : nullptr));
     }
     if (target == "/" || target == "/index.html") {
       return reply(http::status::ok, "text/html; charset=utf-8", kDashboardHtml);
@@ -136,7 +127,7 @@ struct MonitorServer::State {
                    "a bearer token is required (monitor.token_file)\n");
     }
     if (target == "/status") {
-      SyncStatus st = Current();
+      SyncStatus st = ReadStatus(config);
       return reply(http::status::ok, "application/json",
                    (snapshot ? LiveStatusJson(st, *snapshot) : StatusJson(st)) + "\n");
     }

@@ -1,6 +1,6 @@
-// `cutover` with a MariaDB production: read_only as the fence, the marker through the binlog,
-// AUTO_INCREMENT carried to a PostgreSQL sequence or a MariaDB table, and a failed switch
-// leaving production writable with the target's AUTO_INCREMENT as it was.
+// `cutover` with MariaDB on either side: read_only as the fence, the marker through the binlog,
+// AUTO_INCREMENT carried to a PostgreSQL sequence and a sequence to AUTO_INCREMENT, and a
+// failed switch leaving production writable with the target's AUTO_INCREMENT as it was.
 #include <atomic>
 #include <thread>
 
@@ -131,6 +131,28 @@ TEST_F(MysqlCutoverTest, a_failed_switch_lifts_read_only_and_restores_auto_incre
       << result.out;
   EXPECT_EQ(mariadb_->QueryValue(db_, ai).value_or(""), before);
   EXPECT_EQ(AppWrite(), "ok");
+}
+
+TEST_F(MysqlCutoverTest, from_postgres_carries_the_sequence_to_auto_increment) {
+  Prepare({pg_.get(), nullptr}, {nullptr, mariadb_.get()}, "c_");
+  OnSource("CREATE TABLE accounts (id bigserial PRIMARY KEY, v int, note text)");
+  OnTarget("CREATE TABLE accounts (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT, note VARCHAR(20))");
+  spec_.extra_toml = "[cutover]\nverify = \"checksum\"\n";
+  SetupOrFail();
+  StartRun();
+  OnSource("INSERT INTO accounts (v, note) SELECT g, 'seed' FROM generate_series(1, 300) g");
+  OnSource("SELECT setval('accounts_id_seq', 7000)");
+  ASSERT_TRUE(Converges(kRows, kRows));
+  CommandResult result = Cutover();
+  pg_->Exec("postgres", "ALTER DATABASE " + db_ + " RESET default_transaction_read_only");
+  ASSERT_EQ(result.exit_code, 0) << result.Describe() << RunLog();
+  EXPECT_NE(result.out.find("AUTO_INCREMENT 301 -> 7001"), std::string::npos) << result.out;
+  EXPECT_EQ(mariadb_
+                ->QueryValue(db_,
+                             "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE "
+                             "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'accounts'")
+                .value_or(""),
+            "7001");
 }
 
 }  // namespace

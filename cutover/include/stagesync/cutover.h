@@ -60,7 +60,7 @@ std::string LiveStatusJson(const SyncStatus& status, const apply::ApplyMetrics::
 
 // The monitor endpoint of `run`, on monitor.listen: GET /metrics (Prometheus text),
 // GET /status (the contract's JSON), GET /history (the last 10 minutes, one sample a second)
-// and GET / (the dashboard page). Status is read from the databases once a second. With
+// and GET / (the dashboard page). The history is sampled once a second. With
 // monitor.token_file, /status and /history need "Authorization: Bearer <token>"; the page
 // itself holds no data and passes the token from its ?token= to those requests.
 class MonitorServer {
