@@ -229,26 +229,15 @@ class MysqlProduction : public Production {
   }
 
   std::vector<SourceCounter> Counters(const std::vector<TableShape>& tables) override {
-    // One catalog query for all of them: information_schema is slow per table, and this runs
-    // while production is fenced.
     std::set<std::string> selected, schemas;
     for (const auto& t : tables) {
       selected.insert(t.QualifiedName());
-      schemas.insert(mysql::QuoteLiteral(t.schema));
+      schemas.insert(t.schema);
     }
     std::vector<SourceCounter> out;
-    if (schemas.empty()) return out;
-    std::string in;
-    for (const auto& s : schemas) in += (in.empty() ? "" : ", ") + s;
-    for (const auto& row : mysql::Query(
-             *conn_,
-             "SELECT t.TABLE_SCHEMA, t.TABLE_NAME, t.AUTO_INCREMENT, c.COLUMN_NAME FROM "
-             "information_schema.TABLES t JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = "
-             "t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME AND c.EXTRA LIKE '%auto_increment%' "
-             "WHERE t.TABLE_SCHEMA IN (" +
-                 in + ") AND t.AUTO_INCREMENT IS NOT NULL")) {
-      if (!selected.count(row[0] + "." + row[1])) continue;
-      out.push_back(SourceCounter{row[0], row[1], row[1], row[3], std::stoll(row[2]) - 1});
+    for (const auto& a : MysqlAutoIncrements(*conn_, schemas)) {
+      if (!selected.count(a.schema + "." + a.table)) continue;
+      out.push_back(SourceCounter{a.schema, a.table, a.table, a.column, a.next - 1});
     }
     return out;
   }
@@ -285,6 +274,24 @@ class MysqlProduction : public Production {
 std::unique_ptr<Production> Production::Open(const Config& config) {
   if (config.source.kind == "mysql") return std::make_unique<MysqlProduction>(config);
   return std::make_unique<PostgresProduction>(config);
+}
+
+std::vector<AutoIncrement> MysqlAutoIncrements(sql::Connection& conn,
+                                               const std::set<std::string>& schemas) {
+  std::vector<AutoIncrement> out;
+  if (schemas.empty()) return out;
+  std::string in;
+  for (const auto& s : schemas) in += (in.empty() ? "" : ", ") + mysql::QuoteLiteral(s);
+  for (const auto& row :
+       mysql::Query(conn,
+                    "SELECT t.TABLE_SCHEMA, t.TABLE_NAME, c.COLUMN_NAME, t.AUTO_INCREMENT FROM "
+                    "information_schema.TABLES t JOIN information_schema.COLUMNS c ON "
+                    "c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME AND c.EXTRA "
+                    "LIKE '%auto_increment%' WHERE t.TABLE_SCHEMA IN (" +
+                        in + ") AND t.AUTO_INCREMENT IS NOT NULL")) {
+    out.push_back(AutoIncrement{row[0], row[1], row[2], std::stoll(row[3])});
+  }
+  return out;
 }
 
 int RunShell(const std::string& command, const std::vector<std::string>& env) {

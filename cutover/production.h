@@ -2,8 +2,11 @@
 // drain, and reading its sequences. One implementation per source engine.
 #pragma once
 
+#include <cppconn/connection.h>
+
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +42,15 @@ class Production {
   // The counters of the selected tables (and free sequences in their schemas).
   virtual std::vector<SourceCounter> Counters(const std::vector<TableShape>& tables) = 0;
 };
+
+// MySQL's AUTO_INCREMENT columns in `schemas` and each table's next value, in one catalog
+// query (information_schema is slow table by table, and this runs while production is fenced).
+struct AutoIncrement {
+  std::string schema, table, column;
+  int64_t next = 0;
+};
+std::vector<AutoIncrement> MysqlAutoIncrements(sql::Connection& conn,
+                                               const std::set<std::string>& schemas);
 
 // Runs `command` with /bin/sh, its output on our stderr; returns its exit status (127 if it
 // could not start). `env` adds variables (NAME=value).

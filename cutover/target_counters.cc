@@ -117,23 +117,13 @@ class MysqlCounters : public TargetCounters {
         lines.push_back(SourceName(c) + ": no AUTO_INCREMENT column on the target, skipped");
         continue;
       }
-      schemas.insert(mysql::QuoteLiteral(land->schema));
+      schemas.insert(land->schema);
       landed.emplace_back(&c, *land);
     }
     // The target's AUTO_INCREMENT columns and next values, in one catalog query.
     std::map<std::string, int64_t> next_of;  // "schema.table.column" -> AUTO_INCREMENT
-    if (!schemas.empty()) {
-      std::string in;
-      for (const auto& s : schemas) in += (in.empty() ? "" : ", ") + s;
-      for (const auto& row : mysql::Query(
-               *conn_,
-               "SELECT t.TABLE_SCHEMA, t.TABLE_NAME, c.COLUMN_NAME, t.AUTO_INCREMENT FROM "
-               "information_schema.TABLES t JOIN information_schema.COLUMNS c ON "
-               "c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME AND c.EXTRA LIKE "
-               "'%auto_increment%' WHERE t.TABLE_SCHEMA IN (" +
-                   in + ") AND t.AUTO_INCREMENT IS NOT NULL")) {
-        next_of[AsciiLower(row[0] + "." + row[1] + "." + row[2])] = std::stoll(row[3]);
-      }
+    for (const auto& a : MysqlAutoIncrements(*conn_, schemas)) {
+      next_of[AsciiLower(a.schema + "." + a.table + "." + a.column)] = a.next;
     }
     for (const auto& [c, land] : landed) {
       std::string name = land.schema + "." + land.table;
