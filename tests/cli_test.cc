@@ -44,6 +44,12 @@ TEST(Cli, bad_usage_exits_2) {
     EXPECT_EQ(r.exit_code, 2) << r.Describe();
     EXPECT_FALSE(r.err.empty()) << r.Describe();
   }
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"cutover", "--max-lag", "fast", "-c", "x.toml"}, {"cutover", "--timeout"}}) {
+    CommandResult r = Cli(args);
+    EXPECT_EQ(r.exit_code, 2) << r.Describe();
+    EXPECT_NE(r.err.find("needs a duration such as 500ms"), std::string::npos) << r.Describe();
+  }
   CommandResult missing = Cli({"setup", "-c", "/nonexistent/stagesync.toml"});
   EXPECT_EQ(missing.exit_code, 2) << missing.Describe();
   EXPECT_NE(missing.err.find("/nonexistent/stagesync.toml"), std::string::npos)
