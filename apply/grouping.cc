@@ -1,6 +1,7 @@
 #include "grouping.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "stagesync/log.h"
 
@@ -29,6 +30,18 @@ void TransactionGrouping::OnCommit(const TxnCommit& c) {
   group_end = c.end_lsn;
   group_commit_time = c.commit_time;
   if (txn_has_data) group_txns++;
+}
+
+std::optional<Status> TransactionGrouping::ApplyData(ChangeEvent& ev) {
+  if (auto* row = std::get_if<RowChange>(&ev)) {
+    Counted(*row);  // before the hook, which may move the row away
+    return ApplyRow(*row);
+  }
+  if (auto* t = std::get_if<TruncateChange>(&ev)) {
+    Counted(*t);
+    return ApplyTruncate(*t);
+  }
+  return std::nullopt;
 }
 
 void TransactionGrouping::Counted(const RowChange& row) {
@@ -70,12 +83,8 @@ Status TransactionGrouping::ApplyKafkaEvents(std::vector<ChangeEvent>& events,
   *newest = 0;
   for (ChangeEvent& ev : events) {
     Status s;
-    if (auto* row = std::get_if<RowChange>(&ev)) {
-      Counted(*row);  // before the hook, which may move the row away
-      s = ApplyRow(*row);
-    } else if (auto* t = std::get_if<TruncateChange>(&ev)) {
-      Counted(*t);
-      s = ApplyTruncate(*t);
+    if (auto data = ApplyData(ev)) {
+      s = *data;
     } else if (auto* c = std::get_if<TxnCommit>(&ev)) {
       *newest = std::max(*newest, c->commit_time);  // source time of the batch's records
     }
@@ -123,9 +132,8 @@ Status TransactionGrouping::Drive(EventQueue& queue) {
     }
     for (ChangeEvent& ev : *batch) {
       Status s;
-      if (auto* row = std::get_if<RowChange>(&ev)) {
-        Counted(*row);  // before the hook, which may move the row away
-        s = ApplyRow(*row);
+      if (auto data = ApplyData(ev)) {
+        s = *data;
       } else if (auto* b = std::get_if<TxnBegin>(&ev)) {
         OnBegin(*b);
       } else if (auto* c = std::get_if<TxnCommit>(&ev)) {
@@ -133,9 +141,6 @@ Status TransactionGrouping::Drive(EventQueue& queue) {
         bool full = group_rows >= config.apply.batch_rows ||
                     Clock::now() - group_start >= config.apply.batch_delay;
         if (GroupOpen() && full) s = CommitGroup();
-      } else if (auto* t = std::get_if<TruncateChange>(&ev)) {
-        Counted(*t);
-        s = ApplyTruncate(*t);
       }
       if (!s.ok()) {
         Abandon();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 
 #include "stagesync/apply.h"
 
@@ -63,6 +64,9 @@ class TransactionGrouping {
 
  private:
   void OnBegin(const TxnBegin& begin);
+  // A row change or truncate: counted for the monitor and handed to its hook. nullopt for the
+  // other events (transaction boundaries, messages).
+  std::optional<Status> ApplyData(ChangeEvent& event);
   // Row and truncate counts for the monitor, committed with the group.
   void Counted(const RowChange& row);
   void Counted(const TruncateChange& truncate);
