@@ -346,7 +346,7 @@ class Machine {
 
   void Publish() {
     if (progress_) progress_(r_);
-    if (Status s = WriteCutoverRecord(config_, r_.state, CutoverJson(r_)); !s.ok()) {
+    if (Status s = record_.Write(r_.state, CutoverJson(r_)); !s.ok()) {
       LOG_WARN(s.message());
     }
   }
@@ -356,6 +356,7 @@ class Machine {
   const std::atomic<bool>& stop_;
   const std::function<void(const CutoverReport&)>& progress_;
   CutoverReport& r_;
+  CutoverRecord record_{config_};
   std::vector<TableShape> tables_;
   std::unique_ptr<Production> production_;
   std::unique_ptr<TargetCounters> counters_;

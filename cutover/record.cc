@@ -18,28 +18,45 @@ constexpr const char* kMysqlTable =
 
 }  // namespace
 
-Status WriteCutoverRecord(const Config& config, const std::string& state,
-                          const std::string& report_json) {
+struct CutoverRecord::Connection {
+  std::unique_ptr<pqxx::connection> pg;
+  std::unique_ptr<sql::Connection> my;
+};
+
+CutoverRecord::CutoverRecord(const Config& config) : config_(config) {}
+CutoverRecord::~CutoverRecord() = default;
+
+Status CutoverRecord::Write(const std::string& state, const std::string& report_json) {
   try {
-    if (config.target.kind == "mysql") {
-      auto conn = mysql::Connect(config.target);
-      mysql::Exec(*conn, kMysqlTable);
-      mysql::Exec(*conn, "INSERT INTO stagesync.cutover (stream, state, report) VALUES (" +
-                             mysql::QuoteLiteral(config.source.slot) + ", " +
-                             mysql::QuoteLiteral(state) + ", " + mysql::QuoteLiteral(report_json) +
-                             ") ON DUPLICATE KEY UPDATE state = VALUES(state), report = "
-                             "VALUES(report), updated_at = NOW(6)");
+    if (!conn_) {
+      auto c = std::make_unique<Connection>();
+      if (config_.target.kind == "mysql") {
+        c->my = mysql::Connect(config_.target);
+        mysql::Exec(*c->my, kMysqlTable);
+      } else {
+        c->pg = pg::Connect(config_.target, "stagesync-cutover");
+        pqxx::nontransaction(*c->pg).exec0(std::string("SET client_min_messages = warning; ") +
+                                           kPostgresTable);
+      }
+      conn_ = std::move(c);
+    }
+    if (conn_->my) {
+      mysql::Exec(*conn_->my, "INSERT INTO stagesync.cutover (stream, state, report) VALUES (" +
+                                  mysql::QuoteLiteral(config_.source.slot) + ", " +
+                                  mysql::QuoteLiteral(state) + ", " +
+                                  mysql::QuoteLiteral(report_json) +
+                                  ") ON DUPLICATE KEY UPDATE state = VALUES(state), report = "
+                                  "VALUES(report), updated_at = NOW(6)");
     } else {
-      auto conn = pg::Connect(config.target, "stagesync-cutover");
-      pqxx::nontransaction tx(*conn);
-      tx.exec0(std::string("SET client_min_messages = warning; ") + kPostgresTable);
+      pqxx::nontransaction tx(*conn_->pg);
       tx.exec_params(
           "INSERT INTO stagesync.cutover (stream, state, report) VALUES ($1, $2, $3) ON CONFLICT "
           "(stream) DO UPDATE SET state = excluded.state, report = excluded.report, updated_at = "
           "now()",
-          config.source.slot, state, report_json);
+          config_.source.slot, state, report_json);
     }
   } catch (const std::exception& e) {
+    conn_.reset();  // the next write reconnects
     return Status::Error("recording the cutover's progress on the target: " +
                          std::string(e.what()));
   }
