@@ -92,10 +92,10 @@ class Machine {
       if (!problems.empty()) return Status::Usage(problems.front());
     }
     // A `run` that has just started reports itself within a heartbeat or two.
-    SyncStatus st = ReadStatus(config_);
+    SyncStatus st = ReadStatus(config_, /*peek_slot=*/false);
     for (int i = 0; i < 20 && !st.run_alive && !stop_; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
-      st = ReadStatus(config_);
+      st = ReadStatus(config_, /*peek_slot=*/false);
     }
     if (!st.run_alive) {
       return Status::Usage(
@@ -151,7 +151,7 @@ class Machine {
     auto deadline = Clock::now() + options_.timeout;
     std::string last = "unknown";
     while (true) {
-      SyncStatus st = ReadStatus(config_);
+      SyncStatus st = ReadStatus(config_, /*peek_slot=*/false);
       if (st.lag_seconds) last = Fixed(*st.lag_seconds) + " s";
       if (st.run_alive && st.lag_seconds && *st.lag_seconds <= max_lag) {
         return "lag " + last + " <= max_lag " + Fixed(max_lag) + " s";

@@ -85,7 +85,7 @@ struct MonitorServer::State {
     std::unique_lock lock(mutex);
     while (!stop) {
       lock.unlock();
-      SyncStatus st = ReadStatus(config);
+      SyncStatus st = ReadStatus(config, /*peek_slot=*/false);
       struct Sample point {
         static_cast<double>(NowUs()) / 1e6, st.state, st.lag_seconds, st.source_bytes_behind,
             st.events_applied, st.transactions_applied
@@ -115,8 +115,9 @@ struct MonitorServer::State {
     std::optional<apply::ApplyMetrics::Snapshot> snapshot;
     if (live) snapshot = live->Read();
     if (target == "/metrics") {
-      return reply(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
-                   MetricsText(ReadStatus(config), snapshot ? &*snapshot : nullptr));
+      return reply(
+          http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
+          MetricsText(ReadStatus(config, /*peek_slot=*/false), snapshot ? &*snapshot : nullptr));
     }
     if (target == "/" || target == "/index.html") {
       return reply(http::status::ok, "text/html; charset=utf-8", kDashboardHtml);
@@ -127,7 +128,7 @@ struct MonitorServer::State {
                    "a bearer token is required (monitor.token_file)\n");
     }
     if (target == "/status") {
-      SyncStatus st = ReadStatus(config);
+      SyncStatus st = ReadStatus(config, /*peek_slot=*/false);
       return reply(http::status::ok, "application/json",
                    (snapshot ? LiveStatusJson(st, *snapshot) : StatusJson(st)) + "\n");
     }

@@ -90,7 +90,7 @@ std::string LiveState(const Config& config, double lag_seconds) {
 
 namespace {
 
-SyncStatus ReadStreamStatus(const Config& config) {
+SyncStatus ReadStreamStatus(const Config& config, bool peek_slot) {
   SyncStatus st;
   st.slot = config.source.slot;
   apply::AppliedPosition applied;
@@ -140,7 +140,7 @@ SyncStatus ReadStreamStatus(const Config& config) {
     return st;
   }
   st.state = "idle";
-  if (source.slot_active) {
+  if (source.slot_active || !peek_slot) {
     // Something streams the slot but has not reported recently: lag is not knowable here.
     return st;
   }
@@ -202,8 +202,8 @@ void KafkaView(const Config& config, SyncStatus* st) {
 
 }  // namespace
 
-SyncStatus ReadStatus(const Config& config) {
-  SyncStatus st = ReadStreamStatus(config);
+SyncStatus ReadStatus(const Config& config, bool peek_slot) {
+  SyncStatus st = ReadStreamStatus(config, peek_slot);
   if (config.stream.transport == "kafka" && st.state != "error") KafkaView(config, &st);
   std::string state;
   if (ReadCutoverRecord(config, &state, &st.cutover_json).ok()) {

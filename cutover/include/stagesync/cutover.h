@@ -40,8 +40,11 @@ struct SyncStatus {
   std::optional<std::vector<KafkaLag>> kafka_lag;
 };
 
-// Reads the status from the databases; works whether or not `run` is up.
-SyncStatus ReadStatus(const Config& config);
+// Reads the status from the databases; works whether or not `run` is up. With nothing
+// streaming the slot, the lag comes from peeking at the slot, which holds it for a moment:
+// processes that stream it themselves, or wait for that (the monitor, the cutover), pass
+// peek_slot = false and get an unknown lag instead.
+SyncStatus ReadStatus(const Config& config, bool peek_slot = true);
 std::string StatusJson(const SyncStatus& status);
 std::string StatusText(const SyncStatus& status);
 
