@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -50,6 +51,12 @@ std::string FormatDuration(Duration d) {
 std::string AsciiLower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
+}
+
+bool SourceConfig::Selects(const std::string& qualified) const {
+  auto matches = [&](const std::string& g) { return GlobMatch(g, qualified); };
+  return std::any_of(tables.begin(), tables.end(), matches) &&
+         std::none_of(exclude.begin(), exclude.end(), matches);
 }
 
 bool GlobMatch(const std::string& pattern, const std::string& name) {
@@ -118,6 +125,16 @@ class Reader {
       *out = *v;
     } else {
       Problem(prefix + key, std::string("must be a string, e.g. ") + key + " = \"...\"");
+    }
+  }
+
+  void Bool(const toml::table& t, const std::string& prefix, const char* key, bool* out) {
+    const toml::node* node = t.get(key);
+    if (!node) return;
+    if (node->is_boolean()) {
+      *out = *node->value<bool>();
+    } else {
+      Problem(prefix + key, "must be true or false");
     }
   }
 
@@ -305,14 +322,15 @@ Status ParseConfig(const std::string& toml_text, const std::string& origin, Conf
   r.CheckKeys(root, "", {"source", "target", "stream", "mapping", "monitor", "cutover", "apply"});
 
   if (const auto* t = Section(r, root, "source")) {
-    r.CheckKeys(
-        *t, "source.",
-        {"kind", "dsn", "password_file", "tables", "exclude", "slot", "publication", "server_id"});
+    r.CheckKeys(*t, "source.",
+                {"kind", "dsn", "password_file", "tables", "exclude", "slot", "publication",
+                 "server_id", "allow_keyless"});
     ReadEndpoint(r, *t, "source.", &cfg.source);
     r.StringList(*t, "source.", "tables", &cfg.source.tables);
     r.StringList(*t, "source.", "exclude", &cfg.source.exclude);
     r.String(*t, "source.", "slot", &cfg.source.slot);
     r.String(*t, "source.", "publication", &cfg.source.publication);
+    r.Bool(*t, "source.", "allow_keyless", &cfg.source.allow_keyless);
     int64_t server_id = cfg.source.server_id;
     r.Integer(*t, "source.", "server_id", 1, 4294967295LL, &server_id);
     cfg.source.server_id = static_cast<uint32_t>(server_id);
@@ -354,12 +372,20 @@ Status ParseConfig(const std::string& toml_text, const std::string& origin, Conf
   if (const auto* t = Section(r, root, "stream")) {
     r.CheckKeys(*t, "stream.",
                 {"transport", "brokers", "topic_prefix", "schemas_enable", "decimal_handling_mode",
-                 "group_id", "dead_letter_topic"});
-    if (const toml::node* n = t->get("schemas_enable")) {
-      if (n->is_boolean()) {
-        cfg.stream.schemas_enable = *n->value<bool>();
-      } else {
-        r.Problem("stream.schemas_enable", "must be true or false");
+                 "group_id", "dead_letter_topic", "routes"});
+    r.Bool(*t, "stream.", "schemas_enable", &cfg.stream.schemas_enable);
+    if (const toml::node* n = t->get("routes")) {
+      const toml::table* routes = n->as_table();
+      if (!routes)
+        r.Problem("stream.routes", "must be a table such as { \"topic\" = \"schema.table\" }");
+      for (const auto& [topic, glob] : routes ? *routes : toml::table{}) {
+        std::string k = "stream.routes.\"" + std::string(topic.str()) + "\"";
+        if (!glob.is_string() || glob.value<std::string>()->find('.') == std::string::npos) {
+          r.Problem(
+              k, "must be the source table its records name, as \"schema.table\" (globs allowed)");
+          continue;
+        }
+        cfg.stream.routes[std::string(topic.str())] = *glob.value<std::string>();
       }
     }
     r.String(*t, "stream.", "decimal_handling_mode", &cfg.stream.decimal_handling_mode);
@@ -401,6 +427,11 @@ Status ParseConfig(const std::string& toml_text, const std::string& origin, Conf
       }
       if (!tm.target_table.empty() && tm.target_table.find('.') == std::string::npos) {
         r.Problem(k + ".table", "\"" + tm.target_table + "\" must be schema.table");
+      }
+      if (AsciiLower(tm.target_table).starts_with("stagesync.")) {
+        r.Problem(k + ".table",
+                  "\"" + tm.target_table +
+                      "\" is stagesync's own bookkeeping schema: map to a table of yours");
       }
       if (const toml::node* cols = m->get("columns")) {
         if (const toml::table* ct = cols->as_table()) {

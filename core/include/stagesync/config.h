@@ -33,6 +33,11 @@ struct SourceConfig : EndpointConfig {
   std::string DatabaseName() const;
   std::vector<std::string> tables = {"public.*"};
   std::vector<std::string> exclude;
+  // Whether "schema.table" is selected: matched by a `tables` glob and by no `exclude` glob.
+  bool Selects(const std::string& qualified) const;
+  // Keyless tables (REPLICA IDENTITY FULL, no key) are refused by setup unless set: a replay
+  // onto a copy that already holds some of their rows doubles those rows.
+  bool allow_keyless = false;
   std::string slot = "stagesync";
   std::string publication = "stagesync";
   uint32_t server_id = 4711;
@@ -51,6 +56,9 @@ struct StreamConfig {
   std::string decimal_handling_mode = "precise";  // precise | string | double
   std::string group_id;                           // apply's consumer group; default <prefix>-apply
   std::string dead_letter_topic;                  // default <prefix>.dead-letter
+  // Topics whose records name another table than the topic does (a Kafka Connect router
+  // renamed them): topic -> glob of the source "schema.table" its records may name.
+  std::map<std::string, std::string> routes;
 };
 
 struct MonitorConfig {
