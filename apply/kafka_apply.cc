@@ -1,6 +1,7 @@
 // apply <- Kafka: Debezium records (from stagesync capture or from Debezium) decoded, mapped
 // and applied with the same applier as `run`; offsets stored in the target with the data.
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "stagesync/apply.h"
@@ -34,14 +35,38 @@ std::string GlobToTopicRegex(const std::string& prefix, const std::string& glob)
   return out;
 }
 
-bool Excluded(const Config& config, const std::string& qualified) {
-  for (const auto& g : config.source.exclude) {
-    if (GlobMatch(g, qualified)) return true;
+using Position = std::tuple<Lsn, Lsn, int64_t>;  // commit, lsn, order in transaction
+
+// A record may only change the table its topic names (or, where a Kafka Connect router
+// renamed topics, the tables [stream] routes declares for it), and never stagesync's own.
+Status CheckRoute(const Config& config, const std::string& topic,
+                  const debezium::DecodedRecord& rec) {
+  const std::string named = rec.schema + "." + rec.table;
+  if (auto route = config.stream.routes.find(topic); route != config.stream.routes.end()) {
+    if (!GlobMatch(route->second, named)) {
+      return Status::Error("the record names source table " + named + ", but [stream] routes " +
+                           "gives topic " + topic + " to " + route->second);
+    }
+  } else if (topic != debezium::TopicName(config.stream.topic_prefix, rec.schema, rec.table)) {
+    return Status::Error("the record names source table " + named + ", whose topic is " +
+                         debezium::TopicName(config.stream.topic_prefix, rec.schema, rec.table) +
+                         ": a record may only change the table its topic names (if a router "
+                         "renamed the topic, declare it in [stream] routes)");
   }
-  return false;
+  if (AsciiLower(rec.schema) == "stagesync") {
+    return Status::Error("the record names " + named +
+                         ", stagesync's own bookkeeping, which no record may change");
+  }
+  return Status::Ok();
 }
 
-using Position = std::tuple<Lsn, Lsn, int64_t>;  // last commit, lsn, order in transaction
+// Whether `here` was applied already by the partition's last applied record `done`. Only a
+// commit position orders records across transactions (a transaction that wrote first may
+// commit last, so its lsns are lower); records without one (Debezium 1.x, or sequence
+// [null, ...]) are never skipped by position: the stored offset alone keeps them once.
+bool AppliedAlready(const Position& here, const Position& done) {
+  return std::get<0>(here) != 0 && std::get<0>(done) != 0 && here <= done;
+}
 
 // The relation a record describes: its columns and key, shared while the shape holds.
 class Relations {
@@ -136,6 +161,7 @@ std::string KafkaTopicRegex(const Config& config) {
   for (size_t i = 0; i < config.source.tables.size(); ++i) {
     regex += (i ? "|" : "") + GlobToTopicRegex(config.stream.topic_prefix, config.source.tables[i]);
   }
+  for (const auto& [topic, glob] : config.stream.routes) regex += "|" + RegexEscape(topic);
   return regex + ")$";
 }
 
@@ -180,6 +206,7 @@ Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop) {
     return applier->TargetColumnType(schema, table, column);
   };
   Relations relations;
+  std::set<std::string> excluded_seen;
   std::vector<kafka::Message> messages;
   while (!stop) {
     if (Status s = consumer->Poll(5000, Duration(200), &messages); !s.ok()) return s;
@@ -193,13 +220,30 @@ Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop) {
                       .try_emplace(key, positions.count(key) ? positions[key]
                                                              : KafkaPosition{m.topic, m.partition})
                       .first->second;
+      if (m.offset > pos.next_offset) {
+        // Offsets may skip (transaction markers, compaction), but never past what the broker
+        // has dropped: that would skip changes.
+        int64_t low = 0, high = 0;
+        if (Status s = consumer->LowWatermark(m.topic, m.partition, &low, &high); !s.ok()) return s;
+        if (low > pos.next_offset)
+          return kafka::OffsetGap(m.topic, m.partition, pos.next_offset, low, high);
+      }
       pos.next_offset = m.offset + 1;
       debezium::DecodedRecord rec;
       Status problem = debezium::DecodeRecord(m.key, m.value, lookup, &rec);
       bool data = problem.ok() && (rec.kind == debezium::DecodedRecord::Kind::kRow ||
                                    rec.kind == debezium::DecodedRecord::Kind::kTruncate);
-      if (data && Excluded(config, rec.schema + "." + rec.table)) data = false;
-      if (data) {
+      if (data) problem = CheckRoute(config, m.topic, rec);
+      if (data && problem.ok() && !config.source.Selects(rec.schema + "." + rec.table)) {
+        // On its own topic but left out by source.tables / exclude: the config's choice.
+        if (excluded_seen.insert(rec.schema + "." + rec.table).second) {
+          LOG_INFO("apply: leaving out the records of " << rec.schema << "." << rec.table
+                                                        << " (not selected by source.tables / "
+                                                           "source.exclude)");
+        }
+        data = false;
+      }
+      if (data && problem.ok()) {
         // Commit order first: the transaction's own commit LSN where the record carries it
         // (stagesync; the same when re-sent), else Debezium's last-commit LSN.
         Position here{rec.txn_commit_lsn ? rec.txn_commit_lsn : rec.last_commit_lsn, rec.lsn,
@@ -207,8 +251,8 @@ Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop) {
         Position done{pos.last_commit_lsn, pos.lsn, pos.total_order};
         // Sent twice by a capture restart. Snapshot reads (op r) share one position and are
         // idempotent upserts anyway, so only streamed changes are deduplicated.
-        bool positioned = rec.op != 'r' && rec.lsn != 0;
-        if (positioned && done != Position{} && here <= done) continue;
+        bool positioned = rec.op != 'r' && std::get<0>(here) != 0;
+        if (positioned && AppliedAlready(here, done)) continue;
         if (!applier->TargetTableExists(rec.schema, rec.table)) {
           problem = Status::Error("unknown table " + rec.schema + "." + rec.table +
                                   ": no such target table (create it or map it in [mapping])");

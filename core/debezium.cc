@@ -201,8 +201,13 @@ Encoder::Encoder(EncoderOptions options) : impl_(std::make_unique<Impl>()) {
 }
 Encoder::~Encoder() = default;
 
+std::string TopicName(const std::string& prefix, const std::string& schema,
+                      const std::string& table) {
+  return prefix + "." + schema + "." + table;
+}
+
 std::string Encoder::TopicFor(const SourceRelation& rel) const {
-  return impl_->options.topic_prefix + "." + rel.schema + "." + rel.name;
+  return TopicName(impl_->options.topic_prefix, rel.schema, rel.name);
 }
 
 Status Encoder::EncodeRow(const RowChange& c, const TxnPosition& txn,

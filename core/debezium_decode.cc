@@ -115,8 +115,11 @@ Status DecodeRecord(std::optional<std::string_view> key_json,
   rapidjson::Document doc;
   const Value* schema = nullptr;
   const Value* payload = nullptr;
-  bool tombstone = !value_json || value_json->empty();
+  bool tombstone = !value_json;
   if (!tombstone) {
+    // A tombstone is a null value; an empty one is something else that lost its content.
+    if (value_json->empty())
+      return Status::Error("value is empty (a tombstone has a null value, not an empty one)");
     if (Status s = Parse(*value_json, "value", &doc, &schema, &payload); !s.ok()) return s;
     tombstone = payload->IsNull();  // legacy {"schema":null,"payload":null}
   }
@@ -126,8 +129,14 @@ Status DecodeRecord(std::optional<std::string_view> key_json,
     if (!payload->IsObject()) return Status::Error("value payload is not an object");
     const Value* op = Member(*payload, "op");
     if (!op || !op->IsString() || op->GetStringLength() != 1) {
-      if (Member(*payload, "status") || Member(*payload, "ts_ms")) {
-        rec->kind = DecodedRecord::Kind::kOther;  // transaction metadata or heartbeat
+      // Only Debezium's transaction metadata ({status, id, ...}) and heartbeats ({ts_ms})
+      // carry no op; a change envelope without one is malformed, whatever else it holds.
+      bool envelope = op || Member(*payload, "source") || Member(*payload, "before") ||
+                      Member(*payload, "after");
+      bool metadata = Member(*payload, "status") && Member(*payload, "id");
+      bool heartbeat = payload->MemberCount() == 1 && Member(*payload, "ts_ms");
+      if (!envelope && (metadata || heartbeat)) {
+        rec->kind = DecodedRecord::Kind::kOther;
         return Status::Ok();
       }
       return Status::Error("value has no \"op\" (c, r, u, d, t or m)");

@@ -255,6 +255,8 @@ TEST(DebeziumEnvelope, TransactionMetadataAndHeartbeat) {
   DecodedRecord r;
   ASSERT_TRUE(DecodeRecord(end.key, end.value, nullptr, &r).ok());
   EXPECT_EQ(r.kind, DecodedRecord::Kind::kOther);
+  ASSERT_TRUE(DecodeRecord(hb.key, hb.value, nullptr, &r).ok());
+  EXPECT_EQ(r.kind, DecodedRecord::Kind::kOther);
 }
 
 // Every real Debezium value in the fixtures decodes, through its own schema or, schemaless,
@@ -307,6 +309,10 @@ TEST(DebeziumEnvelope, MalformedRecordsAreClearErrors) {
       {"{\"op\":\"d\",\"before\":null,\"source\":{\"table\":\"t\",\"schema\":\"s\"}}",
        "cannot be identified"},
       {"[1,2,3]", "not an object"},
+      // An envelope without op stays malformed even when it carries ts_ms (heartbeats do).
+      {"{\"after\":{\"id\":1},\"source\":{\"table\":\"t\",\"schema\":\"s\"},\"ts_ms\":1}", "op"},
+      {"{\"ts_ms\":1,\"status\":\"BEGIN\"}", "op"},
+      {"", "empty"},
   };
   for (const auto& c : cases) {
     DecodedRecord r;

@@ -93,8 +93,10 @@ void Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition
   auto* impl = static_cast<Consumer::StoredOffset*>(opaque);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     for (int i = 0; i < parts->cnt; ++i) {
+      // Offset 0, not "the beginning": a partition whose first records are gone must fail
+      // (auto.offset.reset = error), not start quietly at whatever the broker still has.
       auto off = (*impl)(parts->elems[i].topic, parts->elems[i].partition);
-      parts->elems[i].offset = off ? *off : RD_KAFKA_OFFSET_BEGINNING;
+      parts->elems[i].offset = off ? *off : 0;
     }
     rd_kafka_assign(rk, parts);
   } else {
@@ -115,7 +117,7 @@ Status Consumer::Open(const Config& config, const std::string& group_id,
                                {"group.id", group_id},
                                {"enable.auto.commit", "false"},
                                {"enable.auto.offset.store", "false"},
-                               {"auto.offset.reset", "earliest"},
+                               {"auto.offset.reset", "error"},
                                // A restarted apply takes its partitions back within seconds.
                                {"session.timeout.ms", "6000"},
                                {"heartbeat.interval.ms", "1000"},
@@ -152,6 +154,23 @@ Status Consumer::Poll(size_t max, Duration timeout, std::vector<Message>* out) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(impl_->rk, wait);
     if (!m) break;
     wait = 0;
+    if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+      // The offset to read next is no longer (or not yet) in the partition.
+      std::string topic = rd_kafka_topic_name(m->rkt);
+      int32_t partition = m->partition;
+      std::string why = rd_kafka_message_errstr(m);
+      rd_kafka_message_destroy(m);
+      // Where this partition was to be read from: the caller's stored position.
+      std::optional<int64_t> stored = impl_->stored ? impl_->stored(topic, partition) : 0;
+      int64_t wanted = stored.value_or(0);
+      int64_t low = 0, high = 0;
+      if (rd_kafka_query_watermark_offsets(impl_->rk, topic.c_str(), partition, &low, &high,
+                                           10000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return Status::Error("kafka consumer: " + topic + "/" + std::to_string(partition) +
+                             ": the offset to read next is out of range (" + why + ")");
+      }
+      return OffsetGap(topic, partition, wanted, low, high);
+    }
     if (m->err) {
       std::string why = rd_kafka_message_errstr(m);
       bool benign = m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF ||
@@ -172,6 +191,42 @@ Status Consumer::Poll(size_t max, Duration timeout, std::vector<Message>* out) {
     out->push_back(std::move(msg));
   }
   return Status::Ok();
+}
+
+Status Consumer::LowWatermark(const std::string& topic, int32_t partition, int64_t* low,
+                              int64_t* high) {
+  rd_kafka_resp_err_t e =
+      rd_kafka_query_watermark_offsets(impl_->rk, topic.c_str(), partition, low, high, 10000);
+  if (e)
+    return Status::Transient("kafka: the start of " + topic + "/" + std::to_string(partition) +
+                             ": " + rd_kafka_err2str(e));
+  return Status::Ok();
+}
+
+Status OffsetGap(const std::string& topic, int32_t partition, int64_t next, int64_t low,
+                 int64_t high) {
+  std::string where = topic + "/" + std::to_string(partition);
+  if (next > high) {
+    return Status::Error(where + ": apply's next offset " + std::to_string(next) +
+                         " is past the partition's end (" + std::to_string(high) +
+                         "): the topic was recreated or truncated, so apply's stored positions "
+                         "no longer describe it; re-copy the tables on " +
+                         topic + " to the target and reset apply's position for it");
+  }
+  if (next >= low) {
+    return Status::Transient(where + ": the broker reported offset " + std::to_string(next) +
+                             " out of range, but it holds " + std::to_string(low) + ".." +
+                             std::to_string(high) + " now");
+  }
+  return Status::Error(
+      where + ": records at offsets " + std::to_string(next) + ".." + std::to_string(low - 1) +
+      " are gone from Kafka before apply read them (the partition now starts at " +
+      std::to_string(low) +
+      "; retention or the broker's size limit removed them), so the target lacks those changes "
+      "and apply will not skip them: re-copy the tables on " +
+      topic +
+      " to the target, then delete this partition's row from stagesync.kafka_offsets on the "
+      "target (or raise the topic's retention before the next sync)");
 }
 
 Status Consumer::DeadLetter(const Message& m, const std::string& topic, const std::string& reason) {

@@ -41,6 +41,10 @@ struct TxnPosition {
   uint64_t data_collection_order = 0;  // 1-based within the table
 };
 
+// A table's topic: <prefix>.<schema>.<table> (MySQL: <prefix>.<database>.<table>).
+std::string TopicName(const std::string& prefix, const std::string& schema,
+                      const std::string& table);
+
 class Encoder {
  public:
   explicit Encoder(EncoderOptions options);

@@ -78,6 +78,11 @@ struct Message {
   std::optional<std::string> value;  // nullopt: tombstone
 };
 
+// The error for records apply must read next (from `next`) that the partition no longer holds
+// (it starts at `low`) or never held (it ends at `high`): never skipped, always a stop.
+Status OffsetGap(const std::string& topic, int32_t partition, int64_t next, int64_t low,
+                 int64_t high);
+
 // apply <- Kafka: a consumer in group `group_id` on the topics matching `topic_regex`.
 // Offsets are never committed to Kafka: the caller stores them in the target with the data
 // and hands them back through `stored_offset` when partitions are assigned.
@@ -91,6 +96,8 @@ class Consumer {
   ~Consumer();
   // Up to `max` records, waiting at most `timeout` for the first.
   Status Poll(size_t max, Duration timeout, std::vector<Message>* out);
+  // The partition's first and next offsets as the broker holds them now.
+  Status LowWatermark(const std::string& topic, int32_t partition, int64_t* low, int64_t* high);
   // Sends a record to a dead-letter topic with the reason in its headers; waits for the ack.
   Status DeadLetter(const Message& m, const std::string& topic, const std::string& reason);
 
