@@ -236,8 +236,8 @@ Status ReadMysqlAppliedPosition(const Config& config, AppliedPosition* out) {
                     "SELECT lsn, CAST(UNIX_TIMESTAMP(commit_time) * 1000000 AS SIGNED), "
                     "events_applied, transactions_applied, CAST(UNIX_TIMESTAMP(updated_at) * "
                     "1000000 AS SIGNED), CAST(UNIX_TIMESTAMP(live_at) * 1000000 AS SIGNED), "
-                    "live_lag_seconds, COALESCE(live_state, '') FROM stagesync.applied_position "
-                    "WHERE stream = ?",
+                    "live_lag_seconds, COALESCE(live_state, ''), COALESCE(last_error, '') "
+                    "FROM stagesync.applied_position WHERE stream = ?",
                     {config.source.slot});
     if (r.empty()) return Status::Ok();
     const auto& row = r[0];
@@ -250,20 +250,23 @@ Status ReadMysqlAppliedPosition(const Config& config, AppliedPosition* out) {
     if (row[5]) out->live_at = std::stoll(*row[5]);
     if (row[6]) out->live_lag_seconds = std::stod(*row[6]);
     out->live_state = row[7].value_or("");
+    out->last_error = row[8].value_or("");
   } catch (const std::exception& e) {
     return TargetError(e);
   }
   return Status::Ok();
 }
 
-Status WriteMysqlLiveStatus(const Config& config, double lag_seconds, const std::string& state) {
+Status WriteMysqlLiveStatus(const Config& config, double lag_seconds, const std::string& state,
+                            const std::string& error) {
   // A short-lived connection per write (every few hundred ms) keeps this free of state.
   try {
     auto conn = mysql::Connect(config.target);
     char lag[32];
     std::snprintf(lag, sizeof lag, "%.6f", lag_seconds);
     mysql::Exec(*conn, std::string("UPDATE stagesync.applied_position SET live_lag_seconds = ") +
-                           lag + ", live_state = " + QuoteLiteral(state) +
+                           lag + ", live_state = " + QuoteLiteral(state) + ", last_error = " +
+                           (error.empty() ? std::string("NULL") : QuoteLiteral(error)) +
                            ", live_at = NOW(6) WHERE stream = " + QuoteLiteral(config.source.slot));
   } catch (const std::exception& e) {
     return TargetError(e);

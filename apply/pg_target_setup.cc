@@ -135,7 +135,8 @@ Status ReadAppliedPosition(const Config& config, AppliedPosition* out) {
     auto r = tx.exec_params(
         "SELECT lsn::text, (extract(epoch FROM commit_time) * 1e6)::int8, events_applied, "
         "  transactions_applied, (extract(epoch FROM updated_at) * 1e6)::int8, "
-        "  (extract(epoch FROM live_at) * 1e6)::int8, live_lag_seconds, coalesce(live_state, '') "
+        "  (extract(epoch FROM live_at) * 1e6)::int8, live_lag_seconds, coalesce(live_state, ''), "
+        "  coalesce(last_error, '') "
         "FROM stagesync.applied_position WHERE stream = $1",
         config.source.slot);
     if (r.empty()) return Status::Ok();
@@ -148,6 +149,7 @@ Status ReadAppliedPosition(const Config& config, AppliedPosition* out) {
     if (!r[0][5].is_null()) out->live_at = r[0][5].as<int64_t>();
     if (!r[0][6].is_null()) out->live_lag_seconds = r[0][6].as<double>();
     out->live_state = r[0][7].as<std::string>();
+    out->last_error = r[0][8].as<std::string>();
   } catch (const std::exception& e) {
     return Status::Error("target: " + pg::Describe(e));
   }
@@ -166,7 +168,17 @@ LiveStatusWriter::LiveStatusWriter(const Config& config) : config_(config) {}
 LiveStatusWriter::~LiveStatusWriter() = default;
 
 Status LiveStatusWriter::Write(double lag_seconds, const std::string& state) {
-  if (config_.target.kind == "mysql") return WriteMysqlLiveStatus(config_, lag_seconds, state);
+  return Store(lag_seconds, state, "");
+}
+
+Status LiveStatusWriter::WriteError(const std::string& error) {
+  return Store(0, "error", error);
+}
+
+Status LiveStatusWriter::Store(double lag_seconds, const std::string& state,
+                               const std::string& error) {
+  if (config_.target.kind == "mysql")
+    return WriteMysqlLiveStatus(config_, lag_seconds, state, error);
   try {
     if (!conn_) {
       conn_ = std::make_unique<LiveStatusConnection>();
@@ -175,8 +187,8 @@ Status LiveStatusWriter::Write(double lag_seconds, const std::string& state) {
     pqxx::nontransaction tx(*conn_->conn);
     tx.exec_params(
         "UPDATE stagesync.applied_position SET live_lag_seconds = $2, live_state = $3, "
-        "live_at = clock_timestamp() WHERE stream = $1",
-        config_.source.slot, lag_seconds, state);
+        "live_at = clock_timestamp(), last_error = nullif($4, '') WHERE stream = $1",
+        config_.source.slot, lag_seconds, state, error);
   } catch (const std::exception& e) {
     conn_.reset();
     return Status::Error("target: " + pg::Describe(e));

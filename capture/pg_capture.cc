@@ -110,8 +110,55 @@ class ReplicationStream {
     return Status::Ok();
   }
 
+  // Tables matching source.tables that are not in the publication (created after setup, or
+  // selected by a config changed since): pgoutput sends nothing of theirs, so capture must
+  // stop rather than let their rows go missing. A failed look only waits for the next one.
+  Status CheckPublished() {
+    auto now = Clock::now();
+    if (now < next_publication_check_) return Status::Ok();
+    next_publication_check_ = now + std::chrono::seconds(5);
+    std::vector<std::string> missing;
+    try {
+      if (!catalog_) catalog_ = pg::Connect(config_.source, "stagesync-capture");
+      pqxx::read_transaction tx(*catalog_);
+      auto rows = tx.exec_params(
+          "SELECT n.nspname, c.relname FROM pg_class c "
+          "JOIN pg_namespace n ON n.oid = c.relnamespace "
+          "CROSS JOIN pg_publication p "
+          "WHERE p.pubname = $1 AND NOT p.puballtables "
+          "  AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
+          "  AND n.nspname NOT IN ('pg_catalog', 'information_schema', $2) "
+          "  AND n.nspname !~ '^pg_(toast|temp)' "
+          "  AND NOT EXISTS (SELECT 1 FROM pg_publication_rel r "
+          "                  WHERE r.prpubid = p.oid AND r.prrelid = c.oid) "
+          "  AND NOT EXISTS (SELECT 1 FROM pg_publication_namespace s "
+          "                  WHERE s.pnpubid = p.oid AND s.pnnspid = c.relnamespace) "
+          "ORDER BY 1, 2",
+          config_.source.publication, std::string(kSourceSchema));
+      for (const auto& r : rows) {
+        std::string qualified = r[0].as<std::string>() + "." + r[1].as<std::string>();
+        if (Selected(config_, qualified)) missing.push_back(qualified);
+      }
+    } catch (const std::exception& e) {
+      catalog_.reset();
+      LOG_WARN("capture: cannot check publication " << config_.source.publication
+                                                    << " for new tables: " << pg::Describe(e));
+      return Status::Ok();
+    }
+    if (missing.empty()) return Status::Ok();
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+    return Status::Error(
+        "source table" + std::string(missing.size() > 1 ? "s " : " ") + list +
+        " match source.tables but are not in publication " + config_.source.publication +
+        " (created after setup?), so their changes are not captured: run `stagesync setup` "
+        "again (it adds them to the publication), copy their rows to the target (e.g. pg_dump "
+        "--data-only -t TABLE | psql), then start again; or list them in source.exclude");
+  }
+
   Status Loop() {
     while (!stop_.load()) {
+      if (Status s = CheckPublished(); !s.ok()) return s;
       char* buf = nullptr;
       int len = PQgetCopyData(conn_.get(), &buf, /*async=*/1);
       if (len > 0) {
@@ -150,6 +197,7 @@ class ReplicationStream {
       size_t before = pending_.size();
       Status s = decoder_.Decode(std::string_view(buf + 25, len - 25), data_start, &pending_);
       if (!s.ok()) return s;
+      DropUnselected(before);
       if (data_start > received_) received_ = data_start;
       progress_->received = received_;
       if (wal_end > progress_->server_wal_end) progress_->server_wal_end = wal_end;
@@ -172,6 +220,27 @@ class ReplicationStream {
       return Status::Ok();
     }
     return Status::Error("unexpected replication message type '" + std::string(1, buf[0]) + "'");
+  }
+
+  // The slot may hold changes of tables the config no longer selects (source.exclude
+  // changed after setup): they are left out here, as the config now says.
+  void DropUnselected(size_t from) {
+    auto wanted = [&](const RelationPtr& rel) {
+      return IsStreamTable(*rel) || Selected(config_, rel->QualifiedName());
+    };
+    size_t kept = from;
+    for (size_t i = from; i < pending_.size(); ++i) {
+      if (auto* row = std::get_if<RowChange>(&pending_[i]); row && !wanted(row->relation)) {
+        continue;
+      }
+      if (auto* t = std::get_if<TruncateChange>(&pending_[i])) {
+        std::erase_if(t->relations, [&](const RelationPtr& rel) { return !wanted(rel); });
+        if (t->relations.empty()) continue;
+      }
+      if (kept != i) pending_[kept] = std::move(pending_[i]);
+      ++kept;
+    }
+    pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(kept), pending_.end());
   }
 
   void FlushPending(bool block) {
@@ -235,6 +304,8 @@ class ReplicationStream {
   Lsn idle_end_ = 0;
   Lsn acked_ = 0;
   Clock::time_point last_status_;
+  std::unique_ptr<pqxx::connection> catalog_;
+  Clock::time_point next_publication_check_;
 
  public:
   // Consumer-side hook: wait for the queue to drain before the final acknowledgement.
@@ -257,27 +328,36 @@ Status RunPostgresCapture(const Config& config, Lsn start, EventQueue& queue,
 Status PeekPostgresOldestPendingCommit(const Config& config, Lsn applied, Duration timeout,
                                        std::optional<TimestampUs>* commit_time) {
   commit_time->reset();
+  // The slot may still hold transactions the target has (it is confirmed a little behind):
+  // the first Begin at or past `applied` is the oldest change not yet applied.
+  constexpr int kPeekRows = 20000;
   try {
     auto conn = pg::Connect(config.source, "stagesync-status");
     pqxx::work tx(*conn);
     tx.exec0("SET LOCAL statement_timeout = " + std::to_string(timeout.count()));
-    // upto_nchanges = 1 stops after the first decoded transaction; its Begin carries the
-    // commit time. Transactions at or before `applied` are already in the target.
     auto rows = tx.exec_params(
-        "SELECT data FROM pg_logical_slot_peek_binary_changes($1, NULL, 1, 'proto_version', '1', "
-        "'publication_names', $2) WHERE get_byte(data, 0) = 66 LIMIT 1",
-        config.source.slot, pg::QuoteIdent(config.source.publication));
-    if (rows.empty()) return Status::Ok();
-    pqxx::binarystring data(rows[0][0]);
-    if (data.size() < 17) return Status::Error("short Begin message from the slot");
-    auto u64 = [&](size_t at) {
-      uint64_t v = 0;
-      for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(data.data()[at + i]);
-      return v;
-    };
-    Lsn final_lsn = u64(1);
-    if (final_lsn < applied) return Status::Ok();
-    *commit_time = static_cast<int64_t>(u64(9)) + kPgEpochOffsetUs;
+        "SELECT substr(data, 1, 17) FROM pg_logical_slot_peek_binary_changes($1, NULL, $3, "
+        "'proto_version', '1', 'publication_names', $2)",
+        config.source.slot, pg::QuoteIdent(config.source.publication), kPeekRows);
+    for (const auto& row : rows) {
+      pqxx::binarystring data(row[0]);
+      if (data.size() < 17 || data.data()[0] != 'B') continue;
+      auto u64 = [&](size_t at) {
+        uint64_t v = 0;
+        for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(data.data()[at + i]);
+        return v;
+      };
+      if (Lsn final_lsn = u64(1); final_lsn < applied) continue;
+      *commit_time = static_cast<int64_t>(u64(9)) + kPgEpochOffsetUs;
+      return Status::Ok();
+    }
+    // Fewer rows than asked for: the peek reached the end of the WAL, so nothing is pending.
+    // Otherwise the pending change lies beyond what was looked at: not known.
+    if (rows.size() >= static_cast<size_t>(kPeekRows)) {
+      return Status::Error("the oldest change not applied lies beyond the first " +
+                           std::to_string(kPeekRows) + " messages slot " + config.source.slot +
+                           " holds");
+    }
   } catch (const std::exception& e) {
     return Status::Error("peeking slot " + config.source.slot + ": " + pg::Describe(e));
   }

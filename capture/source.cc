@@ -18,11 +18,7 @@ bool IsMysql(const Config& config) {
 }  // namespace
 
 bool Selected(const Config& config, const std::string& qualified) {
-  bool included = std::any_of(config.source.tables.begin(), config.source.tables.end(),
-                              [&](const std::string& g) { return GlobMatch(g, qualified); });
-  bool excluded = std::any_of(config.source.exclude.begin(), config.source.exclude.end(),
-                              [&](const std::string& g) { return GlobMatch(g, qualified); });
-  return included && !excluded;
+  return config.source.Selects(qualified);
 }
 
 std::string MysqlStreamLock(const Config& config) {

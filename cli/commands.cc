@@ -283,9 +283,10 @@ Status RunPipeline(const Config& config, const std::atomic<bool>& stop, Downstre
   return capture_status;
 }
 
-// Runs `life` until a signal, restarting it with backoff after transient failures.
-int RunWithRetries(const char* command,
-                   const std::function<Status(const std::atomic<bool>&)>& life) {
+// Runs `life` until a signal, restarting it with backoff after transient failures. A failure
+// that is not transient ends it, and `on_error` hears why.
+int RunWithRetries(const char* command, const std::function<Status(const std::atomic<bool>&)>& life,
+                   const std::function<void(const Status&)>& on_error = nullptr) {
   std::atomic<bool> stop{false};
   StopSignals signals(stop);
   auto backoff = std::chrono::seconds(1);
@@ -293,7 +294,10 @@ int RunWithRetries(const char* command,
     auto started = std::chrono::steady_clock::now();
     Status s = life(stop);
     if (stop) break;
-    if (!s.ok() && !s.transient()) return Fail(command, s);
+    if (!s.ok() && !s.transient()) {
+      if (on_error) on_error(s);
+      return Fail(command, s);
+    }
     if (std::chrono::steady_clock::now() - started > std::chrono::minutes(1)) {
       backoff = std::chrono::seconds(1);
     }
@@ -307,6 +311,14 @@ int RunWithRetries(const char* command,
   }
   LOG_INFO(command << ": stopped cleanly");
   return kExitOk;
+}
+
+// Keeps the reason a process stopped on the target, so `status` says "error" and why.
+std::function<void(const Status&)> RecordError(const Config& config) {
+  return [&config](const Status& s) {
+    if (Status w = apply::LiveStatusWriter(config).WriteError(s.message()); !w.ok())
+      LOG_WARN("could not record the error on the target: " << w.message());
+  };
 }
 
 // Checks shared by run and capture; prints the problems and returns false if any.
@@ -373,33 +385,36 @@ int Run(const Config& config, const Options&) {
   auto metrics = std::make_shared<apply::ApplyMetrics>();
   cutover::MonitorServer monitor(config, metrics);
   if (Status s = monitor.Start(); !s.ok()) return Fail("run", s);
-  int rc = RunWithRetries("run", [&](const std::atomic<bool>& stop) -> Status {
-    std::unique_ptr<apply::Applier> applier;
-    if (Status s = apply::OpenApplier(config, &applier); !s.ok()) return s;
-    apply::ApplyProgress& progress = applier->progress();
-    progress.metrics = metrics;
-    Downstream d;
-    d.resume = applier->resume_position();
-    d.last_commit_time = progress.applied_commit_time.load();
-    d.consume = [&](EventQueue& q) { return applier->Run(q); };
-    d.durable = [&] { return progress.durable.load(); };
-    d.lag = [&](const capture::CaptureProgress& c) {
-      return cutover::LiveLagSeconds(config, progress, c, NowUs());
-    };
-    d.progress_line = [&] {
-      return "applied " + DescribePosition(config.source.kind, progress.durable.load()) + ", " +
-             std::to_string(progress.events_applied.load()) + " events, " +
-             std::to_string(progress.transactions_applied.load()) + " transactions";
-    };
-    LOG_INFO("run: applied position "
-             << (d.resume ? DescribePosition(config.source.kind, d.resume) : "none yet"));
-    auto writer = std::make_shared<apply::LiveStatusWriter>(config);
-    d.write_live = [writer](double lag, const std::string& state) {
-      return writer->Write(lag, state);
-    };
-    return RunPipeline(config, stop, d);
-  });
-  apply::LiveStatusWriter(config).Write(0, "idle");
+  int rc = RunWithRetries(
+      "run",
+      [&](const std::atomic<bool>& stop) -> Status {
+        std::unique_ptr<apply::Applier> applier;
+        if (Status s = apply::OpenApplier(config, &applier); !s.ok()) return s;
+        apply::ApplyProgress& progress = applier->progress();
+        progress.metrics = metrics;
+        Downstream d;
+        d.resume = applier->resume_position();
+        d.last_commit_time = progress.applied_commit_time.load();
+        d.consume = [&](EventQueue& q) { return applier->Run(q); };
+        d.durable = [&] { return progress.durable.load(); };
+        d.lag = [&](const capture::CaptureProgress& c) {
+          return cutover::LiveLagSeconds(config, progress, c, NowUs());
+        };
+        d.progress_line = [&] {
+          return "applied " + DescribePosition(config.source.kind, progress.durable.load()) + ", " +
+                 std::to_string(progress.events_applied.load()) + " events, " +
+                 std::to_string(progress.transactions_applied.load()) + " transactions";
+        };
+        LOG_INFO("run: applied position "
+                 << (d.resume ? DescribePosition(config.source.kind, d.resume) : "none yet"));
+        auto writer = std::make_shared<apply::LiveStatusWriter>(config);
+        d.write_live = [writer](double lag, const std::string& state) {
+          return writer->Write(lag, state);
+        };
+        return RunPipeline(config, stop, d);
+      },
+      RecordError(config));
+  if (rc == kExitOk) apply::LiveStatusWriter(config).Write(0, "idle");
   return rc;
 }
 
@@ -459,11 +474,17 @@ int Apply(const Config& config, const Options&) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
+  Status failure;
   int rc = RunWithRetries(
-      "apply", [&](const std::atomic<bool>& stop) { return apply::RunKafkaApply(config, stop); });
+      "apply", [&](const std::atomic<bool>& stop) { return apply::RunKafkaApply(config, stop); },
+      [&](const Status& s) { failure = s; });
   done = true;
   alive.join();
-  apply::LiveStatusWriter(config).Write(0, "idle");
+  if (rc == kExitOk) {
+    apply::LiveStatusWriter(config).Write(0, "idle");
+  } else {
+    RecordError(config)(failure);
+  }
   return rc;
 }
 

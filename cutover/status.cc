@@ -132,6 +132,12 @@ SyncStatus ReadStreamStatus(const Config& config, bool peek_slot) {
   }
   st.run_alive = source.slot_active && applied.live_at &&
                  applied.target_now - *applied.live_at <= FreshnessLimitUs(config);
+  if (applied.live_state == "error") {
+    // The last run (or apply) stopped on this; what is behind is told below, as when idle.
+    st.run_alive = false;
+    st.state = "error";
+    st.error = "stopped on an error: " + applied.last_error;
+  }
   if (st.run_alive) {
     // Nothing left at the source beyond what is applied: 0, whatever the last sample said.
     bool caught_up = st.source_bytes_behind && *st.source_bytes_behind == 0;
@@ -139,7 +145,7 @@ SyncStatus ReadStreamStatus(const Config& config, bool peek_slot) {
     st.state = caught_up || applied.live_state.empty() ? "streaming" : applied.live_state;
     return st;
   }
-  st.state = "idle";
+  if (st.state != "error") st.state = "idle";
   if (source.slot_active || !peek_slot) {
     // Something streams the slot but has not reported recently: lag is not knowable here.
     return st;

@@ -14,7 +14,8 @@ CREATE TABLE IF NOT EXISTS stagesync.applied_position (
   updated_at           DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
   live_lag_seconds     DOUBLE,
   live_state           VARCHAR(32),
-  live_at              DATETIME(6)
+  live_at              DATETIME(6),
+  last_error           TEXT
 ) ENGINE=InnoDB
 ;
 -- Source columns as they were at setup (see the PostgreSQL bookkeeping).

@@ -12,8 +12,11 @@ CREATE TABLE IF NOT EXISTS stagesync.applied_position (
   updated_at           timestamptz NOT NULL DEFAULT now(),
   live_lag_seconds     double precision,
   live_state           text,
-  live_at              timestamptz
+  live_at              timestamptz,
+  -- Why the last run/apply stopped, when it stopped on an error (live_state = 'error').
+  last_error           text
 );
+ALTER TABLE stagesync.applied_position ADD COLUMN IF NOT EXISTS last_error text;
 
 -- Source columns as they were at setup: these may be absent on the target (dropped with a
 -- warning); a column the source gains later must exist on the target.

@@ -190,6 +190,7 @@ struct AppliedPosition {
   std::optional<TimestampUs> live_at;
   std::optional<double> live_lag_seconds;
   std::string live_state;
+  std::string last_error;  // with live_state "error": why the process stopped
   TimestampUs target_now = 0;
 };
 Status ReadAppliedPosition(const Config& config, AppliedPosition* out);
@@ -201,8 +202,11 @@ class LiveStatusWriter {
   explicit LiveStatusWriter(const Config& config);
   ~LiveStatusWriter();
   Status Write(double lag_seconds, const std::string& state);
+  // The process stops on `error`: `status` says so (state "error") until one starts again.
+  Status WriteError(const std::string& error);
 
  private:
+  Status Store(double lag_seconds, const std::string& state, const std::string& error);
   const Config& config_;
   std::unique_ptr<struct LiveStatusConnection> conn_;
 };
@@ -215,7 +219,8 @@ Status CheckMysqlTargetMapping(const Config& config, const std::vector<TableShap
 Status ReadMysqlAppliedPosition(const Config& config, AppliedPosition* out);
 Status ResolveMysqlTargetTable(const Config& config, const TableShape& source,
                                std::optional<TableCorrespondence>* out);
-Status WriteMysqlLiveStatus(const Config& config, double lag_seconds, const std::string& state);
+Status WriteMysqlLiveStatus(const Config& config, double lag_seconds, const std::string& state,
+                            const std::string& error);
 Status OpenMysqlApplier(const Config& config, std::unique_ptr<Applier>* out);
 Status OpenMysqlKafkaTarget(const Config& config, std::unique_ptr<KafkaTarget>* out);
 
