@@ -127,7 +127,20 @@ Status CheckPostgresSource(const Config& config, SourceCheck* check) {
             "source table " + t.QualifiedName() +
             " has no primary key or replica identity, so updates and deletes cannot be "
             "replicated: add a primary key (ALTER TABLE " +
-            q + " ADD PRIMARY KEY (...);) or run ALTER TABLE " + q + " REPLICA IDENTITY FULL;");
+            q + " ADD PRIMARY KEY (...);) or run ALTER TABLE " + q +
+            " REPLICA IDENTITY FULL; and set source.allow_keyless = true (see below)");
+      } else if (ident == 'f' && !has_pk && !config.source.allow_keyless) {
+        // A keyless row replayed onto a copy that already holds it cannot be recognised
+        // there: an insert replayed onto the copy doubles it.
+        check->problems.push_back(
+            "source table " + t.QualifiedName() +
+            " has no primary key (REPLICA IDENTITY FULL): replaying its changes onto a copy "
+            "that already holds some of them doubles those rows, since a keyless row cannot "
+            "be recognised. Add a primary key (ALTER TABLE " +
+            q +
+            " ADD PRIMARY KEY (...);), list it in source.exclude, or, if the target's copy "
+            "of it starts empty or exactly at the stream's start, set source.allow_keyless "
+            "= true");
       }
       check->tables.push_back(std::move(t));
     }

@@ -70,6 +70,7 @@ class KafkaTest : public SyncTest {
     OnBoth(
         "CREATE TABLE t (id int PRIMARY KEY, v text, n numeric(12,2), ts timestamptz, big text, "
         "arr int[]); CREATE TABLE nk (a int, b text); ALTER TABLE nk REPLICA IDENTITY FULL;");
+    spec_.allow_keyless = true;  // the target starts empty
     UseKafka();
     SetupOrFail();
     capture_ = Start("capture");

@@ -224,6 +224,7 @@ TEST_F(ValuesTest, replica_identity_full_table_without_key) {
       "CREATE TABLE nokey(a int, b text, c double precision, d numeric);"
       "ALTER TABLE nokey REPLICA IDENTITY FULL");
   std::vector<TableComparison> tables = {{"nokey", "t::text"}};
+  spec_.allow_keyless = true;  // the target starts empty
   SetupOrFail();
   StartRun();
   OnSource(

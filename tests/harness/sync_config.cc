@@ -59,6 +59,7 @@ std::string RenderConfig(const SyncConfigSpec& spec) {
   if (!spec.server_id.empty()) t += "server_id = " + spec.server_id + "\n";
   t += "tables = " + TomlArray(spec.tables) + "\n";
   t += "exclude = " + TomlArray(spec.exclude) + "\n";
+  if (spec.allow_keyless) t += "allow_keyless = true\n";
   AddKey(&t, "slot", spec.slot);
   AddKey(&t, "publication", spec.publication);
   t += "\n[target]\n";

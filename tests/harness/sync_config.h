@@ -15,6 +15,7 @@ struct SyncConfigSpec {
   std::string target_dsn;
   std::vector<std::string> tables = {"public.*"};
   std::vector<std::string> exclude;
+  bool allow_keyless = false;  // [source] allow_keyless
   std::string slot;
   std::string publication;
   std::string monitor_listen;  // "127.0.0.1:PORT"
