@@ -69,7 +69,8 @@ class KafkaTest : public SyncTest {
   void StartPipeline() {
     OnBoth(
         "CREATE TABLE t (id int PRIMARY KEY, v text, n numeric(12,2), ts timestamptz, big text, "
-        "arr int[]); CREATE TABLE nk (a int, b text); ALTER TABLE nk REPLICA IDENTITY FULL;");
+        "arr int[], f float8 DEFAULT '-0'); CREATE TABLE nk (a int, b text); "
+        "ALTER TABLE nk REPLICA IDENTITY FULL;");
     UseKafka();
     SetupOrFail();
     capture_ = Start("capture");
@@ -113,6 +114,8 @@ TEST_F(KafkaTest, kafka_capture_apply_survive_kill9_and_kcat_reads_the_events) {
   ASSERT_EQ(big.size(), 1u);
   EXPECT_EQ(*big[0][0], "300000") << "unchanged TOAST must keep the target's value";
   EXPECT_EQ(*big[0][1], "toast kept");
+  EXPECT_EQ(target().QueryValue(db_, "SELECT f::text FROM t WHERE id = -1000"), "-0")
+      << "float8 negative zero must keep its sign through the JSON";
 
   // A stock Kafka client sees Debezium envelopes on <prefix>.<schema>.<table>.
   CommandResult read =
