@@ -146,19 +146,25 @@ struct PostgresApplier::Impl : TransactionGrouping {
     return Status::Ok();
   }
 
-  // For a value the target rejected: which column, found by casting each value to its
-  // target column's type on a connection of its own (this one's transaction is aborted).
+  // For a value the target rejected: which column, found on a connection of its own (this
+  // one's transaction is aborted) by writing each value as the statements do: cast to the
+  // column's unmodified type, then assigned to a column of the real type (a temporary copy of
+  // the table's shape), so a value too long for varchar(n) or bit(n) fails here too.
   std::string RejectedColumn(const TablePlan& plan, const RowChange& c) {
     const Tuple& values = c.op == RowOp::kDelete ? c.old_tuple : c.new_tuple;
     try {
       auto probe = pg::Connect(config.target, "stagesync-diagnose");
+      pqxx::nontransaction q(*probe);
+      q.exec0("CREATE TEMPORARY TABLE stagesync_probe AS SELECT * FROM " + plan.target.Ident() +
+              " LIMIT 0");
       for (size_t s = 0; s < values.size() && s < plan.source_to_target.size(); ++s) {
         int t = plan.source_to_target[s];
         if (t < 0 || values[s].kind != Value::Kind::kText) continue;
         const TargetColumn& col = plan.target.columns[t];
         try {
-          pqxx::nontransaction q(*probe);
-          q.exec_params("SELECT $1::" + col.type, values[s].text);
+          q.exec_params("INSERT INTO pg_temp.stagesync_probe (" + pg::QuoteIdent(col.name) +
+                            ") VALUES ($1::" + col.cast_type + ")",
+                        values[s].text);
         } catch (const pqxx::sql_error&) {
           return "; column " + col.name + " (" + col.type + ") rejects the value '" +
                  values[s].text.substr(0, 200) + "'";

@@ -27,11 +27,13 @@ const TargetColumn& TargetOf(const TablePlan& plan, int source_col) {
 }
 
 // Parameter as a typed array; array-typed columns travel as text[] and are cast per row.
+// Casts go to the type without its modifier: the column's assignment then rejects a value
+// that does not fit, where an explicit cast to varchar(n) or bit(n) would cut it silently.
 std::string ParamArray(int n, const TargetColumn& c) {
-  return "$" + std::to_string(n) + (c.is_array ? "::text[]" : "::" + c.type + "[]");
+  return "$" + std::to_string(n) + (c.is_array ? "::text[]" : "::" + c.cast_type + "[]");
 }
 std::string ValueExpr(const std::string& alias, const TargetColumn& c) {
-  return c.is_array ? "(" + alias + ")::" + c.type : alias;
+  return c.is_array ? "(" + alias + ")::" + c.cast_type : alias;
 }
 
 bool IsKeyColumn(const TablePlan& plan, int source_col) {

@@ -44,8 +44,19 @@ std::optional<TargetTable> LoadTargetTable(pqxx::transaction_base& tx, const std
       "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
       "  (SELECT bt.typcategory FROM pg_type bt WHERE bt.oid = "
       "     CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END) = 'A', "
-      "  a.attidentity = 'a', a.attgenerated <> '' "
+      "  a.attidentity = 'a', a.attgenerated <> '', "
+      // cast_type: an array's element (or the type itself) through its domains down to the
+      // base type, formatted without a modifier ("bit" alone would mean bit(1): typmod -1
+      // prints it as "bit" in quotes).
+      "  (WITH RECURSIVE b(oid, typtype, base) AS ("
+      "     SELECT e.oid, e.typtype, e.typbasetype FROM pg_type e "
+      "     WHERE e.oid = CASE WHEN el.typarray = ty.oid THEN el.oid ELSE ty.oid END "
+      "     UNION ALL SELECT d.oid, d.typtype, d.typbasetype FROM pg_type d "
+      "     JOIN b ON d.oid = b.base WHERE b.typtype = 'd') "
+      "   SELECT format_type(CASE WHEN el.typarray = ty.oid THEN bt.typarray ELSE b.oid END, -1) "
+      "   FROM b JOIN pg_type bt ON bt.oid = b.oid WHERE b.typtype <> 'd') "
       "FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid "
+      "LEFT JOIN pg_type el ON el.oid = ty.typelem "
       "WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
       oid);
   for (const auto& r : cols) {
@@ -55,6 +66,7 @@ std::optional<TargetTable> LoadTargetTable(pqxx::transaction_base& tx, const std
     c.is_array = r[2].as<bool>(false);
     c.identity_always = r[3].as<bool>();
     c.generated = r[4].as<bool>();
+    c.cast_type = r[5].as<std::string>(c.type);
     t.columns.push_back(std::move(c));
   }
   // Primary key first; otherwise the first unique, non-partial index on NOT NULL columns.

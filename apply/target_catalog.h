@@ -15,6 +15,10 @@ struct TargetColumn {
   bool is_array = false;  // arrays cannot be nested in our text[] parameters
   bool identity_always = false;
   bool generated = false;  // stored generated column: never written
+  // What values are cast to on their way in: the type without its modifier (a domain's base
+  // type; an array of those for arrays). An explicit cast to varchar(n), char(n) or bit(n)
+  // cuts the value to fit; left to the column's assignment, a value that does not fit fails.
+  std::string cast_type;
 };
 
 struct TargetTable {
