@@ -113,7 +113,12 @@ bool ToChange(const debezium::DecodedRecord& r, const RelationPtr& rel, ChangeEv
     case 'u':
       c.op = RowOp::kUpdate;
       c.new_tuple = widen(r.after);
-      if (rel->replica_identity == 'f' && r.before) c.old_tuple = widen(r.before);
+      if (r.before) {
+        // A full `before` (REPLICA IDENTITY FULL) holds what `after` leaves unavailable.
+        c.old_tuple = widen(r.before);
+        FillUnchangedFromOld(c);
+        if (rel->replica_identity != 'f') c.old_tuple.clear();
+      }
       break;
     case 'd':
       c.op = RowOp::kDelete;

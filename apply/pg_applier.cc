@@ -195,6 +195,26 @@ struct PostgresApplier::Impl : TransactionGrouping {
                          "target and restart `stagesync run`.");
   }
 
+  // The coalesced form failed (e.g. a unique value moving between rows, or a bad value):
+  // replay the same changes one by one, exactly as the source made them, so that an error
+  // names the row that causes it.
+  Status ReplayRowByRow(const std::string& batch_error) {
+    LOG_DEBUG("apply: batch failed (" << batch_error << "); replaying row by row");
+    try {
+      tx->exec0("ROLLBACK TO SAVEPOINT stagesync_batch");
+    } catch (const std::exception& rollback_error) {
+      return Status::Transient("target: " + pg::Describe(rollback_error));
+    }
+    for (const RowChange& c : raw) {
+      try {
+        writer->ExecSingle(*tx, *plans.at(c.relation.get()), c);
+      } catch (const std::exception& row_error) {
+        return RowError(c, row_error);
+      }
+    }
+    return Status::Ok();
+  }
+
   Status FlushAll() override {
     if (raw.empty()) return Status::Ok();
     // Savepoints by hand: libpqxx 6's subtransaction sends its SAVEPOINT lazily, and not at
@@ -208,21 +228,9 @@ struct PostgresApplier::Impl : TransactionGrouping {
     } catch (const pqxx::broken_connection& e) {
       return Status::Transient("target connection lost: " + pg::Describe(e));
     } catch (const pqxx::sql_error& e) {
-      // The coalesced form failed (e.g. a unique value moving between rows, or a bad value):
-      // replay the same changes one by one, exactly as the source made them.
-      LOG_DEBUG("apply: batch failed (" << pg::Describe(e) << "); replaying row by row");
-      try {
-        tx->exec0("ROLLBACK TO SAVEPOINT stagesync_batch");
-      } catch (const std::exception& rollback_error) {
-        return Status::Transient("target: " + pg::Describe(rollback_error));
-      }
-      for (const RowChange& c : raw) {
-        try {
-          writer->ExecSingle(*tx, *plans.at(c.relation.get()), c);
-        } catch (const std::exception& row_error) {
-          return RowError(c, row_error);
-        }
-      }
+      if (Status s = ReplayRowByRow(pg::Describe(e)); !s.ok()) return s;
+    } catch (const IncompleteRowError& e) {
+      if (Status s = ReplayRowByRow(e.what()); !s.ok()) return s;
     }
     for (auto& [id, batch] : batches) batch.Clear();
     raw.clear();
