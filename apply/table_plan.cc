@@ -1,7 +1,6 @@
 #include "table_plan.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "stagesync/log.h"
 #include "stagesync/pg.h"
@@ -59,12 +58,12 @@ std::string Overriding(const TablePlan& plan, const std::vector<int>& cols) {
 std::pair<std::string, std::string> MappedTargetName(const Config& config,
                                                      const std::string& schema,
                                                      const std::string& table) {
-  auto it = config.mapping.find(AsciiLower(schema + "." + table));
+  auto it = FindByName(config.mapping, schema + "." + table);
   if (it != config.mapping.end() && !it->second.target_table.empty()) {
     return pg::SplitQualified(it->second.target_table);
   }
   // "schema.*" = { table = "other.*" }: the whole schema (MySQL: database) moves.
-  it = config.mapping.find(AsciiLower(schema) + ".*");
+  it = FindByName(config.mapping, schema + ".*");
   if (it != config.mapping.end()) {
     const std::string& to = it->second.target_table;
     return {to.substr(0, to.size() - 2), table};
@@ -125,9 +124,9 @@ void WarnAboutMissingTargets(const Config& config, const std::vector<TableShape>
 
 std::string MappedColumnName(const Config& config, const std::string& source_table,
                              const std::string& column) {
-  auto it = config.mapping.find(AsciiLower(source_table));
+  auto it = FindByName(config.mapping, source_table);
   if (it == config.mapping.end()) return column;
-  auto renamed = it->second.columns.find(AsciiLower(column));
+  auto renamed = FindByName(it->second.columns, column);
   return renamed == it->second.columns.end() ? column : renamed->second;
 }
 

@@ -1,45 +1,37 @@
 #include "target_catalog.h"
 
-#include <algorithm>
-#include <cctype>
-
+#include "stagesync/config.h"
 #include "stagesync/pg.h"
 
 namespace stagesync::apply {
-namespace {
-bool EqualFold(const std::string& a, const std::string& b) {
-  return AsciiLower(a) == AsciiLower(b);
-}
-}  // namespace
 
 std::string TargetTable::Ident() const {
   return pg::QualifiedIdent(schema, name);
 }
 
 int TargetTable::FindColumn(const std::string& wanted) const {
-  for (size_t i = 0; i < columns.size(); ++i) {
-    if (columns[i].name == wanted) return static_cast<int>(i);
-  }
-  for (size_t i = 0; i < columns.size(); ++i) {
-    if (EqualFold(columns[i].name, wanted)) return static_cast<int>(i);
-  }
-  return -1;
+  return FindName(columns, wanted,
+                  [](const TargetColumn& c) -> const std::string& { return c.name; });
 }
 
 std::optional<TargetTable> LoadTargetTable(pqxx::transaction_base& tx, const std::string& schema,
                                            const std::string& table) {
+  // lower() under the "C" collation folds ASCII letters only, as AsciiLower does; under the
+  // database's own collation it could fold 'Ü' to 'ü' and find a namesake instead.
   auto found = tx.exec_params(
       "SELECT c.oid, n.nspname, c.relname FROM pg_class c "
       "JOIN pg_namespace n ON n.oid = c.relnamespace "
-      "WHERE c.relkind IN ('r', 'p') AND lower(n.nspname) = lower($1) AND lower(c.relname) = "
-      "lower($2) "
-      "ORDER BY (n.nspname = $1 AND c.relname = $2) DESC, (n.nspname = $1) DESC LIMIT 1",
-      schema, table);
-  if (found.empty()) return std::nullopt;
+      "WHERE c.relkind IN ('r', 'p') AND lower(n.nspname COLLATE \"C\") = $1 "
+      "AND lower(c.relname COLLATE \"C\") = $2",
+      AsciiLower(schema), AsciiLower(table));
+  std::vector<std::pair<std::string, std::string>> names;
+  for (const auto& r : found) names.emplace_back(r[1].as<std::string>(), r[2].as<std::string>());
+  int pick = FindQualifiedName(names, schema, table);
+  if (pick < 0) return std::nullopt;
   TargetTable t;
-  auto oid = found[0][0].as<uint32_t>();
-  t.schema = found[0][1].as<std::string>();
-  t.name = found[0][2].as<std::string>();
+  auto oid = found[pick][0].as<uint32_t>();
+  t.schema = names[pick].first;
+  t.name = names[pick].second;
   auto cols = tx.exec_params(
       "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
       "  (SELECT bt.typcategory FROM pg_type bt WHERE bt.oid = "

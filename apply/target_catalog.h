@@ -27,10 +27,10 @@ struct TargetTable {
   std::vector<TargetColumn> columns;
   std::vector<int> key;       // indices into columns: primary key, else a NOT NULL unique index
   std::string Ident() const;  // quoted schema.table
-  int FindColumn(const std::string& name) const;  // exact match first, then case-insensitive
+  int FindColumn(const std::string& name) const;  // by FindName (exact, then ASCII case)
 };
 
-// Finds "schema.table" on the target (exact name first, then case-insensitive).
+// Finds "schema.table" on the target by FindQualifiedName (exact, then ASCII case only).
 // nullopt when there is no such table.
 std::optional<TargetTable> LoadTargetTable(pqxx::transaction_base& tx, const std::string& schema,
                                            const std::string& table);

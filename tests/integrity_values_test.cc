@@ -107,5 +107,28 @@ TEST_F(IntegrityValuesTest, unchanged_toast_of_a_missing_row_comes_from_the_full
   EXPECT_TRUE(run_->Running()) << RunLog();
 }
 
+// Production's databases fold case by their locale; C.utf8 makes lower() fold 'Ü' to 'ü'.
+void RecreateWithUnicodeCtype(const PgCluster& cluster, const std::string& db) {
+  cluster.Exec("postgres", "DROP DATABASE IF EXISTS \"" + db + "\"");
+  cluster.Exec("postgres", "CREATE DATABASE \"" + db +
+                               "\" TEMPLATE template0 LC_COLLATE 'C.utf8' LC_CTYPE 'C.utf8'");
+}
+
+TEST_F(IntegrityValuesTest, non_ascii_upper_case_names_reach_their_own_table) {
+  RecreateWithUnicodeCtype(source(), db_);
+  RecreateWithUnicodeCtype(target(), db_);
+  OnBoth(R"(CREATE SCHEMA "Ünïcödé"; CREATE SCHEMA "ünïcödé";
+            CREATE TABLE "Ünïcödé"."Täble"(id int PRIMARY KEY, "Wërt" text);
+            CREATE TABLE "ünïcödé"."täble"(id int PRIMARY KEY, "wërt" text);)");
+  spec_.tables = {"Ünïcödé.*", "ünïcödé.*"};
+  SetupOrFail();
+  StartRun();
+  OnSource(R"(INSERT INTO "Ünïcödé"."Täble" VALUES (1, 'upper'), (2, 'upper');
+              INSERT INTO "ünïcödé"."täble" VALUES (1, 'lower');)");
+  OnSource(R"(UPDATE "Ünïcödé"."Täble" SET "Wërt" = 'upper, updated' WHERE id = 2)");
+  ASSERT_TRUE(Converges({{R"("Ünïcödé"."Täble")", "id"}, {R"("ünïcödé"."täble")", "id"}}));
+  EXPECT_TRUE(run_->Running()) << RunLog();
+}
+
 }  // namespace
 }  // namespace stagesync::testing
