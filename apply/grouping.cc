@@ -35,6 +35,7 @@ void TransactionGrouping::OnCommit(const TxnCommit& c) {
 std::optional<Status> TransactionGrouping::ApplyData(ChangeEvent& ev) {
   if (auto* row = std::get_if<RowChange>(&ev)) {
     Counted(*row);  // before the hook, which may move the row away
+    FillUnchangedFromOld(*row);
     return ApplyRow(*row);
   }
   if (auto* t = std::get_if<TruncateChange>(&ev)) {

@@ -1,6 +1,8 @@
 // apply <- Kafka: Debezium records (from stagesync capture or from Debezium) decoded, mapped
 // and applied with the same applier as `run`; offsets stored in the target with the data.
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -136,7 +138,12 @@ bool ToChange(const debezium::DecodedRecord& r, const RelationPtr& rel, ChangeEv
     case 'u':
       c.op = RowOp::kUpdate;
       c.new_tuple = widen(r.after);
-      if (rel->replica_identity == 'f' && r.before) c.old_tuple = widen(r.before);
+      if (r.before) {
+        // A full `before` (REPLICA IDENTITY FULL) holds what `after` leaves unavailable.
+        c.old_tuple = widen(r.before);
+        FillUnchangedFromOld(c);
+        if (rel->replica_identity != 'f') c.old_tuple.clear();
+      }
       break;
     case 'd':
       c.op = RowOp::kDelete;
@@ -147,6 +154,32 @@ bool ToChange(const debezium::DecodedRecord& r, const RelationPtr& rel, ChangeEv
   }
   *out = std::move(c);
   return true;
+}
+
+// One consumed record: the change it stands for (none for records skipped or set aside) and
+// its partition's position once it is applied.
+struct Consumed {
+  const kafka::Message* message = nullptr;
+  std::optional<ChangeEvent> event;
+  TimestampUs source_time = 0;
+  KafkaPosition position;
+};
+
+// The events of `consumed`, with a commit marker carrying the newest source time.
+std::vector<ChangeEvent> BatchEvents(const std::vector<Consumed>& consumed) {
+  std::vector<ChangeEvent> events;
+  TimestampUs newest = 0;
+  for (const Consumed& c : consumed) {
+    if (!c.event) continue;
+    events.push_back(*c.event);
+    newest = std::max(newest, c.source_time);
+  }
+  if (newest) {
+    TxnCommit marker;
+    marker.commit_time = newest;
+    events.push_back(marker);
+  }
+  return events;
 }
 
 }  // namespace
@@ -205,15 +238,28 @@ Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop) {
                                           const std::string& column) {
     return applier->TargetColumnType(schema, table, column);
   };
+  auto where = [](const kafka::Message& m) {
+    return m.topic + "/" + std::to_string(m.partition) + "/" + std::to_string(m.offset);
+  };
+  // A record that cannot be applied stops apply, or with on_error = "dead-letter" is set
+  // aside (durably, before the offset past it is stored).
+  auto reject = [&](const kafka::Message& m, const std::string& why) -> Status {
+    if (config.apply.on_error != "dead-letter") {
+      return Status::Error("record " + where(m) + ": " + why +
+                           " (set [apply] on_error = \"dead-letter\" to set such records aside)");
+    }
+    if (Status s = consumer->DeadLetter(m, dead_letter, why); !s.ok()) return s;
+    LOG_WARN("apply: record " << where(m) << " sent to " << dead_letter << ": " << why);
+    return Status::Ok();
+  };
   Relations relations;
   std::set<std::string> excluded_seen;
   std::vector<kafka::Message> messages;
   while (!stop) {
     if (Status s = consumer->Poll(5000, Duration(200), &messages); !s.ok()) return s;
     if (messages.empty()) continue;
-    std::vector<ChangeEvent> events;
+    std::vector<Consumed> consumed;
     std::map<std::pair<std::string, int32_t>, KafkaPosition> touched;
-    TimestampUs newest = 0;
     for (const auto& m : messages) {
       auto key = std::make_pair(m.topic, m.partition);
       auto& pos = touched
@@ -229,6 +275,7 @@ Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop) {
           return kafka::OffsetGap(m.topic, m.partition, pos.next_offset, low, high);
       }
       pos.next_offset = m.offset + 1;
+      Consumed& c = consumed.emplace_back(Consumed{&m});
       debezium::DecodedRecord rec;
       Status problem = debezium::DecodeRecord(m.key, m.value, lookup, &rec);
       bool data = problem.ok() && (rec.kind == debezium::DecodedRecord::Kind::kRow ||
@@ -252,7 +299,10 @@ Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop) {
         // Sent twice by a capture restart. Snapshot reads (op r) share one position and are
         // idempotent upserts anyway, so only streamed changes are deduplicated.
         bool positioned = rec.op != 'r' && std::get<0>(here) != 0;
-        if (positioned && AppliedAlready(here, done)) continue;
+        if (positioned && AppliedAlready(here, done)) {
+          c.position = pos;
+          continue;
+        }
         if (!applier->TargetTableExists(rec.schema, rec.table)) {
           problem = Status::Error("unknown table " + rec.schema + "." + rec.table +
                                   ": no such target table (create it or map it in [mapping])");
@@ -261,33 +311,36 @@ Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop) {
           if (!ToChange(rec, relations.For(rec), &ev)) {
             problem = Status::Error(std::string("unsupported op \"") + rec.op + "\"");
           } else {
-            events.push_back(std::move(ev));
+            c.event = std::move(ev);
+            c.source_time = rec.source_time;
             if (positioned) std::tie(pos.last_commit_lsn, pos.lsn, pos.total_order) = here;
-            newest = std::max(newest, rec.source_time);
           }
         }
       }
+      c.position = pos;
       if (!problem.ok()) {
-        std::string where =
-            m.topic + "/" + std::to_string(m.partition) + "/" + std::to_string(m.offset);
-        if (config.apply.on_error != "dead-letter") {
-          return Status::Error(
-              "record " + where + ": " + problem.message() +
-              " (set [apply] on_error = \"dead-letter\" to set such records aside)");
-        }
-        if (Status s = consumer->DeadLetter(m, dead_letter, problem.message()); !s.ok()) return s;
-        LOG_WARN("apply: record " << where << " sent to " << dead_letter << ": "
-                                  << problem.message());
+        if (Status s = reject(m, problem.message()); !s.ok()) return s;
       }
-    }
-    if (newest) {
-      TxnCommit marker;
-      marker.commit_time = newest;
-      events.push_back(marker);
     }
     std::vector<KafkaPosition> batch_positions;
     for (auto& [k, p] : touched) batch_positions.push_back(p);
-    if (Status s = applier->ApplyBatch(events, group, batch_positions); !s.ok()) return s;
+    std::vector<ChangeEvent> events = BatchEvents(consumed);
+    Status applied = applier->ApplyBatch(events, group, batch_positions);
+    if (!applied.ok() && !applied.transient()) {
+      // Rolled back whole. Record by record, to apply what the target takes and to find the
+      // record it rejects: a value that does not fit its column, a row it cannot place.
+      applied = Status::Ok();
+      for (const Consumed& c : consumed) {
+        std::vector<ChangeEvent> one = BatchEvents({c});
+        Status s = applier->ApplyBatch(one, group, {c.position});
+        if (s.ok()) continue;
+        if (s.transient()) return s;
+        if (Status r = reject(*c.message, s.message()); !r.ok()) return r;
+        std::vector<ChangeEvent> none;  // the offset past the record set aside
+        if (Status r = applier->ApplyBatch(none, group, {c.position}); !r.ok()) return r;
+      }
+    }
+    if (!applied.ok()) return applied;
     for (auto& [k, p] : touched) positions[k] = p;
   }
   return Status::Ok();

@@ -94,22 +94,37 @@ std::optional<std::string> PostgresSpelling(const std::string& data_type,
 std::optional<TargetTable> LoadMysqlTargetTable(sql::Connection& conn, const std::string& schema,
                                                 const std::string& table,
                                                 const std::string& default_database) {
-  const char* find =
-      "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE "
-      "TABLE' AND LOWER(TABLE_SCHEMA) = LOWER(?) AND LOWER(TABLE_NAME) = LOWER(?) ORDER BY "
-      "(TABLE_SCHEMA = ? AND TABLE_NAME = ?) DESC, TABLE_NAME = ? DESC LIMIT 1";
-  auto found = Select(conn, find, {schema, table, schema, table, table});
-  if (found.empty() && !default_database.empty()) {
-    auto db =
-        Select(conn, "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", {schema});
-    if (db.empty()) {
-      found = Select(conn, find, {default_database, table, default_database, table, table});
+  // information_schema compares case- and accent-insensitively ('Ü' = 'u'): the query finds
+  // candidates, FindQualifiedName picks by our rule (exact, then ASCII case only).
+  auto find =
+      [&](const std::string& in_schema) -> std::optional<std::pair<std::string, std::string>> {
+    std::vector<std::pair<std::string, std::string>> names;
+    for (auto& row : Select(conn,
+                            "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE "
+                            "TABLE_TYPE = 'BASE TABLE' AND LOWER(TABLE_SCHEMA) = LOWER(?) AND "
+                            "LOWER(TABLE_NAME) = LOWER(?)",
+                            {in_schema, table})) {
+      names.emplace_back(*row[0], *row[1]);
     }
+    int pick = FindQualifiedName(names, in_schema, table);
+    if (pick < 0) return std::nullopt;
+    return names[pick];
+  };
+  auto found = find(schema);
+  if (!found && !default_database.empty()) {
+    bool schema_exists = false;
+    for (auto& row : Select(conn,
+                            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE "
+                            "LOWER(SCHEMA_NAME) = LOWER(?)",
+                            {schema})) {
+      schema_exists |= AsciiEqualFold(*row[0], schema);
+    }
+    if (!schema_exists) found = find(default_database);
   }
-  if (found.empty()) return std::nullopt;
+  if (!found) return std::nullopt;
   TargetTable t;
-  t.schema = *found[0][0];
-  t.name = *found[0][1];
+  t.schema = found->first;
+  t.name = found->second;
   for (auto& row : Select(conn,
                           "SELECT COLUMN_NAME, LOWER(DATA_TYPE), COALESCE(EXTRA, '') FROM "
                           "information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? "

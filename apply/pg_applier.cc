@@ -146,19 +146,25 @@ struct PostgresApplier::Impl : TransactionGrouping {
     return Status::Ok();
   }
 
-  // For a value the target rejected: which column, found by casting each value to its
-  // target column's type on a connection of its own (this one's transaction is aborted).
+  // For a value the target rejected: which column, found on a connection of its own (this
+  // one's transaction is aborted) by writing each value as the statements do: cast to the
+  // column's unmodified type, then assigned to a column of the real type (a temporary copy of
+  // the table's shape), so a value too long for varchar(n) or bit(n) fails here too.
   std::string RejectedColumn(const TablePlan& plan, const RowChange& c) {
     const Tuple& values = c.op == RowOp::kDelete ? c.old_tuple : c.new_tuple;
     try {
       auto probe = pg::Connect(config.target, "stagesync-diagnose");
+      pqxx::nontransaction q(*probe);
+      q.exec0("CREATE TEMPORARY TABLE stagesync_probe AS SELECT * FROM " + plan.target.Ident() +
+              " LIMIT 0");
       for (size_t s = 0; s < values.size() && s < plan.source_to_target.size(); ++s) {
         int t = plan.source_to_target[s];
         if (t < 0 || values[s].kind != Value::Kind::kText) continue;
         const TargetColumn& col = plan.target.columns[t];
         try {
-          pqxx::nontransaction q(*probe);
-          q.exec_params("SELECT $1::" + col.type, values[s].text);
+          q.exec_params("INSERT INTO pg_temp.stagesync_probe (" + pg::QuoteIdent(col.name) +
+                            ") VALUES ($1::" + col.cast_type + ")",
+                        values[s].text);
         } catch (const pqxx::sql_error&) {
           return "; column " + col.name + " (" + col.type + ") rejects the value '" +
                  values[s].text.substr(0, 200) + "'";
@@ -189,6 +195,26 @@ struct PostgresApplier::Impl : TransactionGrouping {
                          "target and restart `stagesync run`.");
   }
 
+  // The coalesced form failed (e.g. a unique value moving between rows, or a bad value):
+  // replay the same changes one by one, exactly as the source made them, so that an error
+  // names the row that causes it.
+  Status ReplayRowByRow(const std::string& batch_error) {
+    LOG_DEBUG("apply: batch failed (" << batch_error << "); replaying row by row");
+    try {
+      tx->exec0("ROLLBACK TO SAVEPOINT stagesync_batch");
+    } catch (const std::exception& rollback_error) {
+      return Status::Transient("target: " + pg::Describe(rollback_error));
+    }
+    for (const RowChange& c : raw) {
+      try {
+        writer->ExecSingle(*tx, *plans.at(c.relation.get()), c);
+      } catch (const std::exception& row_error) {
+        return RowError(c, row_error);
+      }
+    }
+    return Status::Ok();
+  }
+
   Status FlushAll() override {
     if (raw.empty()) return Status::Ok();
     // Savepoints by hand: libpqxx 6's subtransaction sends its SAVEPOINT lazily, and not at
@@ -202,21 +228,9 @@ struct PostgresApplier::Impl : TransactionGrouping {
     } catch (const pqxx::broken_connection& e) {
       return Status::Transient("target connection lost: " + pg::Describe(e));
     } catch (const pqxx::sql_error& e) {
-      // The coalesced form failed (e.g. a unique value moving between rows, or a bad value):
-      // replay the same changes one by one, exactly as the source made them.
-      LOG_DEBUG("apply: batch failed (" << pg::Describe(e) << "); replaying row by row");
-      try {
-        tx->exec0("ROLLBACK TO SAVEPOINT stagesync_batch");
-      } catch (const std::exception& rollback_error) {
-        return Status::Transient("target: " + pg::Describe(rollback_error));
-      }
-      for (const RowChange& c : raw) {
-        try {
-          writer->ExecSingle(*tx, *plans.at(c.relation.get()), c);
-        } catch (const std::exception& row_error) {
-          return RowError(c, row_error);
-        }
-      }
+      if (Status s = ReplayRowByRow(pg::Describe(e)); !s.ok()) return s;
+    } catch (const IncompleteRowError& e) {
+      if (Status s = ReplayRowByRow(e.what()); !s.ok()) return s;
     }
     for (auto& [id, batch] : batches) batch.Clear();
     raw.clear();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <pqxx/pqxx>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -19,10 +20,18 @@ struct RowView {
   const Tuple* old = nullptr;
 };
 
+// An update found no target row to change, and it does not carry every column (unchanged
+// TOAST values are not sent), so inserting its image would invent NULLs for the rest.
+class IncompleteRowError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class StatementWriter {
  public:
   explicit StatementWriter(pqxx::connection& conn) : conn_(conn) {}
-  // Deletes, then updates, then inserts of the batch (see TableBatch). Throws pqxx errors.
+  // Deletes, then updates, then inserts of the batch (see TableBatch). Throws pqxx errors,
+  // and IncompleteRowError.
   void FlushTable(pqxx::transaction_base& t, const TableBatch& batch);
   // Writes one change on its own: keyless tables, key moves, and the exact fallback.
   void ExecSingle(pqxx::transaction_base& t, const TablePlan& plan, const RowChange& c);

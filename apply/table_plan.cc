@@ -1,7 +1,6 @@
 #include "table_plan.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "stagesync/log.h"
 #include "stagesync/pg.h"
@@ -27,11 +26,13 @@ const TargetColumn& TargetOf(const TablePlan& plan, int source_col) {
 }
 
 // Parameter as a typed array; array-typed columns travel as text[] and are cast per row.
+// Casts go to the type without its modifier: the column's assignment then rejects a value
+// that does not fit, where an explicit cast to varchar(n) or bit(n) would cut it silently.
 std::string ParamArray(int n, const TargetColumn& c) {
-  return "$" + std::to_string(n) + (c.is_array ? "::text[]" : "::" + c.type + "[]");
+  return "$" + std::to_string(n) + (c.is_array ? "::text[]" : "::" + c.cast_type + "[]");
 }
 std::string ValueExpr(const std::string& alias, const TargetColumn& c) {
-  return c.is_array ? "(" + alias + ")::" + c.type : alias;
+  return c.is_array ? "(" + alias + ")::" + c.cast_type : alias;
 }
 
 bool IsKeyColumn(const TablePlan& plan, int source_col) {
@@ -57,12 +58,12 @@ std::string Overriding(const TablePlan& plan, const std::vector<int>& cols) {
 std::pair<std::string, std::string> MappedTargetName(const Config& config,
                                                      const std::string& schema,
                                                      const std::string& table) {
-  auto it = config.mapping.find(AsciiLower(schema + "." + table));
+  auto it = FindByName(config.mapping, schema + "." + table);
   if (it != config.mapping.end() && !it->second.target_table.empty()) {
     return pg::SplitQualified(it->second.target_table);
   }
   // "schema.*" = { table = "other.*" }: the whole schema (MySQL: database) moves.
-  it = config.mapping.find(AsciiLower(schema) + ".*");
+  it = FindByName(config.mapping, schema + ".*");
   if (it != config.mapping.end()) {
     const std::string& to = it->second.target_table;
     return {to.substr(0, to.size() - 2), table};
@@ -123,9 +124,9 @@ void WarnAboutMissingTargets(const Config& config, const std::vector<TableShape>
 
 std::string MappedColumnName(const Config& config, const std::string& source_table,
                              const std::string& column) {
-  auto it = config.mapping.find(AsciiLower(source_table));
+  auto it = FindByName(config.mapping, source_table);
   if (it == config.mapping.end()) return column;
-  auto renamed = it->second.columns.find(AsciiLower(column));
+  auto renamed = FindByName(it->second.columns, column);
   return renamed == it->second.columns.end() ? column : renamed->second;
 }
 

@@ -26,6 +26,8 @@ TargetTable TargetUser() {
                {"UM_TAGS", "text[]", true},
                {"UM_CREATED", "timestamp without time zone"}};
   t.key = {0, 1};
+  for (auto& c : t.columns) c.cast_type = c.type;
+  t.columns[2].cast_type = "character varying";  // without (255): the assignment checks it
   return t;
 }
 
@@ -72,7 +74,7 @@ TEST(TablePlan, StatementsAreSetBasedAndQuoted) {
       ins,
       "INSERT INTO \"public\".\"UM_USER\" AS t (\"UM_ID\", \"UM_TENANT_ID\", \"um_username\") "
       "OVERRIDING SYSTEM VALUE SELECT v.p1, v.p2, v.p3 FROM unnest($1::integer[], "
-      "$2::integer[], $3::character varying(255)[]) AS v(p1, p2, p3) ON CONFLICT (\"UM_ID\", "
+      "$2::integer[], $3::character varying[]) AS v(p1, p2, p3) ON CONFLICT (\"UM_ID\", "
       "\"UM_TENANT_ID\") DO UPDATE SET \"um_username\" = excluded.\"um_username\"");
   std::string del = BuildStatement(plan, {RowOp::kDelete, std::vector<bool>(4, false)});
   EXPECT_EQ(del,

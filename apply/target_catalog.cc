@@ -1,51 +1,54 @@
 #include "target_catalog.h"
 
-#include <algorithm>
-#include <cctype>
-
+#include "stagesync/config.h"
 #include "stagesync/pg.h"
 
 namespace stagesync::apply {
-namespace {
-bool EqualFold(const std::string& a, const std::string& b) {
-  return AsciiLower(a) == AsciiLower(b);
-}
-}  // namespace
 
 std::string TargetTable::Ident() const {
   return pg::QualifiedIdent(schema, name);
 }
 
 int TargetTable::FindColumn(const std::string& wanted) const {
-  for (size_t i = 0; i < columns.size(); ++i) {
-    if (columns[i].name == wanted) return static_cast<int>(i);
-  }
-  for (size_t i = 0; i < columns.size(); ++i) {
-    if (EqualFold(columns[i].name, wanted)) return static_cast<int>(i);
-  }
-  return -1;
+  return FindName(columns, wanted,
+                  [](const TargetColumn& c) -> const std::string& { return c.name; });
 }
 
 std::optional<TargetTable> LoadTargetTable(pqxx::transaction_base& tx, const std::string& schema,
                                            const std::string& table) {
+  // lower() under the "C" collation folds ASCII letters only, as AsciiLower does; under the
+  // database's own collation it could fold 'Ü' to 'ü' and find a namesake instead.
   auto found = tx.exec_params(
       "SELECT c.oid, n.nspname, c.relname FROM pg_class c "
       "JOIN pg_namespace n ON n.oid = c.relnamespace "
-      "WHERE c.relkind IN ('r', 'p') AND lower(n.nspname) = lower($1) AND lower(c.relname) = "
-      "lower($2) "
-      "ORDER BY (n.nspname = $1 AND c.relname = $2) DESC, (n.nspname = $1) DESC LIMIT 1",
-      schema, table);
-  if (found.empty()) return std::nullopt;
+      "WHERE c.relkind IN ('r', 'p') AND lower(n.nspname COLLATE \"C\") = $1 "
+      "AND lower(c.relname COLLATE \"C\") = $2",
+      AsciiLower(schema), AsciiLower(table));
+  std::vector<std::pair<std::string, std::string>> names;
+  for (const auto& r : found) names.emplace_back(r[1].as<std::string>(), r[2].as<std::string>());
+  int pick = FindQualifiedName(names, schema, table);
+  if (pick < 0) return std::nullopt;
   TargetTable t;
-  auto oid = found[0][0].as<uint32_t>();
-  t.schema = found[0][1].as<std::string>();
-  t.name = found[0][2].as<std::string>();
+  auto oid = found[pick][0].as<uint32_t>();
+  t.schema = names[pick].first;
+  t.name = names[pick].second;
   auto cols = tx.exec_params(
       "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
       "  (SELECT bt.typcategory FROM pg_type bt WHERE bt.oid = "
       "     CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END) = 'A', "
-      "  a.attidentity = 'a', a.attgenerated <> '' "
+      "  a.attidentity = 'a', a.attgenerated <> '', "
+      // cast_type: an array's element (or the type itself) through its domains down to the
+      // base type, formatted without a modifier ("bit" alone would mean bit(1): typmod -1
+      // prints it as "bit" in quotes).
+      "  (WITH RECURSIVE b(oid, typtype, base) AS ("
+      "     SELECT e.oid, e.typtype, e.typbasetype FROM pg_type e "
+      "     WHERE e.oid = CASE WHEN el.typarray = ty.oid THEN el.oid ELSE ty.oid END "
+      "     UNION ALL SELECT d.oid, d.typtype, d.typbasetype FROM pg_type d "
+      "     JOIN b ON d.oid = b.base WHERE b.typtype = 'd') "
+      "   SELECT format_type(CASE WHEN el.typarray = ty.oid THEN bt.typarray ELSE b.oid END, -1) "
+      "   FROM b JOIN pg_type bt ON bt.oid = b.oid WHERE b.typtype <> 'd') "
       "FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid "
+      "LEFT JOIN pg_type el ON el.oid = ty.typelem "
       "WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
       oid);
   for (const auto& r : cols) {
@@ -55,6 +58,7 @@ std::optional<TargetTable> LoadTargetTable(pqxx::transaction_base& tx, const std
     c.is_array = r[2].as<bool>(false);
     c.identity_always = r[3].as<bool>();
     c.generated = r[4].as<bool>();
+    c.cast_type = r[5].as<std::string>(c.type);
     t.columns.push_back(std::move(c));
   }
   // Primary key first; otherwise the first unique, non-partial index on NOT NULL columns.

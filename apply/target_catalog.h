@@ -15,6 +15,10 @@ struct TargetColumn {
   bool is_array = false;  // arrays cannot be nested in our text[] parameters
   bool identity_always = false;
   bool generated = false;  // stored generated column: never written
+  // What values are cast to on their way in: the type without its modifier (a domain's base
+  // type; an array of those for arrays). An explicit cast to varchar(n), char(n) or bit(n)
+  // cuts the value to fit; left to the column's assignment, a value that does not fit fails.
+  std::string cast_type;
 };
 
 struct TargetTable {
@@ -23,10 +27,10 @@ struct TargetTable {
   std::vector<TargetColumn> columns;
   std::vector<int> key;       // indices into columns: primary key, else a NOT NULL unique index
   std::string Ident() const;  // quoted schema.table
-  int FindColumn(const std::string& name) const;  // exact match first, then case-insensitive
+  int FindColumn(const std::string& name) const;  // by FindName (exact, then ASCII case)
 };
 
-// Finds "schema.table" on the target (exact name first, then case-insensitive).
+// Finds "schema.table" on the target by FindQualifiedName (exact, then ASCII case only).
 // nullopt when there is no such table.
 std::optional<TargetTable> LoadTargetTable(pqxx::transaction_base& tx, const std::string& schema,
                                            const std::string& table);

@@ -424,9 +424,9 @@ class BinlogStream {
         if (!index.empty() && name != index) break;
         index = name;
         std::string column = rs->getString(2).asStdString();
-        for (size_t i = 0; i < map.names.size(); ++i) {
-          if (AsciiLower(map.names[i]) == AsciiLower(column)) key.push_back(static_cast<int>(i));
-        }
+        int i = FindName(map.names, column,
+                         [](const std::string& n) -> const std::string& { return n; });
+        if (i >= 0) key.push_back(i);
       }
     } catch (const sql::SQLException& e) {
       LOG_WARN("capture: reading the unique keys of " << map.database << "." << map.table << ": "

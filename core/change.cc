@@ -71,4 +71,14 @@ std::string DescribePosition(std::string_view source_kind, Lsn lsn) {
   return buf;
 }
 
+void FillUnchangedFromOld(RowChange& change) {
+  if (change.op != RowOp::kUpdate || change.old_tuple.size() != change.new_tuple.size()) return;
+  for (size_t i = 0; i < change.new_tuple.size(); ++i) {
+    const Value& old = change.old_tuple[i];
+    if (change.new_tuple[i].is_unchanged() && old.kind == Value::Kind::kText) {
+      change.new_tuple[i] = old;
+    }
+  }
+}
+
 }  // namespace stagesync

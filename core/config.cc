@@ -48,8 +48,15 @@ std::string FormatDuration(Duration d) {
   return std::to_string(ms / 60000) + "m";
 }
 
+namespace {
+// Not std::tolower: under a Latin-1 locale it would fold the bytes of UTF-8 letters too.
+char AsciiLowerChar(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+}  // namespace
+
 std::string AsciiLower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : s) c = AsciiLowerChar(c);
   return s;
 }
 
@@ -59,13 +66,30 @@ bool SourceConfig::Selects(const std::string& qualified) const {
          std::none_of(exclude.begin(), exclude.end(), matches);
 }
 
+bool AsciiEqualFold(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (AsciiLowerChar(a[i]) != AsciiLowerChar(b[i])) return false;
+  }
+  return true;
+}
+
+int FindQualifiedName(const std::vector<std::pair<std::string, std::string>>& candidates,
+                      std::string_view schema, std::string_view table) {
+  int best = -1, best_rank = 0;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const auto& [s, t] = candidates[i];
+    if (!AsciiEqualFold(s, schema) || !AsciiEqualFold(t, table)) continue;
+    int rank = s == schema ? (t == table ? 3 : 2) : 1;
+    if (rank > best_rank) best = static_cast<int>(i), best_rank = rank;
+  }
+  return best;
+}
+
 bool GlobMatch(const std::string& pattern, const std::string& name) {
   // Iterative wildcard match with backtracking on the last '*'.
   size_t p = 0, n = 0, star = std::string::npos, mark = 0;
-  auto eq = [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) ==
-           std::tolower(static_cast<unsigned char>(b));
-  };
+  auto eq = [](char a, char b) { return AsciiLowerChar(a) == AsciiLowerChar(b); };
   while (n < name.size()) {
     if (p < pattern.size() && (pattern[p] == '?' || eq(pattern[p], name[n]))) {
       ++p;
@@ -441,13 +465,13 @@ Status ParseConfig(const std::string& toml_text, const std::string& origin, Conf
                         "must be the target column's name as a string");
               continue;
             }
-            tm.columns[AsciiLower(std::string(ck.str()))] = *cv.value<std::string>();
+            tm.columns[std::string(ck.str())] = *cv.value<std::string>();
           }
         } else {
           r.Problem(k + ".columns", "must be a table such as { old_name = \"new_name\" }");
         }
       }
-      cfg.mapping[AsciiLower(source_table)] = std::move(tm);
+      cfg.mapping[source_table] = std::move(tm);
     }
   }
 

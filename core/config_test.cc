@@ -43,16 +43,45 @@ TEST(Config, MinimalGetsContractDefaults) {
   EXPECT_EQ(c.cutover.max_lag, Duration(2000));
 }
 
-TEST(Config, MappingIsReadAndKeyedCaseInsensitively) {
+TEST(Config, MappingIsKeyedAsWrittenAndFoundCaseInsensitively) {
   Config c;
   std::string text = std::string(kMinimal) + R"(
 [mapping]
 "public.UM_USER" = { table = "public.um_user", columns = { UM_USER_NAME = "um_username" } }
+"public.Orders" = { table = "public.orders_v2" }
+"public.orders" = { table = "public.orders_v3" }
 )";
   ASSERT_TRUE(ParseConfig(text, "t.toml", &c).ok());
-  ASSERT_EQ(c.mapping.count("public.um_user"), 1u);
-  EXPECT_EQ(c.mapping["public.um_user"].target_table, "public.um_user");
-  EXPECT_EQ(c.mapping["public.um_user"].columns["um_user_name"], "um_username");
+  auto user = FindByName(c.mapping, "public.um_user");
+  ASSERT_NE(user, c.mapping.end());
+  EXPECT_EQ(user->second.target_table, "public.um_user");
+  auto column = FindByName(user->second.columns, "um_user_name");
+  ASSERT_NE(column, user->second.columns.end());
+  EXPECT_EQ(column->second, "um_username");
+  // Namesakes that differ only in case are two entries; each name finds its own.
+  EXPECT_EQ(FindByName(c.mapping, "public.Orders")->second.target_table, "public.orders_v2");
+  EXPECT_EQ(FindByName(c.mapping, "public.orders")->second.target_table, "public.orders_v3");
+}
+
+TEST(Names, ExactFirstThenAsciiCaseOnly) {
+  EXPECT_EQ(AsciiLower("ÜnïcödéTÄBLE"), "ÜnïcödétÄble");
+  EXPECT_FALSE(AsciiEqualFold("Täble", "tÄBLE"));
+  EXPECT_TRUE(AsciiEqualFold("Täble", "täBLE"));
+  EXPECT_FALSE(AsciiEqualFold("Ünïcödé", "ünïcödé"));
+  std::vector<std::string> columns = {"wert", "Wert", "wërt"};
+  auto name = [](const std::string& n) -> const std::string& { return n; };
+  EXPECT_EQ(FindName(columns, "Wert", name), 1);
+  EXPECT_EQ(FindName(columns, "WERT", name), 0);
+  EXPECT_EQ(FindName(columns, "Wërt", name), 2);
+  EXPECT_EQ(FindName(columns, "WËRT", name), -1);
+  std::vector<std::pair<std::string, std::string>> tables = {
+      {"ünïcödé", "täble"}, {"Ünïcödé", "täble"}, {"Ünïcödé", "Täble"}};
+  EXPECT_EQ(FindQualifiedName(tables, "Ünïcödé", "Täble"), 2);
+  EXPECT_EQ(FindQualifiedName(tables, "Ünïcödé", "TÄBLE"), -1);
+  EXPECT_EQ(FindQualifiedName(tables, "Ünïcödé", "TäBLE"), 1);  // exact schema before folded
+  EXPECT_EQ(FindQualifiedName(tables, "ÜNïCöDé", "täble"), 1);  // N, C, D fold; Ü does not
+  EXPECT_TRUE(GlobMatch("Ünïcödé.*", "Ünïcödé.Täble"));
+  EXPECT_FALSE(GlobMatch("Ünïcödé.*", "ünïcödé.täble"));
 }
 
 struct BadCase {

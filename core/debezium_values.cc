@@ -138,7 +138,9 @@ Status WriteValue(JsonWriter& w, const FieldType& t, const Value& value) {
     case Kind::kFloat:
     case Kind::kDouble:
     case Kind::kDecimalDouble:
-      WriteNumberOrString(w, v);  // NaN and ±Infinity as strings, as Jackson writes them
+      // PostgreSQL prints negative zero "-0", which JSON readers (RapidJSON, Jackson) take
+      // for the integer 0: written as Jackson writes the double, "-0.0", it keeps its sign.
+      WriteNumberOrString(w, v == "-0" ? std::string("-0.0") : v);  // NaN, ±Infinity: strings
       return Status::Ok();
     case Kind::kDecimalString:
       w.String(v.c_str());

@@ -27,9 +27,9 @@ std::optional<Landing> Land(const Config& config, const SourceCounter& c,
     Landing l{corr->target_schema, "", ""};
     if (c.table.empty()) return l;  // a free sequence: only the schema was wanted
     l.table = corr->target_name;
-    for (const auto& [source, target] : corr->columns) {
-      if (AsciiLower(source) == AsciiLower(c.column)) l.column = target;
-    }
+    int column = FindName(corr->columns, c.column,
+                          [](const auto& pair) -> const std::string& { return pair.first; });
+    if (column >= 0) l.column = corr->columns[column].second;
     if (l.column.empty()) return std::nullopt;
     return l;
   }
@@ -59,12 +59,17 @@ class PostgresCounters : public TargetCounters {
                                  pg::QualifiedIdent(land->schema, land->table), land->column);
         if (!r[0].is_null()) seq = r[0].as<std::string>();
       } else if (land) {
+        // lower() under "C" folds ASCII letters only (AsciiLower); FindName prefers the exact.
         auto r = tx.exec_params(
-            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND "
-            "n.nspname = $1 AND lower(c.relname) = lower($2)",
-            land->schema, c.name);
-        if (!r.empty()) seq = r[0][0].as<std::string>();
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relname "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' "
+            "AND n.nspname = $1 AND lower(c.relname COLLATE \"C\") = $2",
+            land->schema, AsciiLower(c.name));
+        std::vector<std::string> names;
+        for (const auto& row : r) names.push_back(row[1].as<std::string>());
+        int found =
+            FindName(names, c.name, [](const std::string& n) -> const std::string& { return n; });
+        if (found >= 0) seq = r[found][0].as<std::string>();
       }
       if (!seq) {
         lines.push_back(SourceName(c) + ": no sequence on the target, skipped");
@@ -123,11 +128,11 @@ class MysqlCounters : public TargetCounters {
     // The target's AUTO_INCREMENT columns and next values, in one catalog query.
     std::map<std::string, int64_t> next_of;  // "schema.table.column" -> AUTO_INCREMENT
     for (const auto& a : MysqlAutoIncrements(*conn_, schemas)) {
-      next_of[AsciiLower(a.schema + "." + a.table + "." + a.column)] = a.next;
+      next_of[a.schema + "." + a.table + "." + a.column] = a.next;
     }
     for (const auto& [c, land] : landed) {
       std::string name = land.schema + "." + land.table;
-      auto it = next_of.find(AsciiLower(name + "." + land.column));
+      auto it = FindByName(next_of, name + "." + land.column);
       if (it == next_of.end()) {
         lines.push_back(SourceName(*c) + ": " + name + "." + land.column +
                         " is not AUTO_INCREMENT on the target, skipped");

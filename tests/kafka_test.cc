@@ -69,7 +69,8 @@ class KafkaTest : public SyncTest {
   void StartPipeline() {
     OnBoth(
         "CREATE TABLE t (id int PRIMARY KEY, v text, n numeric(12,2), ts timestamptz, big text, "
-        "arr int[]); CREATE TABLE nk (a int, b text); ALTER TABLE nk REPLICA IDENTITY FULL;");
+        "arr int[], f float8 DEFAULT '-0'); CREATE TABLE nk (a int, b text); "
+        "ALTER TABLE nk REPLICA IDENTITY FULL;");
     spec_.allow_keyless = true;  // the target starts empty
     UseKafka();
     SetupOrFail();
@@ -114,6 +115,8 @@ TEST_F(KafkaTest, kafka_capture_apply_survive_kill9_and_kcat_reads_the_events) {
   ASSERT_EQ(big.size(), 1u);
   EXPECT_EQ(*big[0][0], "300000") << "unchanged TOAST must keep the target's value";
   EXPECT_EQ(*big[0][1], "toast kept");
+  EXPECT_EQ(target().QueryValue(db_, "SELECT f::text FROM t WHERE id = -1000"), "-0")
+      << "float8 negative zero must keep its sign through the JSON";
 
   // A stock Kafka client sees Debezium envelopes on <prefix>.<schema>.<table>.
   CommandResult read =
@@ -250,6 +253,50 @@ TEST_F(KafkaTest, real_debezium_records_apply) {
   EXPECT_EQ(*rows[0][3], "foo");
 }
 
+TEST_F(KafkaTest, value_too_long_for_target_stops_apply_or_goes_to_dead_letters) {
+  OnSource("CREATE TABLE t (id int PRIMARY KEY, v text)");
+  OnTarget("CREATE TABLE t (id int PRIMARY KEY, v varchar(5))");
+  UseKafka();
+  SetupOrFail();
+  const std::string topic = db_ + ".public.t";
+  auto record = [](int id, const std::string& v) {
+    return "{\"before\":null,\"after\":{\"id\":" + std::to_string(id) + ",\"v\":\"" + v +
+           "\"},\"source\":{\"connector\":\"postgresql\",\"schema\":\"public\",\"table\":"
+           "\"t\",\"lsn\":" +
+           std::to_string(id) + "},\"op\":\"c\"}\n";
+  };
+  ASSERT_EQ(Kcat({"-P", "-t", topic, "-p", "0"},
+                 record(1, "ok") + record(2, "much too long") + record(3, "fine"))
+                .exit_code,
+            0);
+  // on_error = stop: apply exits naming the record, table, key, column and position.
+  apply_ = Start("apply");
+  auto code = apply_->Wait(60s);
+  ASSERT_TRUE(code) << Logs();
+  EXPECT_NE(*code, 0);
+  for (const std::string& part :
+       {topic + "/0/1", std::string("public.t key (id=2)"),
+        std::string("value too long for type character varying(5)"),
+        std::string("column v (character varying(5))"), std::string("lsn=0/2")}) {
+    EXPECT_NE(apply_->Stderr().find(part), std::string::npos) << part << "\n" << Logs();
+  }
+  EXPECT_EQ(target().QueryValue(db_, "SELECT count(*) FROM t WHERE id > 1"), "0");
+  // on_error = dead-letter: the record is set aside with its reason, the others applied.
+  UseKafka("[apply]\non_error = \"dead-letter\"\n");
+  apply_ = Start("apply");
+  std::optional<std::string> rows;
+  for (int i = 0; i < 100 && rows != "1 ok,3 fine"; ++i) {
+    rows = target().QueryValue(db_, "SELECT string_agg(id || ' ' || v, ',' ORDER BY id) FROM t");
+    if (rows != "1 ok,3 fine") std::this_thread::sleep_for(300ms);
+  }
+  EXPECT_EQ(rows, "1 ok,3 fine") << Logs();
+  CommandResult dead =
+      Kcat({"-C", "-t", db_ + ".dead-letter", "-o", "beginning", "-e", "-q", "-f", "%h\\n"});
+  ASSERT_EQ(dead.exit_code, 0) << dead.Describe();
+  EXPECT_NE(dead.out.find("value too long"), std::string::npos) << dead.out;
+  EXPECT_TRUE(apply_->Running()) << Logs();
+}
+
 TEST_F(KafkaTest, malformed_records_stop_apply_or_go_to_dead_letters) {
   OnBoth("CREATE TABLE t (id int PRIMARY KEY, v text)");
   UseKafka();
@@ -264,7 +311,7 @@ TEST_F(KafkaTest, malformed_records_stop_apply_or_go_to_dead_letters) {
       "{\"op\":\"c\",\"after\":{\"id\":\"four\"},\"source\":{\"table\":\"t\",\"schema\":\"public\","
       "\"lsn\":2}}\n" +  // wrong type
       "{\"op\":\"c\",\"after\":{\"id\":5},\"source\":{\"table\":\"nope\",\"schema\":\"public\","
-      "\"lsn\":3}}\n" +  // unknown table
+      "\"lsn\":3}}\n" +  // another table than the topic's
       good +
       "\n";
   ASSERT_EQ(Kcat({"-P", "-t", topic, "-p", "0"}, corpus).exit_code, 0);
@@ -290,7 +337,7 @@ TEST_F(KafkaTest, malformed_records_stop_apply_or_go_to_dead_letters) {
   CommandResult dead =
       Kcat({"-C", "-t", db_ + ".dead-letter", "-o", "beginning", "-e", "-q", "-f", "%h\\n"});
   ASSERT_EQ(dead.exit_code, 0) << dead.Describe();
-  for (const char* reason : {"not valid JSON", "op", "after.field id", "unknown table"}) {
+  for (const char* reason : {"not valid JSON", "op", "after.field id", "whose topic is"}) {
     EXPECT_NE(dead.out.find(reason), std::string::npos) << reason << "\n" << dead.out;
   }
   EXPECT_TRUE(apply_->Running()) << Logs();

@@ -159,6 +159,23 @@ TEST_F(MysqlTargetTest, nan_stops_naming_table_key_and_value) {
   EXPECT_EQ(mariadb_->QueryValue(db_, "SELECT COUNT(*) FROM m"), "1");
 }
 
+TEST_F(MysqlTargetTest, value_too_long_for_the_column_stops_instead_of_being_cut) {
+  FromPostgres();
+  OnSource("CREATE TABLE narrow (id int PRIMARY KEY, v text)");
+  OnTarget("CREATE TABLE narrow (id INT PRIMARY KEY, v VARCHAR(5))");
+  SetupOrFail();
+  StartRun();
+  OnSource("INSERT INTO narrow VALUES (1, 'abcde')");
+  ASSERT_TRUE(Converges("SELECT id, v FROM narrow", "SELECT id, v FROM narrow"));
+  OnSource("INSERT INTO narrow VALUES (2, 'abcdefgh')");
+  auto code = run_->Wait(60s);
+  ASSERT_TRUE(code.has_value()) << "run went on after a value the target cannot hold\n" << RunLog();
+  EXPECT_NE(*code, 0);
+  EXPECT_NE(RunLog().find("narrow key (id=2)"), std::string::npos) << RunLog();
+  EXPECT_NE(RunLog().find("Data too long for column 'v'"), std::string::npos) << RunLog();
+  EXPECT_EQ(mariadb_->QueryValue(db_, "SELECT GROUP_CONCAT(id, ' ', v) FROM narrow"), "1 abcde");
+}
+
 TEST_F(MysqlTargetTest, mariadb_to_mariadb_types_and_kill9) {
   FromMariaDb();
   const std::string ddl =

@@ -77,6 +77,13 @@ struct RowChange {
   uint32_t row = 0;  // MySQL: index of the row in its binlog rows event
 };
 
+// An update's columns the source left out because they did not change (TOAST values
+// pgoutput marks 'u', columns a MySQL minimal row image omits) take their value from the old
+// row the change carries, when it carries one (REPLICA IDENTITY FULL flattens toasted values
+// into it). Only real values are taken: a NULL in a key-only old row means "not sent", and an
+// unchanged TOAST value is never NULL. Nothing is ever invented.
+void FillUnchangedFromOld(RowChange& change);
+
 struct TruncateChange {
   std::vector<RelationPtr> relations;
   bool cascade = false;

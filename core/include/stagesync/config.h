@@ -5,6 +5,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "stagesync/status.h"
@@ -45,7 +47,7 @@ struct SourceConfig : EndpointConfig {
 
 struct TableMapping {
   std::string target_table;                    // "schema.table"; empty = same name
-  std::map<std::string, std::string> columns;  // source column -> target column
+  std::map<std::string, std::string> columns;  // source column as written -> target column
 };
 
 struct StreamConfig {
@@ -90,7 +92,7 @@ struct Config {
   SourceConfig source;
   EndpointConfig target;
   StreamConfig stream;
-  std::map<std::string, TableMapping> mapping;  // key: source "schema.table", lowercased
+  std::map<std::string, TableMapping> mapping;  // key: source "schema.table" as written
   MonitorConfig monitor;
   ApplyConfig apply;
   CutoverConfig cutover;
@@ -101,12 +103,45 @@ struct Config {
 Status LoadConfig(const std::string& path, Config* out);
 Status ParseConfig(const std::string& toml_text, const std::string& origin, Config* out);
 
-// ASCII lower-casing: [mapping] keys and column renames are stored lower-cased, and table and
-// column names match case-insensitively through it.
-std::string AsciiLower(std::string s);
+// Names pair up by one rule everywhere (source and target tables and columns, [mapping] keys
+// and renames): an exact match wins; failing that, names that differ only in the case of
+// ASCII letters match. Never locale or Unicode folding: PostgreSQL and MySQL
+// (lower_case_table_names = 0) hold "Täble" and "täble" as two tables, and so do we.
+std::string AsciiLower(std::string s);  // A-Z to a-z, every other byte as it is
+bool AsciiEqualFold(std::string_view a, std::string_view b);
+
+// The index in `items` of the element whose name (`name_of(element)`) `wanted` pairs with by
+// that rule; -1 if none.
+template <typename Range, typename NameOf>
+int FindName(const Range& items, std::string_view wanted, NameOf name_of) {
+  int i = 0, folded = -1;
+  for (const auto& item : items) {
+    std::string_view name = name_of(item);
+    if (name == wanted) return i;
+    if (folded < 0 && AsciiEqualFold(name, wanted)) folded = i;
+    ++i;
+  }
+  return folded;
+}
+
+// The entry of a map keyed by name that `wanted` pairs with by that rule; end() if none.
+template <typename Map>
+typename Map::const_iterator FindByName(const Map& map, const std::string& wanted) {
+  auto it = map.find(wanted);
+  if (it != map.end()) return it;
+  for (it = map.begin(); it != map.end(); ++it) {
+    if (AsciiEqualFold(it->first, wanted)) return it;
+  }
+  return map.end();
+}
+
+// Of (schema, table) candidates, the one "schema.table" pairs with: both parts exact, else
+// the schema exact and the table folded, else both folded; -1 if none.
+int FindQualifiedName(const std::vector<std::pair<std::string, std::string>>& candidates,
+                      std::string_view schema, std::string_view table);
 
 // True if "schema.table" matches a glob such as "public.*" or "public.um_?ser"
-// (case-insensitive).
+// (ASCII letters case-insensitively, as above).
 bool GlobMatch(const std::string& pattern, const std::string& name);
 
 }  // namespace stagesync
