@@ -41,6 +41,8 @@ struct TxnPosition {
   uint64_t data_collection_order = 0;  // 1-based within the table
 };
 
+// Keeps each table's schema JSON for its newest relation (held shared, so a re-sent relation,
+// whatever its address, gets a schema of its own). Not thread-safe.
 class Encoder {
  public:
   explicit Encoder(EncoderOptions options);
