@@ -44,8 +44,10 @@ struct PostgresApplier::Impl : TransactionGrouping {
   void OpenGroup() override { tx = std::make_unique<pqxx::work>(*conn); }
   Status ApplyRow(RowChange& c) override { return OnRow(c); }
   Status ApplyTruncate(const TruncateChange& t) override { return OnTruncate(t); }
-  // Acknowledgements follow the target's WAL flush, checked between batches.
-  Status Tick(bool final) override { return AdvanceDurable(final); }
+  // Acknowledgements follow the target's WAL flush, checked between batches. Not while a
+  // group is open (a source transaction can pause mid-way): the flush query would need a
+  // second transaction on this connection; the check runs again once the group commits.
+  Status Tick(bool final) override { return tx ? Status::Ok() : AdvanceDurable(final); }
   std::chrono::milliseconds MaxWait() const override {
     return std::chrono::milliseconds(unflushed.empty() ? 200 : 50);
   }

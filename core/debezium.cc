@@ -21,12 +21,21 @@ struct Encoder::Impl {
     std::vector<int> key;
     std::string key_schema, value_schema;
   };
-  std::unordered_map<const SourceRelation*, std::shared_ptr<Shape>> shapes;
+  // The newest shape per relation id, with the relation it was built from. The entry shares
+  // ownership of that relation, so while it exists no other relation can be allocated at its
+  // address: comparing pointers is an identity check. A re-sent relation (a new object, maybe
+  // a new shape) never matches and replaces the entry, which keeps one entry per table.
+  struct CachedShape {
+    RelationPtr relation;
+    std::shared_ptr<Shape> shape;
+  };
+  std::unordered_map<uint32_t, CachedShape> shapes;
   Lsn last_commit = 0;
 
-  std::shared_ptr<Shape> ShapeFor(const SourceRelation& rel, const std::string& topic) {
-    auto it = shapes.find(&rel);
-    if (it != shapes.end()) return it->second;
+  std::shared_ptr<Shape> ShapeFor(const RelationPtr& relation, const std::string& topic) {
+    auto it = shapes.find(relation->id);
+    if (it != shapes.end() && it->second.relation == relation) return it->second.shape;
+    const SourceRelation& rel = *relation;
     auto s = std::make_shared<Shape>();
     for (size_t i = 0; i < rel.columns.size(); ++i) {
       s->types.push_back(
@@ -95,7 +104,7 @@ struct Encoder::Impl {
     w.Int(2);
     w.EndObject();
     s->value_schema.assign(vb.GetString(), vb.GetSize());
-    shapes.emplace(&rel, s);
+    shapes[rel.id] = CachedShape{relation, s};
     return s;
   }
 
@@ -214,7 +223,7 @@ Status Encoder::EncodeRow(const RowChange& c, const TxnPosition& txn,
                           std::vector<KafkaRecord>* out) {
   const SourceRelation& rel = *c.relation;
   const std::string topic = TopicFor(rel);
-  auto shape = impl_->ShapeFor(rel, topic);
+  auto shape = impl_->ShapeFor(c.relation, topic);
   auto key_of = [&](const Tuple& t) { return impl_->KeyJson(*shape, rel, t); };
   const Tuple* before = c.old_tuple.empty() ? nullptr : &c.old_tuple;
   bool moves_key = false;
@@ -270,7 +279,7 @@ Status Encoder::EncodeRow(const RowChange& c, const TxnPosition& txn,
 Status Encoder::EncodeTruncate(const TruncateChange& t, const TxnPosition& txn,
                                std::vector<KafkaRecord>* out) {
   for (const auto& rel : t.relations) {
-    auto shape = impl_->ShapeFor(*rel, TopicFor(*rel));
+    auto shape = impl_->ShapeFor(rel, TopicFor(*rel));
     KafkaRecord r;
     r.topic = TopicFor(*rel);
     std::string value;

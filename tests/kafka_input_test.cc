@@ -6,53 +6,25 @@
 #include <csignal>
 #include <thread>
 
+#include "kafka_fixture.h"
 #include "stagesync/kafka.h"
-#include "sync_fixture.h"
 
 namespace stagesync::testing {
 namespace {
 
-class KafkaInputTest : public SyncTest {
- public:
-  static void SetUpTestSuite() {
-    StartClusters();
-    ASSERT_TRUE(kafka::MockCluster::Start(1, &mock_).ok());
-  }
-  static void TearDownTestSuite() {
-    mock_.reset();
-    SyncTest::TearDownTestSuite();
-  }
-
+class KafkaInputTest : public KafkaSyncTest {
  protected:
-  void TearDown() override {
-    apply_.reset();
-    SyncTest::TearDown();
-  }
-  void UseKafka(const std::string& extra = "") {
-    spec_.extra_toml = "[stream]\ntransport = \"kafka\"\nbrokers = \"" +
-                       mock_->bootstrap_servers() + "\"\ntopic_prefix = \"" + db_ + "\"\n" + extra;
-    WriteConfig();
-  }
-  std::unique_ptr<Process> StartApply() {
-    return std::make_unique<Process>(
-        std::vector<std::string>{StagesyncBinary(), "apply", "-c", config_path_},
-        "stagesync-apply");
-  }
+  std::unique_ptr<Process> StartApply() { return Start("apply"); }
   // Produces `lines` (one record each; "key<TAB>value" with `keyed`) to partition 0.
   void Produce(const std::string& topic, const std::string& lines, bool keyed = false) {
-    std::string file = ScratchDir() + "/" + db_ + "-records";
-    WriteFile(file, lines);
-    CommandResult r = RunCommand({"/bin/sh", "-c",
-                                  "kcat -b '" + mock_->bootstrap_servers() + "' -P -t '" + topic +
-                                      "' -p 0" + (keyed ? " -K '\t'" : "") + " < '" + file + "'"},
-                                 "kcat", 120s);
+    std::vector<std::string> args = {"-P", "-t", topic, "-p", "0"};
+    if (keyed) args.insert(args.end(), {"-K", "\t"});
+    CommandResult r = Kcat(args, lines);
     ASSERT_EQ(r.exit_code, 0) << r.Describe();
   }
   std::string DeadLetters() {
     CommandResult r =
-        RunCommand({"/usr/bin/kcat", "-b", mock_->bootstrap_servers(), "-C", "-t",
-                    db_ + ".dead-letter", "-o", "beginning", "-e", "-q", "-f", "%h\\n"},
-                   "kcat", 60s);
+        Kcat({"-C", "-t", db_ + ".dead-letter", "-o", "beginning", "-e", "-q", "-f", "%h\\n"});
     EXPECT_EQ(r.exit_code, 0) << r.Describe();
     return r.out;
   }
@@ -65,12 +37,8 @@ class KafkaInputTest : public SyncTest {
     }
     return false;
   }
-  std::string Log() const { return apply_ ? apply_->Stderr() : ""; }
-
-  static std::unique_ptr<kafka::MockCluster> mock_;
-  std::unique_ptr<Process> apply_;
+  std::string Log() const { return Logs(); }
 };
-std::unique_ptr<kafka::MockCluster> KafkaInputTest::mock_;
 
 // A Debezium insert into public.<table> as the connector's 1.x layout writes it: no
 // source.sequence and no transaction block, so only txId and lsn say where it was.

@@ -5,6 +5,7 @@
 #include <random>
 #include <thread>
 
+#include "apply_audit.h"
 #include "sync_fixture.h"
 
 namespace stagesync::testing {
@@ -75,6 +76,8 @@ std::unique_ptr<Process> StartWorkload(const PgCluster& source, const std::strin
 
 TEST_F(ResilienceTest, kill9_restart_loses_nothing) {
   OnBoth(kWorkloadSchema);
+  // The ledger is append-only: each source row must be applied exactly once.
+  InstallApplyAudit(target(), db_, "ledger", "id");
   OnSource("INSERT INTO kv SELECT i, i, 'seed' FROM generate_series(1, 3000, 3) i");
   OnTarget("INSERT INTO kv SELECT i, i, 'seed' FROM generate_series(1, 3000, 3) i");
   SetupOrFail();
@@ -108,12 +111,16 @@ TEST_F(ResilienceTest, kill9_restart_loses_nothing) {
       << workload->Stderr();
 
   ASSERT_TRUE(Converges(WorkloadTables(), 240s));
+  EXPECT_TRUE(AppliedExactlyOnce(source(), target(), db_, "ledger", "id"));
   run_->Signal(SIGTERM);
   EXPECT_EQ(run_->Wait(30s), 0) << RunLog();
   // A clean restart replays nothing twice and keeps going.
   StartRun();
-  OnSource("UPDATE kv SET v = -v WHERE id % 10 = 0; DELETE FROM kv WHERE id % 10 = 1");
+  OnSource(
+      "UPDATE kv SET v = -v WHERE id % 10 = 0; DELETE FROM kv WHERE id % 10 = 1; "
+      "INSERT INTO ledger(kv_id, amount, memo) VALUES (1, 1, 'after the restart')");
   EXPECT_TRUE(Converges(WorkloadTables(), 120s));
+  EXPECT_TRUE(AppliedExactlyOnce(source(), target(), db_, "ledger", "id"));
 }
 
 TEST_F(ResilienceTest, replay_from_backup_converges) {
@@ -155,6 +162,7 @@ TEST_F(ResilienceTest, replay_from_backup_converges) {
 
 TEST_F(ResilienceTest, sigterm_stops_cleanly) {
   OnBoth(kWorkloadSchema);
+  InstallApplyAudit(target(), db_, "ledger", "id");
   SetupOrFail();
   StartRun();
   OnSource("INSERT INTO kv SELECT i, i, 'a' FROM generate_series(1, 100) i");
@@ -166,19 +174,36 @@ TEST_F(ResilienceTest, sigterm_stops_cleanly) {
             "f")
       << "the slot should be released after a clean stop";
 
-  // SIGINT too; and a stop in the middle of a big transaction.
+  // SIGINT too; and a stop in the middle of a big transaction. It is twice what run buffers
+  // between capture and apply (64 MB), so once apply writes its rows the source is still
+  // sending it, and the stop cannot wait for its commit.
   StartRun();
   OnSource(
       "INSERT INTO ledger(kv_id, amount, memo) "
-      "SELECT i, i, repeat('m', 100) FROM generate_series(1, 50000) i");
-  std::this_thread::sleep_for(300ms);
+      "SELECT i, i, repeat('m', 3000) FROM generate_series(1, 40000) i");
+  auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (AuditAttempts(target(), db_) == 0 && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE(run_->Running()) << RunLog();
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_GT(AuditAttempts(target(), db_), 0u) << "apply never wrote the big transaction\n"
+                                              << RunLog();
   run_->Signal(SIGINT);
   EXPECT_EQ(run_->Wait(60s), 0) << RunLog();
+  // It stopped inside the transaction: apply had written some of its rows (counted by the
+  // audit's sequence) and rolled them all back (none of the audit's records is kept).
+  EXPECT_EQ(AuditedRows(target(), db_, "ledger"), 0u) << "the big transaction was committed";
+  EXPECT_NE(run_->Stderr().find("stopping inside a source transaction"), std::string::npos)
+      << RunLog();
+  const uint64_t written_before_stop = AuditAttempts(target(), db_);
 
   // Changes made while stopped arrive after the restart, nothing twice.
   OnSource("UPDATE kv SET v = v * 2 WHERE id <= 50; DELETE FROM kv WHERE id > 90");
   StartRun();
-  EXPECT_TRUE(Converges(WorkloadTables()));
+  EXPECT_TRUE(Converges(WorkloadTables(), 240s));
+  // Applied again whole after the restart, each row once.
+  EXPECT_TRUE(AppliedExactlyOnce(source(), target(), db_, "ledger", "id"));
+  EXPECT_EQ(AuditAttempts(target(), db_), written_before_stop + 40000);
   run_->Signal(SIGTERM);
   EXPECT_EQ(run_->Wait(30s), 0) << RunLog();
 }

@@ -45,6 +45,8 @@ struct TxnPosition {
 std::string TopicName(const std::string& prefix, const std::string& schema,
                       const std::string& table);
 
+// Keeps each table's schema JSON for its newest relation (held shared, so a re-sent relation,
+// whatever its address, gets a schema of its own). Not thread-safe.
 class Encoder {
  public:
   explicit Encoder(EncoderOptions options);
