@@ -2,7 +2,10 @@
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "debezium_types.h"
 #include "stagesync/debezium.h"
@@ -49,6 +52,10 @@ Status Parse(std::string_view json, const char* what, rapidjson::Document* doc,
   return Status::Ok();
 }
 
+// No table has more columns than this (MySQL's limit; PostgreSQL's is 1600): a record
+// with more fields is malformed, and is rejected before it costs anything.
+constexpr size_t kMaxFields = 4096;
+
 // Field schemas of a struct schema, by field name.
 std::vector<std::pair<std::string, const Value*>> StructFields(const Value* schema) {
   std::vector<std::pair<std::string, const Value*>> out;
@@ -70,11 +77,27 @@ Status ReadRow(const Value& row, const std::vector<std::pair<std::string, const 
                const DecodedRecord& rec, const ColumnTypeLookup& lookup,
                std::vector<std::string>* columns, Tuple* out) {
   if (!row.IsObject()) return Status::Error("row image is not an object");
+  if (row.MemberCount() > kMaxFields || fields.size() > kMaxFields) {
+    return Status::Error("row image has " +
+                         std::to_string(std::max<size_t>(row.MemberCount(), fields.size())) +
+                         " fields; no table has more than " + std::to_string(kMaxFields));
+  }
+  std::unordered_map<std::string_view, const Value*> schema_of;
+  for (const auto& [n, f] : fields) schema_of.emplace(n, f);
+  std::unordered_map<std::string, size_t> index;
+  for (size_t i = 0; i < columns->size(); ++i) index.emplace((*columns)[i], i);
+  auto slot = [&](const std::string& name) -> stagesync::Value& {
+    auto [it, added] = index.emplace(name, columns->size());
+    if (added) columns->push_back(name);
+    if (out->size() < columns->size()) out->resize(columns->size(), stagesync::Value::Unchanged());
+    return (*out)[it->second];
+  };
+  std::unordered_set<std::string> present;
   for (const auto& m : row.GetObject()) {
     std::string name(m.name.GetString(), m.name.GetStringLength());
     FieldType type;
-    if (const Value* fs = FieldSchema(fields, name)) {
-      type = TypeFromSchema(*fs);
+    if (auto fs = schema_of.find(name); fs != schema_of.end()) {
+      type = TypeFromSchema(*fs->second);
     } else if (auto t = lookup ? lookup(rec.schema, rec.table, name) : std::nullopt) {
       type = TypeForPostgresName(*t);
     } else if (!fields.empty()) {
@@ -87,14 +110,20 @@ Status ReadRow(const Value& row, const std::vector<std::pair<std::string, const 
     if (Status s = ReadValue(m.value, type, &v); !s.ok()) {
       return Status::Error("field " + name + ": " + s.message());
     }
-    size_t idx = 0;
-    while (idx < columns->size() && (*columns)[idx] != name) ++idx;
-    if (idx == columns->size()) {
-      columns->push_back(name);
-      for (auto* t : {&*out}) t->resize(columns->size(), stagesync::Value::Unchanged());
+    slot(name) = std::move(v);
+    present.insert(std::move(name));
+  }
+  // With a schema, a field it lists but the payload leaves out is what JsonConverter reads
+  // for it: the field's default, else null (a NOT NULL target column then refuses it, named).
+  // Only the unavailable-value placeholder, or a field no schema speaks of, is "unchanged".
+  for (const auto& [name, schema] : fields) {
+    if (present.count(name)) continue;
+    stagesync::Value v = stagesync::Value::Null();
+    if (const Value* def = Member(*schema, "default"); def && !def->IsNull()) {
+      if (Status s = ReadValue(*def, TypeFromSchema(*schema), &v); !s.ok())
+        return Status::Error("field " + name + ": its schema default: " + s.message());
     }
-    if (out->size() < columns->size()) out->resize(columns->size(), stagesync::Value::Unchanged());
-    (*out)[idx] = std::move(v);
+    slot(name) = std::move(v);
   }
   return Status::Ok();
 }
@@ -213,7 +242,13 @@ Status DecodeRecord(std::optional<std::string_view> key_json,
     }
   }
   if (key_payload && key_payload->IsObject()) {
+    if (key_payload->MemberCount() > kMaxFields)
+      return Status::Error("key has " + std::to_string(key_payload->MemberCount()) +
+                           " fields; no table has more than " + std::to_string(kMaxFields));
     auto fields = StructFields(key_schema);
+    if (fields.size() > kMaxFields)
+      return Status::Error("key schema has " + std::to_string(fields.size()) +
+                           " fields; no table has more than " + std::to_string(kMaxFields));
     for (const auto& m : key_payload->GetObject()) {
       std::string name(m.name.GetString(), m.name.GetStringLength());
       FieldType type;

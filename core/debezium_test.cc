@@ -334,3 +334,46 @@ TEST(DebeziumEnvelope, MalformedRecordsAreClearErrors) {
 
 }  // namespace
 }  // namespace stagesync::debezium
+
+namespace stagesync::debezium {
+namespace {
+
+// With a schema, a field the payload leaves out is its default or null (JsonConverter's
+// reading), not "unchanged".
+TEST(DebeziumEnvelope, FieldsTheSchemaListsButThePayloadLacksAreTheirDefaultOrNull) {
+  std::string value =
+      "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"field\":\"after\",\"type\":\"struct\","
+      "\"optional\":true,\"fields\":[{\"field\":\"id\",\"type\":\"int32\",\"optional\":false},"
+      "{\"field\":\"note\",\"type\":\"string\",\"optional\":true},{\"field\":\"n\",\"type\":"
+      "\"int32\",\"optional\":false,\"default\":7}]}]},\"payload\":{\"op\":\"c\",\"after\":{"
+      "\"id\":1},\"source\":{\"schema\":\"s\",\"table\":\"t\"}}}";
+  DecodedRecord r;
+  Status s = DecodeRecord(std::nullopt, value, nullptr, &r);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_TRUE(r.after);
+  ASSERT_EQ(r.columns, (std::vector<std::string>{"id", "note", "n"}));
+  EXPECT_TRUE((*r.after)[1].is_null());
+  EXPECT_EQ((*r.after)[2].text, "7");
+}
+
+}  // namespace
+}  // namespace stagesync::debezium
+
+namespace stagesync::debezium {
+namespace {
+
+// A record with more fields than any table has is turned away before decoding costs much.
+TEST(DebeziumEnvelope, RecordsWithMoreFieldsThanAnyTableAreMalformed) {
+  std::string after;
+  for (int i = 0; i < 100000; ++i) after += (i ? ",\"c" : "\"c") + std::to_string(i) + "\":1";
+  std::string value = "{\"op\":\"c\",\"after\":{" + after +
+                      "},\"source\":{\"schema\":\"s\",\"table\":\"t\",\"lsn\":1}}";
+  DecodedRecord r;
+  Status s = DecodeRecord(std::nullopt, value, nullptr, &r);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("100000 fields; no table has more than 4096"), std::string::npos)
+      << s.message();
+}
+
+}  // namespace
+}  // namespace stagesync::debezium
