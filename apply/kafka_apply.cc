@@ -204,7 +204,7 @@ Status ReadKafkaPositions(const Config& config, std::vector<KafkaPosition>* out)
   return target->LoadKafkaPositions(KafkaGroupId(config), out);
 }
 
-Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop) {
+Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop, std::atomic<bool>* up) {
   std::unique_ptr<KafkaTarget> applier;
   if (Status s = OpenKafkaTarget(config, &applier); !s.ok()) return s;
   const std::string group = KafkaGroupId(config);
@@ -254,9 +254,11 @@ Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop) {
   };
   Relations relations;
   std::set<std::string> excluded_seen;
+  std::string binlog_file;
   std::vector<kafka::Message> messages;
   while (!stop) {
     if (Status s = consumer->Poll(5000, Duration(200), &messages); !s.ok()) return s;
+    if (up) *up = true;
     if (messages.empty()) continue;
     std::vector<Consumed> consumed;
     std::map<std::pair<std::string, int32_t>, KafkaPosition> touched;
@@ -278,6 +280,10 @@ Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop) {
       Consumed& c = consumed.emplace_back(Consumed{&m});
       debezium::DecodedRecord rec;
       Status problem = debezium::DecodeRecord(m.key, m.value, lookup, &rec);
+      if (!rec.binlog_file.empty() && rec.binlog_file != binlog_file) {
+        binlog_file = rec.binlog_file;  // so positions read binlog.000042:1234 in messages
+        SetBinlogBaseName(binlog_file);
+      }
       bool data = problem.ok() && (rec.kind == debezium::DecodedRecord::Kind::kRow ||
                                    rec.kind == debezium::DecodedRecord::Kind::kTruncate);
       if (data) problem = CheckRoute(config, m.topic, rec);

@@ -194,7 +194,8 @@ struct PostgresApplier::Impl : TransactionGrouping {
                          DescribePosition(config.source.kind, c.lsn) + " into " + target +
                          " failed: " + pg::Describe(e) + column +
                          ". Nothing after the last applied position was committed; fix the "
-                         "target and restart `stagesync run`.");
+                         "target and start `stagesync " +
+                         (config.stream.transport == "kafka" ? "apply" : "run") + "` again.");
   }
 
   // The coalesced form failed (e.g. a unique value moving between rows, or a bad value):
@@ -370,7 +371,7 @@ struct PostgresApplier::Impl : TransactionGrouping {
       if (force) {
         pqxx::work w(*conn);
         w.exec0("SET LOCAL synchronous_commit = on");
-        w.exec0("SELECT txid_current()");
+        w.exec("SELECT txid_current()");  // a transaction id, so the commit writes WAL
         w.commit();
       }
       pqxx::nontransaction q(*conn);

@@ -173,6 +173,10 @@ class ReplicationStream {
         PGresult* res = PQgetResult(conn_.get());
         std::string err = res ? PQresultErrorMessage(res) : "";
         PQclear(res);
+        if (err.empty()) err = ConnError(conn_.get());
+        while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+        // A server shutting down or restarting ends COPY without an error of its own.
+        if (err.empty()) err = "the server closed it without an error (restarting or stopping?)";
         return Status::Transient("source ended the replication stream: " + err);
       }
       if (len == -2)

@@ -207,7 +207,8 @@ struct Downstream {
 
 // One life of the pipeline: capture into `downstream`, heartbeat and live status, until
 // `stop` is set or something fails. Transient failures (a connection lost) come back as such.
-Status RunPipeline(const Config& config, const std::atomic<bool>& stop, Downstream downstream) {
+Status RunPipeline(const Config& config, const std::atomic<bool>& stop, std::atomic<bool>& up,
+                   Downstream downstream) {
   std::atomic<bool> halt{false};  // this pipeline's stop: a signal, or the consumer failing
   EventQueue queue(64u * 1024u * 1024u);
   capture::CaptureProgress capture_progress;
@@ -244,6 +245,7 @@ Status RunPipeline(const Config& config, const std::atomic<bool>& stop, Downstre
     while (!live_done) {
       lock.unlock();
       if (stop) halt = true;
+      if (capture_progress.messages.load() > 0) up = true;  // the source is streaming to us
       auto now = std::chrono::steady_clock::now();
       if (now - last_write >= interval) {
         last_write = now;
@@ -283,24 +285,27 @@ Status RunPipeline(const Config& config, const std::atomic<bool>& stop, Downstre
   return capture_status;
 }
 
-// Runs `life` until a signal, restarting it with backoff after transient failures. A failure
-// that is not transient ends it, and `on_error` hears why.
-int RunWithRetries(const char* command, const std::function<Status(const std::atomic<bool>&)>& life,
+// One life of a pipeline: it ends when `stop` is set or something fails, and sets `up` once
+// it reached its source and streams from it.
+using Life = std::function<Status(const std::atomic<bool>& stop, std::atomic<bool>& up)>;
+
+// Runs `life` until a signal, restarting it with backoff after transient failures; a life
+// that got up starts the backoff afresh. A failure that is not transient ends it, and
+// `on_error` hears why.
+int RunWithRetries(const char* command, const Life& life,
                    const std::function<void(const Status&)>& on_error = nullptr) {
   std::atomic<bool> stop{false};
   StopSignals signals(stop);
   auto backoff = std::chrono::seconds(1);
   while (true) {
-    auto started = std::chrono::steady_clock::now();
-    Status s = life(stop);
+    std::atomic<bool> up{false};
+    Status s = life(stop, up);
     if (stop) break;
     if (!s.ok() && !s.transient()) {
       if (on_error) on_error(s);
       return Fail(command, s);
     }
-    if (std::chrono::steady_clock::now() - started > std::chrono::minutes(1)) {
-      backoff = std::chrono::seconds(1);
-    }
+    if (up) backoff = std::chrono::seconds(1);
     LOG_WARN(command << ": " << (s.ok() ? std::string("the stream ended") : s.message())
                      << "; retrying in " << backoff.count() << " s");
     for (int i = 0; i < backoff.count() * 10 && !stop; ++i) {
@@ -387,7 +392,7 @@ int Run(const Config& config, const Options&) {
   if (Status s = monitor.Start(); !s.ok()) return Fail("run", s);
   int rc = RunWithRetries(
       "run",
-      [&](const std::atomic<bool>& stop) -> Status {
+      [&](const std::atomic<bool>& stop, std::atomic<bool>& up) -> Status {
         std::unique_ptr<apply::Applier> applier;
         if (Status s = apply::OpenApplier(config, &applier); !s.ok()) return s;
         apply::ApplyProgress& progress = applier->progress();
@@ -411,7 +416,7 @@ int Run(const Config& config, const Options&) {
         d.write_live = [writer](double lag, const std::string& state) {
           return writer->Write(lag, state);
         };
-        return RunPipeline(config, stop, d);
+        return RunPipeline(config, stop, up, d);
       },
       RecordError(config));
   if (rc == kExitOk) apply::LiveStatusWriter(config).Write(0, "idle");
@@ -427,27 +432,28 @@ int Capture(const Config& config, const Options&) {
   }
   capture::SourceCheck check;
   if (!PreflightSource(config, "capture", /*check_target=*/false, &check)) return kExitUsage;
-  return RunWithRetries("capture", [&](const std::atomic<bool>& stop) -> Status {
-    std::unique_ptr<kafka::Publisher> publisher;
-    if (Status s = kafka::Publisher::Open(config, &publisher); !s.ok()) return s;
-    kafka::PublishProgress& progress = publisher->progress();
-    Downstream d;
-    if (Status s = capture::ReadCaptureResume(config, &d.resume); !s.ok()) return s;
-    d.consume = [&](EventQueue& q) { return publisher->Run(q); };
-    d.durable = [&] { return progress.confirmed.load(); };
-    d.lag = [&](const capture::CaptureProgress&) {
-      TimestampUs pending = progress.pending_since.load();
-      return pending ? std::max(0.0, static_cast<double>(NowUs() - pending) / 1e6) : 0.0;
-    };
-    d.progress_line = [&] {
-      return "confirmed by Kafka up to " +
-             DescribePosition(config.source.kind, progress.confirmed.load()) + ", " +
-             std::to_string(progress.records_sent.load()) + " records sent";
-    };
-    auto writer = std::make_shared<capture::CaptureLiveWriter>(config);
-    d.write_live = [writer](double lag, const std::string&) { return writer->Write(lag); };
-    return RunPipeline(config, stop, d);
-  });
+  return RunWithRetries(
+      "capture", [&](const std::atomic<bool>& stop, std::atomic<bool>& up) -> Status {
+        std::unique_ptr<kafka::Publisher> publisher;
+        if (Status s = kafka::Publisher::Open(config, &publisher); !s.ok()) return s;
+        kafka::PublishProgress& progress = publisher->progress();
+        Downstream d;
+        if (Status s = capture::ReadCaptureResume(config, &d.resume); !s.ok()) return s;
+        d.consume = [&](EventQueue& q) { return publisher->Run(q); };
+        d.durable = [&] { return progress.confirmed.load(); };
+        d.lag = [&](const capture::CaptureProgress&) {
+          TimestampUs pending = progress.pending_since.load();
+          return pending ? std::max(0.0, static_cast<double>(NowUs() - pending) / 1e6) : 0.0;
+        };
+        d.progress_line = [&] {
+          return "confirmed by Kafka up to " +
+                 DescribePosition(config.source.kind, progress.confirmed.load()) + ", " +
+                 std::to_string(progress.records_sent.load()) + " records sent";
+        };
+        auto writer = std::make_shared<capture::CaptureLiveWriter>(config);
+        d.write_live = [writer](double lag, const std::string&) { return writer->Write(lag); };
+        return RunPipeline(config, stop, up, d);
+      });
 }
 
 int Apply(const Config& config, const Options&) {
@@ -476,7 +482,10 @@ int Apply(const Config& config, const Options&) {
   });
   Status failure;
   int rc = RunWithRetries(
-      "apply", [&](const std::atomic<bool>& stop) { return apply::RunKafkaApply(config, stop); },
+      "apply",
+      [&](const std::atomic<bool>& stop, std::atomic<bool>& up) {
+        return apply::RunKafkaApply(config, stop, &up);
+      },
       [&](const Status& s) { failure = s; });
   done = true;
   alive.join();

@@ -6,6 +6,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -104,13 +105,9 @@ MariaDbServer::MariaDbServer(std::vector<std::string> options) {
     if (geteuid() == 0) argv.push_back("--user=root");
     argv.insert(argv.end(), options.begin(), options.end());
     server_ = std::make_unique<Process>(argv, "mariadbd");
-    for (int i = 0; i < 300 && server_->Running(); ++i) {
-      try {
-        Conn c(port_, "");
-        return;
-      } catch (const std::exception&) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
+    if (WaitUntilUp()) {
+      argv_ = std::move(argv);
+      return;
     }
     bool bind_failed = LogTail().find("Can't start server: Bind") != std::string::npos ||
                        LogTail().find("Address already in use") != std::string::npos;
@@ -118,6 +115,26 @@ MariaDbServer::MariaDbServer(std::vector<std::string> options) {
     if (!bind_failed) break;
   }
   throw std::runtime_error("mariadbd did not start\n--- error log\n" + LogTail());
+}
+
+bool MariaDbServer::WaitUntilUp() {
+  for (int i = 0; i < 300 && server_->Running(); ++i) {
+    try {
+      Conn c(port_, "");
+      return true;
+    } catch (const std::exception&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  return false;
+}
+
+void MariaDbServer::Restart(std::chrono::milliseconds down) {
+  server_->Signal(SIGTERM);  // a clean shutdown, as a DBA's restart does
+  if (!server_->Wait(std::chrono::seconds(60))) server_->Kill();
+  std::this_thread::sleep_for(down);
+  server_ = std::make_unique<Process>(argv_, "mariadbd");
+  if (!WaitUntilUp()) throw std::runtime_error("mariadbd did not restart\n" + LogTail());
 }
 
 MariaDbServer::~MariaDbServer() {

@@ -2,6 +2,7 @@
 // (row binlog with full metadata) or target that stagesync talks to.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <utility>
@@ -38,10 +39,14 @@ class MariaDbServer {
   void CreateDatabase(const std::string& name) const;
 
   std::string LogTail(size_t bytes = 4000) const;
+  // Stops the server cleanly, waits `down`, and starts it again on the same port and data.
+  void Restart(std::chrono::milliseconds down);
 
  private:
+  bool WaitUntilUp();
   std::string dir_;
   int port_ = 0;
+  std::vector<std::string> argv_;
   std::unique_ptr<Process> server_;
 };
 

@@ -121,6 +121,19 @@ void PgCluster::PrepareDataDirectory() {
     throw std::runtime_error("copying the initdb template failed\n" + r.Describe());
 }
 
+void PgCluster::Restart(std::chrono::milliseconds down) {
+  CommandResult stop = RunCommand(
+      AsPostgres({PgBin("pg_ctl"), "-D", data_dir_, "-m", "fast", "-w", "-t", "60", "stop"}),
+      "pg_ctl-stop", std::chrono::seconds(90));
+  if (stop.exit_code != 0) throw std::runtime_error("pg_ctl stop failed\n" + stop.Describe());
+  std::this_thread::sleep_for(down);
+  CommandResult start = RunCommand(AsPostgres({PgBin("pg_ctl"), "-D", data_dir_, "-l",
+                                               dir_ + "/server.log", "-w", "-t", "60", "start"}),
+                                   "pg_ctl-start", std::chrono::seconds(90));
+  if (start.exit_code != 0)
+    throw std::runtime_error("pg_ctl restart failed\n" + start.Describe() + "\n" + LogTail());
+}
+
 void PgCluster::Start(const std::vector<std::pair<std::string, std::string>>& settings) {
   std::vector<std::pair<std::string, std::string>> conf = {
       {"listen_addresses", "'127.0.0.1'"},

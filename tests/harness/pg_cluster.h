@@ -2,6 +2,7 @@
 // target that stagesync talks to.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <utility>
@@ -44,6 +45,9 @@ class PgCluster {
 
   // Last `bytes` of the server log, for failure messages.
   std::string LogTail(size_t bytes = 4000) const;
+  // Stops the server (fast shutdown, as a DBA's restart does), waits `down`, and starts it
+  // again on the same port and data.
+  void Restart(std::chrono::milliseconds down);
 
  private:
   void PrepareDataDirectory();

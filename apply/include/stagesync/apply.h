@@ -54,7 +54,8 @@ Status ResolveTargetTable(const Config& config, const TableShape& source,
 
 // Applies Debezium records from Kafka (written by `stagesync capture` or by Debezium) until
 // `stop`: the prefix's topics for the selected tables, offsets kept in the target.
-Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop);
+Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop,
+                     std::atomic<bool>* up = nullptr);
 // apply's consumer group (stream.group_id, default "<topic_prefix>-apply") and the regex of the
 // topics it consumes (the selected tables under stream.topic_prefix).
 std::string KafkaGroupId(const Config& config);
