@@ -225,6 +225,9 @@ Status TeardownPostgresSource(const Config& config, std::vector<std::string>* no
     auto conn = pg::Connect(config.source, "stagesync-teardown");
     pqxx::nontransaction tx(*conn);
     tx.exec0("SET client_min_messages = warning");
+    // After a cutover production stays fenced (default_transaction_read_only on the
+    // database); what stagesync created there is still ours to remove.
+    tx.exec0("SET default_transaction_read_only = off");
     auto slot = tx.exec_params("SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1",
                                config.source.slot);
     if (!slot.empty()) {

@@ -2,6 +2,7 @@
 // target equal to the source with its sequences ahead and production refusing writes; each
 // failure (lag, drain, verify, checks, switch) leaves production writable and the target's
 // sequences as they were.
+#include <csignal>
 #include <filesystem>
 #include <mutex>
 #include <pqxx/pqxx>
@@ -163,6 +164,21 @@ TEST_F(CutoverTest, under_load_switches_with_target_equal_and_sequences_ahead) {
   StatusResult status = Status();
   ASSERT_TRUE(status.json) << status.command.Describe();
   EXPECT_EQ((*status.json)["state"].text, "cutover_done");
+
+  // Production stays fenced after the switch; teardown still removes what setup made there,
+  // and a second teardown finds nothing left to do.
+  run_->Signal(SIGTERM);
+  ASSERT_EQ(run_->Wait(30s), 0) << RunLog();
+  CommandResult teardown = Stagesync({"teardown"});
+  EXPECT_EQ(teardown.exit_code, 0) << teardown.Describe();
+  EXPECT_EQ(
+      Value(source(), "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + db_ + "'"),
+      0);
+  EXPECT_EQ(Value(source(), "SELECT count(*) FROM pg_namespace WHERE nspname = 'stagesync'"), 0);
+  CommandResult again = Stagesync({"teardown"});
+  EXPECT_EQ(again.exit_code, 0) << again.Describe();
+  EXPECT_NE(AppWrite().find("read-only transaction"), std::string::npos)
+      << "teardown must leave the fence as it is";
 }
 
 TEST_F(CutoverTest, lag_never_low_enough_fails_at_the_gate_without_fencing) {
