@@ -249,7 +249,8 @@ class MysqlWriter : public TransactionGrouping {
                          DescribePosition(config.source.kind, c.lsn) + " into " + target +
                          " failed: " + message +
                          ". Nothing after the last applied position was committed; fix the "
-                         "target and restart `stagesync run`.");
+                         "target and start `stagesync " +
+                         (config.stream.transport == "kafka" ? "apply" : "run") + "` again.");
   }
 
   Status ExecSingle(const TablePlan& plan, const RowChange& c) {

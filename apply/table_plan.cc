@@ -130,6 +130,28 @@ std::string MappedColumnName(const Config& config, const std::string& source_tab
   return renamed == it->second.columns.end() ? column : renamed->second;
 }
 
+namespace {
+
+// The one column setup knew for this table that the source no longer sends and the target
+// still has, if there is exactly one: what an unknown new source column was likely renamed
+// from.
+std::optional<std::string> RenamedFrom(const SourceRelation& relation, const TargetTable& target,
+                                       const std::set<std::string>* known) {
+  if (!known) return std::nullopt;
+  std::set<std::string> sent;
+  for (const auto& c : relation.columns) sent.insert(AsciiLower(c.name));
+  std::optional<std::string> found;
+  for (const auto& c : target.columns) {
+    std::string lower = AsciiLower(c.name);
+    if (!known->count(lower) || sent.count(lower)) continue;
+    if (found) return std::nullopt;
+    found = c.name;
+  }
+  return found;
+}
+
+}  // namespace
+
 Status BuildTablePlan(const Config& config, const RelationPtr& relation, const TargetTable& target,
                       const KnownSourceColumns& known, int id, TablePlan* plan,
                       std::vector<std::string>* warnings) {
@@ -149,12 +171,24 @@ Status BuildTablePlan(const Config& config, const RelationPtr& relation, const T
     }
     bool was_known = known_it != known.end() && known_it->second.count(AsciiLower(name));
     if (!was_known) {
+      std::string problem = "source column " + source_name + "." + name + " has no target column " +
+                            plan->TargetName() + "." + wanted +
+                            ", and it did not exist when `stagesync setup` ran: ";
+      if (auto old = RenamedFrom(*relation, target,
+                                 known_it == known.end() ? nullptr : &known_it->second)) {
+        // A column setup knew is gone from the source and the target still has it.
+        return Status::Error(problem + "if the source renamed " + *old + " to " + name +
+                             ", rename it on the target too (ALTER TABLE " + target.Ident() +
+                             " RENAME COLUMN " + QuoteIdent(*old) + " TO " + QuoteIdent(wanted) +
+                             ";) or map " + name + " to " + *old +
+                             " in [mapping]; then start again");
+      }
       return Status::Error(
-          "source column " + source_name + "." + name + " has no target column " +
-          plan->TargetName() + "." + wanted +
-          ", and it did not exist when `stagesync setup` ran: add it to the target (ALTER TABLE " +
-          target.Ident() + " ADD COLUMN " + QuoteIdent(wanted) +
-          " ...), or map it in [mapping], or rerun `stagesync setup` to drop its values knowingly");
+          problem + "add it to the target as the source defines it, with the same type and " +
+          "DEFAULT (ALTER TABLE " + target.Ident() + " ADD COLUMN " + QuoteIdent(wanted) +
+          " <type> DEFAULT <the source's default>; without the default, rows staging already "
+          "holds keep NULL where production has the default), or map it in [mapping], or rerun "
+          "`stagesync setup` to drop its values knowingly");
     }
     warnings->push_back("source column " + source_name + "." + name + " has no target column in " +
                         plan->TargetName() + "; its values are dropped");

@@ -60,6 +60,24 @@ TEST(TablePlan, AColumnTheSourceGainedAfterSetupMustExistOnTheTarget) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("public.um_user.um_legacy"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("ADD COLUMN"), std::string::npos) << s.message();
+  // Issue 11, item 8: the hint keeps the source's default, or the copy's rows go NULL.
+  EXPECT_NE(s.message().find("DEFAULT <the source's default>"), std::string::npos) << s.message();
+}
+
+// Issue 11, item 8: a column renamed on the source gets a RENAME hint, not ADD COLUMN.
+TEST(TablePlan, AColumnRenamedOnTheSourceGetsARenameHint) {
+  TablePlan plan;
+  std::vector<std::string> warnings;
+  KnownSourceColumns known{
+      {"public.um_user", {"um_id", "um_tenant_id", "um_user_name", "um_created"}}};
+  auto renamed = std::make_shared<SourceRelation>(*SourceUser());
+  renamed->columns[3].name = "um_created_at";  // was um_created, which the target has
+  Status s = BuildTablePlan(MappingConfig(), renamed, TargetUser(), known, 1, &plan, &warnings);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("RENAME COLUMN \"UM_CREATED\" TO \"um_created_at\""),
+            std::string::npos)
+      << s.message();
+  EXPECT_EQ(s.message().find("ADD COLUMN"), std::string::npos) << s.message();
 }
 
 TEST(TablePlan, StatementsAreSetBasedAndQuoted) {

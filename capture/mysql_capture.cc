@@ -147,6 +147,7 @@ class BinlogStream {
       std::unique_ptr<sql::ResultSet> master(st->executeQuery("SHOW MASTER STATUS"));
       if (!master->next()) return Status::Usage("source: binary logging is off (log_bin)");
       any_file_ = master->getString(1).asStdString();
+      SetBinlogBaseName(any_file_);
       std::unique_ptr<sql::ResultSet> checksum(st->executeQuery("SELECT @@global.binlog_checksum"));
       if (checksum->next()) checksum_len_ = AsciiLower(checksum->getString(1)) == "crc32" ? 4 : 0;
     } catch (const sql::SQLException& e) {

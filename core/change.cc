@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <mutex>
 
 namespace stagesync {
 
@@ -63,12 +64,28 @@ size_t ApproximateSize(const ChangeEvent& event) {
   return sizeof(ChangeEvent);
 }
 
+namespace {
+std::mutex binlog_base_mutex;
+std::string& BinlogBase() {
+  static std::string base = "binlog";
+  return base;
+}
+}  // namespace
+
+void SetBinlogBaseName(std::string_view any_file_name) {
+  auto dot = any_file_name.rfind('.');
+  if (dot == std::string_view::npos || dot == 0) return;
+  std::lock_guard lock(binlog_base_mutex);
+  BinlogBase() = std::string(any_file_name.substr(0, dot));
+}
+
 std::string DescribePosition(std::string_view source_kind, Lsn lsn) {
   if (source_kind != "mysql") return "lsn=" + FormatLsn(lsn);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "binlog file .%06u offset %u", static_cast<unsigned>(lsn >> 32),
+  std::snprintf(buf, sizeof buf, ".%06u:%u", static_cast<unsigned>(lsn >> 32),
                 static_cast<unsigned>(lsn & 0xffffffffu));
-  return buf;
+  std::lock_guard lock(binlog_base_mutex);
+  return BinlogBase() + buf;
 }
 
 void FillUnchangedFromOld(RowChange& change) {

@@ -17,8 +17,11 @@ using Lsn = uint64_t;
 std::string FormatLsn(Lsn lsn);                      // "16/B374D848"
 std::optional<Lsn> ParseLsn(std::string_view text);  // inverse of FormatLsn
 // A position for messages: PostgreSQL "lsn=16/B374D848"; MySQL sources keep the binlog file's
-// sequence number in the high half ("binlog file .000003 offset 1234").
+// sequence number in the high half ("binlog.000003:1234", the file's base name as last seen
+// through SetBinlogBaseName, "binlog" until then).
 std::string DescribePosition(std::string_view source_kind, Lsn lsn);
+// The source's binlog base name ("binlog", "mysql-bin"), from any of its file names.
+void SetBinlogBaseName(std::string_view any_file_name);
 
 // Microseconds since the Unix epoch.
 using TimestampUs = int64_t;
