@@ -206,3 +206,36 @@ TEST_F(KafkaInputTest, records_only_change_the_table_their_topic_names) {
 
 }  // namespace
 }  // namespace stagesync::testing
+
+namespace stagesync::testing {
+namespace {
+
+// Issue 11, item 6: with on_error = "dead-letter", a record the target cannot take (a column
+// it lacks, a value it rejects) is set aside with its topic/partition/offset, and apply goes
+// on with the records after it.
+TEST_F(KafkaInputTest, dead_letter_mode_sets_aside_what_the_target_rejects_and_goes_on) {
+  OnSource("CREATE TABLE t (id int PRIMARY KEY, v text)");
+  OnTarget("CREATE TABLE t (id int PRIMARY KEY, v text CHECK (v <> 'bad'))");
+  UseKafka("[apply]\non_error = \"dead-letter\"\n");
+  SetupOrFail();
+  const std::string topic = db_ + ".public.t";
+  std::string extra_column =
+      "{\"before\":null,\"after\":{\"id\":2,\"v\":\"x\",\"nosuch\":1},\"source\":{\"connector\":"
+      "\"postgresql\",\"schema\":\"public\",\"table\":\"t\",\"lsn\":5},\"op\":\"c\"}";
+  Produce(topic, Insert1x("t", "public", 1, "bad", 800, 100) + "\n" + extra_column + "\n" +
+                     Insert1x("t", "public", 3, "ok", 801, 200) + "\n");
+  apply_ = StartApply();
+  ASSERT_TRUE(TargetRows("SELECT 1 FROM t WHERE id = 3", 1)) << Log();
+  EXPECT_TRUE(target().Query(db_, "SELECT 1 FROM t WHERE id IN (1, 2)").empty());
+  EXPECT_TRUE(apply_->Running()) << Log();
+  std::string dead = DeadLetters();
+  EXPECT_NE(dead.find("check constraint"), std::string::npos) << dead;
+  EXPECT_NE(dead.find("nosuch"), std::string::npos) << dead;
+  EXPECT_NE(dead.find("stagesync.offset=0"), std::string::npos) << dead;
+  EXPECT_NE(dead.find("stagesync.offset=1"), std::string::npos) << dead;
+  EXPECT_NE(Log().find("record " + topic + "/0/1 sent to"), std::string::npos) << Log();
+  EXPECT_EQ(Log().find("restart `stagesync run`"), std::string::npos) << Log();
+}
+
+}  // namespace
+}  // namespace stagesync::testing

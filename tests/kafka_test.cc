@@ -388,7 +388,8 @@ TEST_F(KafkaTest, every_real_debezium_fixture_applies) {
       // is null, as JsonConverter reads it).
       if (!r->HasMember("schema") || !(*r)["schema"].IsObject()) continue;
       for (const auto& part : (*r)["schema"]["fields"].GetArray()) {
-        if (std::string(part["field"].GetString()) != "after" || !part.HasMember("fields")) continue;
+        if (std::string(part["field"].GetString()) != "after" || !part.HasMember("fields"))
+          continue;
         for (const auto& f : part["fields"].GetArray()) columns.insert(f["field"].GetString());
       }
     }
