@@ -171,9 +171,10 @@ MonitorServer::~MonitorServer() {
 
 Status MonitorServer::Start() {
   const std::string& listen = state_->config.monitor.listen;
-  auto colon = listen.rfind(':');
-  std::string host = listen.substr(0, colon);
-  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  std::string why;
+  std::optional<ListenAddress> parsed = ParseListenAddress(listen, &why);
+  if (!parsed) return Status::Usage("monitor.listen: " + why);
+  const std::string& host = parsed->host;
   boost::system::error_code ec;
   auto address = boost::asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
   if (ec) {
@@ -190,8 +191,7 @@ Status MonitorServer::Start() {
                            "\": cannot read a token from it");
     }
   }
-  state_->endpoint =
-      tcp::endpoint(address, static_cast<unsigned short>(std::stoi(listen.substr(colon + 1))));
+  state_->endpoint = tcp::endpoint(address, parsed->port);
   state_->acceptor.open(state_->endpoint.protocol(), ec);
   if (!ec) state_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) state_->acceptor.bind(state_->endpoint, ec);

@@ -140,5 +140,20 @@ TEST_F(MonitorTest, an_address_in_use_is_a_usage_error_naming_monitor_listen) {
   EXPECT_NE(r.err.find("monitor.listen"), std::string::npos) << r.Describe();
 }
 
+// `run` used to abort on a port past 32 bits (std::out_of_range, exit 134) and to serve a
+// port past 65535 on its wrapped value (99999 on 34463); both are usage errors now.
+TEST_F(MonitorTest, an_out_of_range_port_is_a_usage_error_naming_monitor_listen) {
+  OnBoth("CREATE TABLE t(id int PRIMARY KEY)");
+  SetupOrFail();
+  for (const char* port : {"99999999999999999999", "99999"}) {
+    spec_.monitor_listen = std::string("127.0.0.1:") + port;
+    WriteConfig();
+    CommandResult r = Stagesync({"run"}, 30s);
+    EXPECT_EQ(r.exit_code, 2) << r.Describe();
+    EXPECT_NE(r.err.find("monitor.listen"), std::string::npos) << r.Describe();
+    EXPECT_NE(r.err.find("1 to 65535"), std::string::npos) << r.Describe();
+  }
+}
+
 }  // namespace
 }  // namespace stagesync::testing
