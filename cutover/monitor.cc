@@ -97,6 +97,16 @@ class FreshStatus {
   std::vector<Then> waiting_;
 };
 
+// The bearer token's check must not tell a guesser how much of a guess was right: every byte
+// of the token is compared whatever the guess, and only the guess's own length shows.
+bool SameSecret(std::string_view given, std::string_view expected) {
+  unsigned char diff = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    diff |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
+  }
+  return diff == 0;
+}
+
 }  // namespace
 
 struct MonitorServer::State {
@@ -167,7 +177,8 @@ struct MonitorServer::State {
     if (target == "/" || target == "/index.html") {
       return reply(text(http::status::ok, "text/html; charset=utf-8", kDashboardHtml));
     }
-    if (!token.empty() && std::string(req[http::field::authorization]) != "Bearer " + token) {
+    auto given = req[http::field::authorization];
+    if (!token.empty() && !SameSecret({given.data(), given.size()}, "Bearer " + token)) {
       auto res = text(http::status::unauthorized, "text/plain",
                       "a bearer token is required (monitor.token_file)\n");
       res.set(http::field::www_authenticate, "Bearer");

@@ -161,6 +161,8 @@ TEST_F(MonitorTest, metrics_pass_promtool_and_status_needs_the_token) {
 
   EXPECT_EQ(Get(spec_.monitor_listen, "/status").status, 401);
   EXPECT_EQ(Get(spec_.monitor_listen, "/status", "wrong").status, 401);
+  EXPECT_EQ(Get(spec_.monitor_listen, "/status", "s3cret").status, 401);  // a prefix
+  EXPECT_EQ(Get(spec_.monitor_listen, "/status", "s3cret-token2").status, 401);
   Reply status = Get(spec_.monitor_listen, "/status", "s3cret-token");
   EXPECT_EQ(status.status, 200);
   EXPECT_NE(status.body.find("\"state\":\"streaming\""), std::string::npos) << status.body;
