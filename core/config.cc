@@ -48,6 +48,29 @@ std::string FormatDuration(Duration d) {
   return std::to_string(ms / 60000) + "m";
 }
 
+std::optional<ListenAddress> ParseListenAddress(const std::string& listen, std::string* why) {
+  *why =
+      "\"" + listen + "\" must be host:port with a port from 1 to 65535, e.g. \"127.0.0.1:8321\"";
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  std::string digits = listen.substr(colon + 1);
+  // At most five digits, so that a long number can neither overflow nor wrap into range.
+  if (digits.empty() || digits.size() > 5 ||
+      !std::all_of(digits.begin(), digits.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    return std::nullopt;
+  }
+  int port = std::stoi(digits);
+  if (port < 1 || port > 65535) return std::nullopt;
+  ListenAddress out;
+  out.host = listen.substr(0, colon);
+  if (out.host.size() > 1 && out.host.front() == '[' && out.host.back() == ']') {
+    out.host = out.host.substr(1, out.host.size() - 2);
+  }
+  out.port = static_cast<uint16_t>(port);
+  why->clear();
+  return out;
+}
+
 namespace {
 // Not std::tolower: under a Latin-1 locale it would fold the bytes of UTF-8 letters too.
 char AsciiLowerChar(char c) {
@@ -481,16 +504,8 @@ Status ParseConfig(const std::string& toml_text, const std::string& origin, Conf
     r.DurationKey(*t, "monitor.", "heartbeat_interval", &cfg.monitor.heartbeat_interval,
                   Duration(100));
     r.String(*t, "monitor.", "token_file", &cfg.monitor.token_file);
-    auto colon = cfg.monitor.listen.rfind(':');
-    bool port_ok = colon != std::string::npos && colon + 1 < cfg.monitor.listen.size();
-    if (port_ok) {
-      for (size_t i = colon + 1; i < cfg.monitor.listen.size(); ++i) {
-        if (!std::isdigit(static_cast<unsigned char>(cfg.monitor.listen[i]))) port_ok = false;
-      }
-    }
-    if (!port_ok)
-      r.Problem("monitor.listen",
-                "\"" + cfg.monitor.listen + "\" must be host:port, e.g. \"127.0.0.1:8321\"");
+    std::string why;
+    if (!ParseListenAddress(cfg.monitor.listen, &why)) r.Problem("monitor.listen", why);
   }
 
   if (const auto* t = Section(r, root, "apply")) {

@@ -84,6 +84,31 @@ TEST(Names, ExactFirstThenAsciiCaseOnly) {
   EXPECT_FALSE(GlobMatch("Ünïcödé.*", "ünïcödé.täble"));
 }
 
+TEST(ListenAddress, SplitsHostAndPort) {
+  std::string why;
+  auto a = ParseListenAddress("127.0.0.1:8321", &why);
+  ASSERT_TRUE(a) << why;
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 8321);
+  auto v6 = ParseListenAddress("[::1]:65535", &why);
+  ASSERT_TRUE(v6) << why;
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 65535);
+  auto any = ParseListenAddress(":1", &why);
+  ASSERT_TRUE(any) << why;
+  EXPECT_EQ(any->host, "");
+  EXPECT_EQ(any->port, 1);
+}
+
+TEST(ListenAddress, OutOfRangePortsSayTheExpectedForm) {
+  for (const char* bad : {"127.0.0.1:99999999999999999999", "127.0.0.1:99999", "127.0.0.1:0",
+                          "127.0.0.1:", "127.0.0.1:-1", "127.0.0.1:+80", "abc", "127.0.0.1:abc"}) {
+    std::string why;
+    EXPECT_FALSE(ParseListenAddress(bad, &why)) << bad;
+    EXPECT_NE(why.find("host:port with a port from 1 to 65535"), std::string::npos) << why;
+  }
+}
+
 struct BadCase {
   const char* extra;     // appended to the minimal config, or replacing it when it has [source]
   const char* mentions;  // the key the message must name
@@ -108,6 +133,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"[monitor]\nheartbeat_interval = \"10ms\"\n", "monitor.heartbeat_interval"},
         BadCase{"[monitor]\nheartbeat_interval = 5\n", "monitor.heartbeat_interval"},
         BadCase{"[monitor]\nlisten = \"nowhere\"\n", "monitor.listen"},
+        BadCase{"[monitor]\nlisten = \"127.0.0.1:99999999999999999999\"\n", "monitor.listen"},
+        BadCase{"[monitor]\nlisten = \"127.0.0.1:99999\"\n", "monitor.listen"},
+        BadCase{"[monitor]\nlisten = \"127.0.0.1:65536\"\n", "monitor.listen"},
+        BadCase{"[monitor]\nlisten = \"127.0.0.1:0\"\n", "monitor.listen"},
+        BadCase{"[monitor]\nlisten = \"127.0.0.1:abc\"\n", "monitor.listen"},
+        BadCase{"[monitor]\nlisten = \"abc\"\n", "monitor.listen"},
         BadCase{"[monitor]\nlisen = \"127.0.0.1:1\"\n", "monitor.lisen"},
         BadCase{"[stream]\ntransport = \"carrier-pigeon\"\n", "stream.transport"},
         BadCase{"[stream]\ntransport = \"kafka\"\n", "stream.brokers"},

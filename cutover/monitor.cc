@@ -1,20 +1,18 @@
-// The monitor endpoint (Boost.Beast): /metrics in Prometheus' text format, /status with the
-// contract's JSON, /history for the dashboard's charts, and the dashboard page at /.
-#include <sys/socket.h>
-#include <sys/time.h>
-
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+// The monitor endpoint: /metrics in Prometheus' text format, /status with the contract's
+// JSON, /history for the dashboard's charts, and the dashboard page at /. HttpServer serves
+// the requests; this file decides what they are answered.
 #include <condition_variable>
 #include <deque>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "dashboard_html.h"
+#include "http_server.h"
 #include "stagesync/cutover.h"
 #include "stagesync/log.h"
 
@@ -59,24 +57,78 @@ std::string HistoryJson(const std::deque<Sample>& samples) {
   return out.str();
 }
 
+// ReadStatus for many requests at once. A request waits for a read that starts after it
+// arrived, and every request waiting for the same read shares its result: 200 concurrent
+// scrapes read the databases a few times instead of 200, and none is served a status older
+// than itself. Waiting holds no thread; the read runs on the thread of the request that
+// found none under way, which keeps reading while requests keep arriving.
+class FreshStatus {
+ public:
+  using Then = std::function<void(const SyncStatus&)>;
+  explicit FreshStatus(const Config& config) : config_(config) {}
+
+  // Calls `then` once, with a status read after this call began; on this or another thread.
+  void Read(Then then) {
+    std::unique_lock lock(mutex_);
+    waiting_.push_back(std::move(then));
+    if (reading_) return;  // the read after the one under way serves it
+    reading_ = true;
+    while (!waiting_.empty()) {
+      std::vector<Then> batch;
+      batch.swap(waiting_);  // every request in it arrived before the read below starts
+      lock.unlock();
+      SyncStatus st;
+      try {
+        st = ReadStatus(config_, /*peek_slot=*/false);
+      } catch (const std::exception& e) {
+        st.state = "error";
+        st.error = e.what();
+      }
+      for (auto& t : batch) t(st);
+      lock.lock();
+    }
+    reading_ = false;
+  }
+
+ private:
+  const Config& config_;
+  std::mutex mutex_;
+  bool reading_ = false;
+  std::vector<Then> waiting_;
+};
+
+// The bearer token's check must not tell a guesser how much of a guess was right: every byte
+// of the token is compared whatever the guess, and only the guess's own length shows.
+bool SameSecret(std::string_view given, std::string_view expected) {
+  unsigned char diff = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    diff |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
+  }
+  return diff == 0;
+}
+
 }  // namespace
 
 struct MonitorServer::State {
   const Config& config;
   std::shared_ptr<const apply::ApplyMetrics> live;
-  boost::asio::io_context io;
-  tcp::acceptor acceptor{io};
-  tcp::endpoint endpoint;
-  std::string token;
-  std::thread thread;
+  FreshStatus status{config};
+  std::string token;  // set before the server starts, read-only after
   std::atomic<bool> stop{false};
 
-  // The sampler keeps the dashboard's history, one status a second; /status and /metrics
-  // read the status afresh.
+  // The sampler keeps the dashboard's history, one status a second, reading on its own so
+  // that a stream of requests cannot keep it waiting; /status and /metrics read afresh.
   std::thread sampler;
   std::mutex mutex;
   std::condition_variable wake;
   std::deque<Sample> history;
+
+  bool started = false;
+  // Last, so that it stops (joining its threads) before what Handle reads goes away.
+  HttpServer server{[this](const HttpServer::Request& req, HttpServer::Reply reply) {
+                      Handle(req, std::move(reply));
+                    },
+                    HttpLimits{}};
 
   State(const Config& c, std::shared_ptr<const apply::ApplyMetrics> l)
       : config(c), live(std::move(l)) {}
@@ -97,69 +149,54 @@ struct MonitorServer::State {
     }
   }
 
-  http::response<http::string_body> Handle(const http::request<http::string_body>& req) {
-    http::response<http::string_body> res{http::status::ok, req.version()};
-    res.set(http::field::server, "stagesync");
-    auto reply = [&](http::status status, const char* type, std::string body) {
-      res.result(status);
+  std::optional<apply::ApplyMetrics::Snapshot> Snapshot() const {
+    if (!live) return std::nullopt;
+    return live->Read();
+  }
+
+  // On the server's worker threads, several at once.
+  void Handle(const HttpServer::Request& req, HttpServer::Reply reply) {
+    auto text = [](http::status status, const char* type, std::string body) {
+      HttpServer::Response res{status, 11};
       res.set(http::field::content_type, type);
       res.body() = std::move(body);
-      res.prepare_payload();
       return res;
     };
     std::string target(req.target());
     target = target.substr(0, target.find('?'));
     if (req.method() != http::verb::get) {
-      return reply(http::status::method_not_allowed, "text/plain", "GET only\n");
+      return reply(text(http::status::method_not_allowed, "text/plain", "GET only\n"));
     }
-    std::optional<apply::ApplyMetrics::Snapshot> snapshot;
-    if (live) snapshot = live->Read();
     if (target == "/metrics") {
-      return reply(
-          http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
-          MetricsText(ReadStatus(config, /*peek_slot=*/false), snapshot ? &*snapshot : nullptr));
+      return status.Read([this, reply, text](const SyncStatus& st) {
+        auto snapshot = Snapshot();
+        reply(text(http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
+                   MetricsText(st, snapshot ? &*snapshot : nullptr)));
+      });
     }
     if (target == "/" || target == "/index.html") {
-      return reply(http::status::ok, "text/html; charset=utf-8", kDashboardHtml);
+      return reply(text(http::status::ok, "text/html; charset=utf-8", kDashboardHtml));
     }
-    if (!token.empty() && std::string(req[http::field::authorization]) != "Bearer " + token) {
+    auto given = req[http::field::authorization];
+    if (!token.empty() && !SameSecret({given.data(), given.size()}, "Bearer " + token)) {
+      auto res = text(http::status::unauthorized, "text/plain",
+                      "a bearer token is required (monitor.token_file)\n");
       res.set(http::field::www_authenticate, "Bearer");
-      return reply(http::status::unauthorized, "text/plain",
-                   "a bearer token is required (monitor.token_file)\n");
+      return reply(std::move(res));
     }
     if (target == "/status") {
-      SyncStatus st = ReadStatus(config, /*peek_slot=*/false);
-      return reply(http::status::ok, "application/json",
-                   (snapshot ? LiveStatusJson(st, *snapshot) : StatusJson(st)) + "\n");
+      return status.Read([this, reply, text](const SyncStatus& st) {
+        auto snapshot = Snapshot();
+        reply(text(http::status::ok, "application/json",
+                   (snapshot ? LiveStatusJson(st, *snapshot) : StatusJson(st)) + "\n"));
+      });
     }
     if (target == "/history") {
       std::lock_guard lock(mutex);
-      return reply(http::status::ok, "application/json", HistoryJson(history) + "\n");
+      return reply(text(http::status::ok, "application/json", HistoryJson(history) + "\n"));
     }
-    return reply(http::status::not_found, "text/plain",
-                 "not found: / (dashboard), /metrics, /status and /history\n");
-  }
-
-  void Serve() {
-    while (!stop) {
-      tcp::socket socket(io);
-      boost::system::error_code ec;
-      acceptor.accept(socket, ec);
-      if (stop) return;
-      if (ec) continue;
-      // A slow or silent client must not hold the monitor: 5 s to send its request.
-      timeval tv{5, 0};
-      setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-      boost::beast::flat_buffer buffer;
-      http::request<http::string_body> req;
-      http::read(socket, buffer, req, ec);
-      if (ec) continue;
-      auto res = Handle(req);
-      res.keep_alive(false);
-      http::write(socket, res, ec);
-      socket.shutdown(tcp::socket::shutdown_both, ec);
-    }
+    reply(text(http::status::not_found, "text/plain",
+               "not found: / (dashboard), /metrics, /status and /history\n"));
   }
 };
 
@@ -171,9 +208,10 @@ MonitorServer::~MonitorServer() {
 
 Status MonitorServer::Start() {
   const std::string& listen = state_->config.monitor.listen;
-  auto colon = listen.rfind(':');
-  std::string host = listen.substr(0, colon);
-  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  std::string why;
+  std::optional<ListenAddress> parsed = ParseListenAddress(listen, &why);
+  if (!parsed) return Status::Usage("monitor.listen: " + why);
+  const std::string& host = parsed->host;
   boost::system::error_code ec;
   auto address = boost::asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
   if (ec) {
@@ -190,38 +228,27 @@ Status MonitorServer::Start() {
                            "\": cannot read a token from it");
     }
   }
-  state_->endpoint =
-      tcp::endpoint(address, static_cast<unsigned short>(std::stoi(listen.substr(colon + 1))));
-  state_->acceptor.open(state_->endpoint.protocol(), ec);
-  if (!ec) state_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) state_->acceptor.bind(state_->endpoint, ec);
-  if (!ec) state_->acceptor.listen(16, ec);
+  ec = state_->server.Start(tcp::endpoint(address, parsed->port));
   if (ec) {
     return Status::Usage("monitor.listen = \"" + listen + "\": cannot listen there: " +
                          ec.message() + " (pick a free address and port)");
   }
-  state_->thread = std::thread([s = state_.get()] { s->Serve(); });
+  state_->started = true;
   state_->sampler = std::thread([s = state_.get()] { s->SampleLoop(); });
   LOG_INFO("monitor: http://" << listen << "/ (dashboard), /metrics, /status, /history");
   return Status::Ok();
 }
 
 void MonitorServer::Stop() {
-  if (!state_ || !state_->thread.joinable()) return;
+  if (!state_ || !state_->started) return;
+  state_->started = false;
+  state_->server.Stop();
   {
     std::lock_guard lock(state_->mutex);
     state_->stop = true;
   }
   state_->wake.notify_all();
-  if (state_->sampler.joinable()) state_->sampler.join();
-  // Wake the blocking accept with a connection of our own.
-  boost::system::error_code ec;
-  tcp::socket wake(state_->io);
-  auto to = state_->endpoint;
-  if (to.address().is_unspecified()) to.address(boost::asio::ip::make_address("127.0.0.1"));
-  wake.connect(to, ec);
-  state_->thread.join();
-  state_->acceptor.close(ec);
+  state_->sampler.join();
 }
 
 }  // namespace stagesync::cutover

@@ -19,6 +19,15 @@ using Duration = std::chrono::milliseconds;
 std::optional<Duration> ParseDuration(const std::string& text);
 std::string FormatDuration(Duration d);
 
+// monitor.listen taken apart: "host:port", "[v6 address]:port", or ":port" for every address.
+struct ListenAddress {
+  std::string host;   // without the brackets; "" means every address
+  uint16_t port = 0;  // 1-65535
+};
+// The one parser of monitor.listen, used by the config reader and by the monitor. Returns
+// nullopt and sets *why (what is wrong and the expected form) on anything else.
+std::optional<ListenAddress> ParseListenAddress(const std::string& listen, std::string* why);
+
 struct EndpointConfig {
   std::string kind = "postgres";  // postgres | mysql
   std::string dsn;
