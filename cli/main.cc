@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "stagesync/log.h"
+#include "stagesync/secrets.h"
 #include "stagesync/status.h"
 
 #ifndef STAGESYNC_VERSION
@@ -146,7 +147,8 @@ int main(int argc, char** argv) {
   }
   stagesync::Config config;
   if (auto s = stagesync::LoadConfig(options.config_path, &config); !s.ok()) {
-    std::fprintf(stderr, "stagesync %s: %s\n", name.c_str(), s.message().c_str());
+    std::fprintf(stderr, "stagesync %s: %s\n", name.c_str(),
+                 stagesync::ScrubSecrets(s.message()).c_str());
     return s.exit_code();
   }
   return it->second.fn(config, options);

@@ -10,6 +10,8 @@
 #include <set>
 #include <sstream>
 
+#include "stagesync/secrets.h"
+
 namespace stagesync {
 
 std::optional<Duration> ParseDuration(const std::string& text) {
@@ -267,6 +269,11 @@ void ReadEndpoint(Reader& r, const toml::table& t, const std::string& prefix, En
       }
     }
   }
+  // Known before anything can fail with them: the dsn's passwords as written and decoded,
+  // and the password file's in each form the connection string gives it.
+  std::vector<std::string> secrets = {e->password};
+  RedactDsn(e->ConnectionString(), &secrets);
+  for (const auto& s : secrets) RegisterSecret(s);
 }
 
 }  // namespace
@@ -310,24 +317,7 @@ std::string SourceConfig::DatabaseName() const {
 }
 
 std::string EndpointConfig::RedactedDsn() const {
-  std::string out;
-  std::istringstream in(dsn);
-  if (IsUri(dsn)) {
-    // scheme://user:secret@host -> scheme://user:***@host
-    auto at = dsn.find('@');
-    auto scheme_end = dsn.find("://");
-    auto colon = dsn.find(':', scheme_end + 3);
-    if (at != std::string::npos && colon != std::string::npos && colon < at) {
-      return dsn.substr(0, colon + 1) + "***" + dsn.substr(at);
-    }
-    return dsn;
-  }
-  std::string word;
-  while (in >> word) {
-    if (AsciiLower(word).rfind("password=", 0) == 0) word = "password=***";
-    out += (out.empty() ? "" : " ") + word;
-  }
-  return out;
+  return RedactDsn(dsn);
 }
 
 Status ParseConfig(const std::string& toml_text, const std::string& origin, Config* out) {

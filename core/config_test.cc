@@ -138,13 +138,47 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"[mapping]\n\"shop.*\" = { table = \"public.orders\" }\n", "mapping.\"shop.*\""},
         BadCase{"[source]\ndsn = \"x\"\n", "target"}, BadCase{"[source\n", "not valid TOML"}));
 
-TEST(Config, RedactsPasswords) {
+struct RedactCase {
+  const char* dsn;
+  const char* redacted;
+};
+
+class RedactsPasswords : public ::testing::TestWithParam<RedactCase> {};
+
+// Every valid spelling of a password in a dsn (issue 11 item 3), and nothing else touched.
+TEST_P(RedactsPasswords, InEverySpelling) {
   EndpointConfig e;
-  e.dsn = "host=a password=secret user=b";
-  EXPECT_EQ(e.RedactedDsn(), "host=a password=*** user=b");
-  e.dsn = "postgresql://u:secret@h:5432/db";
-  EXPECT_EQ(e.RedactedDsn(), "postgresql://u:***@h:5432/db");
+  e.dsn = GetParam().dsn;
+  EXPECT_EQ(e.RedactedDsn(), GetParam().redacted);
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Dsn, RedactsPasswords,
+    ::testing::Values(
+        RedactCase{"host=a password=secret user=b", "host=a password=*** user=b"},
+        RedactCase{"host=a password = secret user=b", "host=a password = *** user=b"},
+        RedactCase{"host=a password= secret", "host=a password= ***"},
+        RedactCase{"host=a password =secret", "host=a password =***"},
+        RedactCase{"host=a password='sec ret' user=b", "host=a password=*** user=b"},
+        RedactCase{"password = 'it\\'s a \\\\ secret' dbname=x", "password = *** dbname=x"},
+        RedactCase{"host=a password=sec\\ ret user=b", "host=a password=*** user=b"},
+        RedactCase{"host=a password='unterminated secret", "host=a password=***"},
+        RedactCase{"host=a password secret", "host=a password ***"},
+        RedactCase{"host=a sslpassword=secret", "host=a sslpassword=***"},
+        RedactCase{"dbname='host=h password=secret'", "dbname='host=h password=***'"},
+        RedactCase{"host=a dbname=prod user=b", "host=a dbname=prod user=b"},
+        RedactCase{"postgresql://u:secret@h:5432/db", "postgresql://u:***@h:5432/db"},
+        RedactCase{"postgres://u:se%40cret@h/db", "postgres://u:***@h/db"},
+        RedactCase{"postgresql://u@h/db?password=secret", "postgresql://u@h/db?password=***"},
+        RedactCase{"postgresql://u@h/db?sslmode=disable&password=s%20ecret&connect_timeout=5",
+                   "postgresql://u@h/db?sslmode=disable&password=***&connect_timeout=5"},
+        RedactCase{"postgresql://u:one@h/db?password=two", "postgresql://u:***@h/db?password=***"},
+        RedactCase{"postgresql://u:p@ss@h1:5432,h2:5433/db",
+                   "postgresql://u:***@h1:5432,h2:5433/db"},
+        RedactCase{"mysql://root:secret@127.0.0.1:3306/db", "mysql://root:***@127.0.0.1:3306/db"},
+        RedactCase{"mysql://root@127.0.0.1:3306/db?password=secret",
+                   "mysql://root@127.0.0.1:3306/db?password=***"},
+        RedactCase{"mysql://root@127.0.0.1:3306/db", "mysql://root@127.0.0.1:3306/db"}));
 
 TEST(Config, PasswordFromFileJoinsTheConnectionString) {
   EndpointConfig e;

@@ -17,6 +17,7 @@
 #include "dashboard_html.h"
 #include "stagesync/cutover.h"
 #include "stagesync/log.h"
+#include "stagesync/secrets.h"
 
 namespace stagesync::cutover {
 namespace {
@@ -129,8 +130,9 @@ struct MonitorServer::State {
     }
     if (target == "/status") {
       SyncStatus st = ReadStatus(config, /*peek_slot=*/false);
+      // ReadStatus scrubbed the error; this catches a secret anywhere else in the body.
       return reply(http::status::ok, "application/json",
-                   (snapshot ? LiveStatusJson(st, *snapshot) : StatusJson(st)) + "\n");
+                   ScrubSecrets(snapshot ? LiveStatusJson(st, *snapshot) : StatusJson(st)) + "\n");
     }
     if (target == "/history") {
       std::lock_guard lock(mutex);
