@@ -121,10 +121,11 @@ int main(int argc, char** argv) {
     } else if (name == "cutover" && arg == "--dry-run") {
       options.dry_run = true;
     } else if (name == "cutover" && (arg == "--max-lag" || arg == "--timeout")) {
-      auto d = i + 1 < argc ? stagesync::ParseDuration(argv[i + 1]) : std::nullopt;
+      std::string problem;
+      auto d = i + 1 < argc ? stagesync::ParseDuration(argv[i + 1], &problem) : std::nullopt;
       if (!d) {
-        std::fprintf(stderr, "stagesync cutover: %s needs a duration such as 500ms, 2s or 5m\n",
-                     arg.c_str());
+        std::fprintf(stderr, "stagesync cutover: %s needs a duration such as 500ms, 2s or 5m%s%s\n",
+                     arg.c_str(), problem.empty() ? "" : ": ", problem.c_str());
         return kExitUsage;
       }
       (arg == "--max-lag" ? options.max_lag : options.timeout) = *d;

@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -14,19 +17,27 @@
 
 namespace stagesync {
 
-std::optional<Duration> ParseDuration(const std::string& text) {
+std::optional<Duration> ParseDuration(const std::string& text, std::string* problem) {
+  auto fail = [&](std::string why) -> std::optional<Duration> {
+    if (problem) *problem = std::move(why);
+    return std::nullopt;
+  };
+  const std::string not_a_duration =
+      "\"" + text + "\" is not a duration; write e.g. \"500ms\", \"2s\", \"5m\"";
   size_t i = 0;
   while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
     ++i;
   }
-  if (i == 0 || i == text.size()) return std::nullopt;
+  if (i == 0 || i == text.size()) return fail(not_a_duration);
   double number;
   try {
     size_t used = 0;
     number = std::stod(text.substr(0, i), &used);
-    if (used != i) return std::nullopt;
+    if (used != i) return fail(not_a_duration);
+  } catch (const std::out_of_range&) {
+    number = HUGE_VAL;  // more digits than a double holds: too long, not malformed
   } catch (...) {
-    return std::nullopt;
+    return fail(not_a_duration);
   }
   std::string unit = text.substr(i);
   double ms;
@@ -39,7 +50,14 @@ std::optional<Duration> ParseDuration(const std::string& text) {
   else if (unit == "h")
     ms = number * 3600000;
   else
-    return std::nullopt;
+    return fail(not_a_duration);
+  // Checked in double before the conversion: llround of a value past int64 is undefined, and
+  // came back as a negative duration.
+  if (!(ms <= static_cast<double>(kMaxDuration.count()))) {
+    return fail("\"" + text + "\" is out of range; a duration may be at most " +
+                FormatDuration(kMaxDuration) + " (" +
+                std::to_string(kMaxDuration.count() / 3600000) + "h)");
+  }
   return Duration(static_cast<int64_t>(std::llround(ms)));
 }
 
@@ -193,10 +211,10 @@ class Reader {
       return;
     }
     text = *node->value<std::string>();
-    auto d = ParseDuration(text);
+    std::string problem;
+    auto d = ParseDuration(text, &problem);
     if (!d) {
-      Problem(prefix + key,
-              "\"" + text + "\" is not a duration; write e.g. \"500ms\", \"2s\", \"5m\"");
+      Problem(prefix + key, problem);
     } else if (*d < minimum) {
       Problem(prefix + key, "must be at least " + FormatDuration(minimum));
     } else {
@@ -524,10 +542,22 @@ Status ParseConfig(const std::string& toml_text, const std::string& origin, Conf
 }
 
 Status LoadConfig(const std::string& path, Config* out) {
+  // A directory opens and reads as empty: it would be reported as a config without [source].
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return Status::Usage("--config \"" + path +
+                         "\" is a directory, not a config file; pass the TOML file, e.g. "
+                         "--config " +
+                         (std::filesystem::path(path) / "stagesync.toml").string());
+  }
+  if (!std::filesystem::exists(path, ec)) {
+    return Status::Usage("--config \"" + path +
+                         "\": no such file; pass the path of an existing TOML config file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return Status::Usage("cannot read config file \"" + path +
-                         "\"; pass an existing file with --config FILE");
+    return Status::Usage("cannot read config file \"" + path + "\" (" + std::strerror(errno) +
+                         "); pass a readable file with --config FILE");
   }
   std::ostringstream text;
   text << in.rdbuf();

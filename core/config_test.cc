@@ -23,6 +23,44 @@ TEST(Duration, ParsesContractForms) {
   EXPECT_FALSE(ParseDuration("fast"));
 }
 
+// Past int64 milliseconds llround is undefined: "99999999999999h" came back negative and was
+// reported as "must be at least 100ms", or accepted by --max-lag.
+TEST(Duration, HugeValuesAreOutOfRangeNeverOverflow) {
+  EXPECT_EQ(ParseDuration("8760h"), kMaxDuration);
+  for (const char* huge : {"99999999999999h", "8761h", "9223372036854775807ms",
+                           "1000000000000000000000000000000000000000000000000000000000000000000000"
+                           "000000000000000000000000000000000000000000000000000000000000000000000"
+                           "000000000000000000000000000000000000000000000000000000000000000000000"
+                           "000000000000000000000000000000000000000000000000000000000000000000000"
+                           "000000000000000000000000000000000000000000000000000000s"}) {
+    std::string problem;
+    EXPECT_FALSE(ParseDuration(huge, &problem)) << huge;
+    EXPECT_NE(problem.find("out of range"), std::string::npos) << huge << ": " << problem;
+    EXPECT_NE(problem.find("8760h"), std::string::npos) << problem;
+  }
+  Config c;
+  Status s =
+      ParseConfig(std::string(kMinimal) + "[monitor]\nheartbeat_interval = \"99999999999999h\"\n",
+                  "t.toml", &c);
+  EXPECT_EQ(s.exit_code(), kExitUsage);
+  EXPECT_NE(s.message().find("monitor.heartbeat_interval: \"99999999999999h\" is out of range"),
+            std::string::npos)
+      << s.message();
+}
+
+TEST(Config, ADirectoryOrAMissingFileIsAUsageErrorSayingSo) {
+  Config c;
+  Status dir = LoadConfig(::testing::TempDir(), &c);
+  EXPECT_EQ(dir.exit_code(), kExitUsage);
+  EXPECT_NE(dir.message().find("is a directory, not a config file"), std::string::npos)
+      << dir.message();
+  Status missing = LoadConfig("/nonexistent/stagesync.toml", &c);
+  EXPECT_EQ(missing.exit_code(), kExitUsage);
+  EXPECT_NE(missing.message().find("\"/nonexistent/stagesync.toml\": no such file"),
+            std::string::npos)
+      << missing.message();
+}
+
 TEST(Glob, MatchesSchemaTableCaseInsensitively) {
   EXPECT_TRUE(GlobMatch("public.*", "public.um_user"));
   EXPECT_TRUE(GlobMatch("public.UM_*", "public.um_user"));
