@@ -85,7 +85,12 @@ class StopSignals {
 int Setup(const Config& config, const Options&) {
   capture::SourceCheck check;
   if (Status s = capture::CheckSource(config, &check); !s.ok()) return Fail("setup", s);
-  if (!check.problems.empty()) return ReportProblems("setup", check.problems);
+  // Before anything is created: a mistyped [mapping] column is a problem like the source's.
+  std::vector<std::string> problems = check.problems;
+  if (Status s = apply::CheckMappingColumns(config, check.tables, &problems); !s.ok()) {
+    return Fail("setup", s);
+  }
+  if (!problems.empty()) return ReportProblems("setup", problems);
   std::vector<std::string> notes, warnings;
   if (Status s = capture::PrepareSource(config, check, &notes); !s.ok()) return Fail("setup", s);
   if (Status s = apply::PrepareTarget(config, check.tables, &warnings); !s.ok()) {

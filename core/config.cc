@@ -1,5 +1,6 @@
 #include "stagesync/config.h"
 
+#include <libpq-fe.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -241,6 +242,20 @@ void ReadEndpoint(Reader& r, const toml::table& t, const std::string& prefix, En
   std::vector<std::string> secrets = {e->password};
   RedactDsn(e->ConnectionString(), &secrets);
   for (const auto& s : secrets) RegisterSecret(s);
+  // libpq's own parser: a typo in a key or a quote fails here, before anything is contacted.
+  if (e->kind == "postgres" && !e->dsn.empty()) {
+    char* error = nullptr;
+    PQconninfoOption* options = PQconninfoParse(e->dsn.c_str(), &error);
+    if (!options) {
+      std::string what = error ? error : "not a connection string";
+      while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.pop_back();
+      r.Problem(prefix + "dsn", what +
+                                    "; write key=value pairs such as \"host=127.0.0.1 port=5432 "
+                                    "dbname=prod user=repl\" or postgresql://user@host:port/db");
+    }
+    PQconninfoFree(options);
+    PQfreemem(error);
+  }
 }
 
 }  // namespace

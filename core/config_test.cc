@@ -174,7 +174,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"[source]\ndsn = \"x\"\nkind = \"mysql\"\n[target]\ndsn = \"y\"\n", "source.dsn"},
         BadCase{"[source]\ndsn = \"mysql://root@h/db\"\n[target]\ndsn = \"y\"\n", "source.dsn"},
         BadCase{"[mapping]\n\"shop.*\" = { table = \"public.orders\" }\n", "mapping.\"shop.*\""},
-        BadCase{"[source]\ndsn = \"x\"\n", "target"}, BadCase{"[source\n", "not valid TOML"}));
+        BadCase{"[source]\ndsn = \"x\"\n", "target"}, BadCase{"[source\n", "not valid TOML"},
+        // libpq would refuse these at the first connection; the config reader names the key.
+        BadCase{"[source]\ndsn = \"host=a\"\n[target]\ndsn = \"host=b prot=5432\"\n",
+                "target.dsn: invalid connection option \"prot\""},
+        BadCase{"[source]\ndsn = \"host=a\"\n[target]\ndsn = \"host=b dbname='x\"\n",
+                "target.dsn: unterminated quoted string"},
+        BadCase{"[source]\ndsn = \"host=a\"\n[target]\ndsn = \"postgresql://h/db?prot=1\"\n",
+                "target.dsn: invalid URI query parameter"}));
 
 struct RedactCase {
   const char* dsn;
