@@ -59,6 +59,16 @@ std::string DatabaseOf(const Config& config) {
   return mysql::ParseDsn(config.target, &e).ok() ? e.database : "";
 }
 
+// Setup and run's preflight: a target that cannot be reached is a problem of target.dsn.
+Status ConnectOrDsnProblem(const Config& config, std::unique_ptr<sql::Connection>* out) {
+  try {
+    *out = mysql::Connect(config.target);
+  } catch (const std::exception& e) {
+    return TargetDsnProblem(mysql::Describe(e));
+  }
+  return Status::Ok();
+}
+
 Status TargetError(const std::exception& e) {
   if (auto* s = dynamic_cast<const sql::SQLException*>(&e); s && mysql::IsConnectionLost(*s)) {
     return Status::Transient("target: " + mysql::Describe(e));
@@ -162,8 +172,9 @@ std::optional<TargetTable> LoadMysqlTargetTable(sql::Connection& conn, const std
 
 Status PrepareMysqlTarget(const Config& config, const std::vector<TableShape>& source_tables,
                           std::vector<std::string>* warnings) {
+  std::unique_ptr<sql::Connection> conn;
+  if (Status s = ConnectOrDsnProblem(config, &conn); !s.ok()) return s;
   try {
-    auto conn = mysql::Connect(config.target);
     RunMysqlBookkeeping(*conn);
     conn->setAutoCommit(false);
     std::set<std::pair<std::string, std::string>> want = SourceColumnSnapshot(source_tables), have;
@@ -199,8 +210,9 @@ Status PrepareMysqlTarget(const Config& config, const std::vector<TableShape>& s
 
 Status CheckMysqlTargetMapping(const Config& config, const std::vector<TableShape>& source_tables,
                                std::vector<std::string>* problems) {
+  std::unique_ptr<sql::Connection> conn;
+  if (Status s = ConnectOrDsnProblem(config, &conn); !s.ok()) return s;
   try {
-    auto conn = mysql::Connect(config.target);
     auto bookkeeping =
         mysql::Query(*conn,
                      "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'stagesync' AND "
@@ -211,12 +223,31 @@ Status CheckMysqlTargetMapping(const Config& config, const std::vector<TableShap
     const std::string db = DatabaseOf(config);
     for (const auto& t : source_tables) {
       auto [schema, name] = MappedTargetName(config, t.schema, t.name);
-      if (!LoadMysqlTargetTable(*conn, schema, name, db)) {
+      auto target = LoadMysqlTargetTable(*conn, schema, name, db);
+      if (!target) {
         problems->push_back("source table " + t.QualifiedName() + " has no target table " + schema +
                             "." + name +
                             ": create it on the target, map it in [mapping], or leave it out "
                             "with source.exclude");
       }
+      CheckMappedColumns(config, t, target ? &*target : nullptr, problems);
+    }
+  } catch (const std::exception& e) {
+    return Status::Usage("target: " + mysql::Describe(e));
+  }
+  return Status::Ok();
+}
+
+Status CheckMysqlMappingColumns(const Config& config, const std::vector<TableShape>& source_tables,
+                                std::vector<std::string>* problems) {
+  std::unique_ptr<sql::Connection> conn;
+  if (Status s = ConnectOrDsnProblem(config, &conn); !s.ok()) return s;
+  try {
+    const std::string db = DatabaseOf(config);
+    for (const auto& t : source_tables) {
+      auto [schema, name] = MappedTargetName(config, t.schema, t.name);
+      auto target = LoadMysqlTargetTable(*conn, schema, name, db);
+      CheckMappedColumns(config, t, target ? &*target : nullptr, problems);
     }
   } catch (const std::exception& e) {
     return Status::Usage("target: " + mysql::Describe(e));

@@ -25,6 +25,46 @@ Status CheckTargetMapping(const Config& config, const std::vector<TableShape>& s
              : CheckPostgresTargetMapping(config, source_tables, problems);
 }
 
+Status CheckMappingColumns(const Config& config, const std::vector<TableShape>& source_tables,
+                           std::vector<std::string>* problems) {
+  return config.target.kind == "mysql"
+             ? CheckMysqlMappingColumns(config, source_tables, problems)
+             : CheckPostgresMappingColumns(config, source_tables, problems);
+}
+
+namespace {
+
+// Setup and run's preflight: a target that cannot be reached is a problem of target.dsn.
+Status ConnectOrDsnProblem(const Config& config, const char* application_name,
+                           std::unique_ptr<pqxx::connection>* out) {
+  try {
+    *out = pg::Connect(config.target, application_name);
+  } catch (const std::exception& e) {
+    return TargetDsnProblem(pg::Describe(e));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CheckPostgresMappingColumns(const Config& config,
+                                   const std::vector<TableShape>& source_tables,
+                                   std::vector<std::string>* problems) {
+  std::unique_ptr<pqxx::connection> conn;
+  if (Status s = ConnectOrDsnProblem(config, "stagesync-check", &conn); !s.ok()) return s;
+  try {
+    pqxx::read_transaction tx(*conn);
+    for (const auto& t : source_tables) {
+      auto [schema, name] = MappedTargetName(config, t.schema, t.name);
+      auto target = LoadTargetTable(tx, schema, name);
+      CheckMappedColumns(config, t, target ? &*target : nullptr, problems);
+    }
+  } catch (const std::exception& e) {
+    return Status::Usage("target: " + pg::Describe(e));
+  }
+  return Status::Ok();
+}
+
 Status ResolveTargetTable(const Config& config, const TableShape& source,
                           std::optional<TableCorrespondence>* out) {
   if (config.target.kind == "mysql") return ResolveMysqlTargetTable(config, source, out);
@@ -43,8 +83,9 @@ Status ResolveTargetTable(const Config& config, const TableShape& source,
 
 Status PreparePostgresTarget(const Config& config, const std::vector<TableShape>& source_tables,
                              std::vector<std::string>* warnings) {
+  std::unique_ptr<pqxx::connection> conn;
+  if (Status s = ConnectOrDsnProblem(config, "stagesync-setup", &conn); !s.ok()) return s;
   try {
-    auto conn = pg::Connect(config.target, "stagesync-setup");
     pqxx::work tx(*conn);
     tx.exec0("SET LOCAL client_min_messages = warning");
     tx.exec0(kPostgresBookkeepingSql);
@@ -97,8 +138,9 @@ Status EnsurePostgresBookkeeping(const Config& config) {
 Status CheckPostgresTargetMapping(const Config& config,
                                   const std::vector<TableShape>& source_tables,
                                   std::vector<std::string>* problems) {
+  std::unique_ptr<pqxx::connection> conn;
+  if (Status s = ConnectOrDsnProblem(config, "stagesync-check", &conn); !s.ok()) return s;
   try {
-    auto conn = pg::Connect(config.target, "stagesync-check");
     pqxx::read_transaction tx(*conn);
     auto bookkeeping = tx.exec(
         "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -108,12 +150,14 @@ Status CheckPostgresTargetMapping(const Config& config,
     }
     for (const auto& t : source_tables) {
       auto [schema, name] = MappedTargetName(config, t.schema, t.name);
-      if (!LoadTargetTable(tx, schema, name)) {
+      auto target = LoadTargetTable(tx, schema, name);
+      if (!target) {
         problems->push_back("source table " + t.QualifiedName() + " has no target table " + schema +
                             "." + name +
                             ": create it on the target, map it in [mapping], or "
                             "leave it out with source.exclude");
       }
+      CheckMappedColumns(config, t, target ? &*target : nullptr, problems);
     }
   } catch (const std::exception& e) {
     return Status::Usage("target: " + pg::Describe(e));

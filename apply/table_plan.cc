@@ -122,6 +122,32 @@ void WarnAboutMissingTargets(const Config& config, const std::vector<TableShape>
   }
 }
 
+void CheckMappedColumns(const Config& config, const TableShape& source, const TargetTable* target,
+                        std::vector<std::string>* problems) {
+  auto it = FindByName(config.mapping, source.QualifiedName());
+  if (it == config.mapping.end()) return;
+  auto list = [](const auto& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out;
+  };
+  const std::string key = "mapping.\"" + it->first + "\".columns";
+  auto same = [](const std::string& n) -> const std::string& { return n; };
+  for (const auto& [from, to] : it->second.columns) {
+    if (FindName(source.columns, from, same) < 0) {
+      problems->push_back(key + ": source table " + source.QualifiedName() + " has no column " +
+                          from + " (it has " + list(source.columns) +
+                          "); write the source column's name on the left");
+    } else if (target && target->FindColumn(to) < 0) {
+      std::vector<std::string> names;
+      for (const auto& c : target->columns) names.push_back(c.name);
+      problems->push_back(key + "." + from + " = \"" + to + "\": target table " + target->schema +
+                          "." + target->name + " has no column " + to + " (it has " + list(names) +
+                          "); write the target column's name on the right");
+    }
+  }
+}
+
 std::string MappedColumnName(const Config& config, const std::string& source_table,
                              const std::string& column) {
   auto it = FindByName(config.mapping, source_table);

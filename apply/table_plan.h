@@ -59,6 +59,12 @@ std::pair<std::string, std::string> MappedTargetName(const Config& config,
                                                      const std::string& schema,
                                                      const std::string& table);
 
+// Checks the [mapping] column renames of `source`: each must name a column the source table
+// has, and a column `target` has (nullptr: no target table yet, only the source side is
+// checked). One problem per mistyped column, naming the mapping key, the column and the fix.
+void CheckMappedColumns(const Config& config, const TableShape& source, const TargetTable* target,
+                        std::vector<std::string>* problems);
+
 // The target column a source column feeds: its [mapping] rename, else the same name.
 std::string MappedColumnName(const Config& config, const std::string& source_table,
                              const std::string& column);

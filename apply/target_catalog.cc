@@ -88,4 +88,10 @@ std::optional<TargetTable> LoadTargetTable(pqxx::transaction_base& tx, const std
   return t;
 }
 
+Status TargetDsnProblem(const std::string& error) {
+  return Status::Usage("target.dsn: " + error +
+                       "; check host, port, dbname and user in [target] dsn and the password "
+                       "(or password_file), and that the target server is up");
+}
+
 }  // namespace stagesync::apply

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "stagesync/status.h"
+
 namespace stagesync::apply {
 
 struct TargetColumn {
@@ -34,5 +36,9 @@ struct TargetTable {
 // nullopt when there is no such table.
 std::optional<TargetTable> LoadTargetTable(pqxx::transaction_base& tx, const std::string& schema,
                                            const std::string& table);
+
+// The target cannot be reached with target.dsn at setup or when run starts: the config's (or
+// the environment's) problem, exit 2, not a failure to retry. `error` is the driver's.
+Status TargetDsnProblem(const std::string& error);
 
 }  // namespace stagesync::apply

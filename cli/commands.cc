@@ -18,19 +18,26 @@
 #include "stagesync/cutover.h"
 #include "stagesync/kafka.h"
 #include "stagesync/log.h"
+#include "stagesync/secrets.h"
 
 namespace stagesync::cli {
 namespace {
 
+// Everything a command prints goes through here: a driver's message may quote a secret.
+void Print(FILE* out, const std::string& text) {
+  std::fputs(ScrubSecrets(text).c_str(), out);
+}
+
 int ReportProblems(const char* command, const std::vector<std::string>& problems) {
-  std::fprintf(stderr, "stagesync %s: %zu problem%s to fix:\n", command, problems.size(),
-               problems.size() == 1 ? "" : "s");
-  for (const auto& p : problems) std::fprintf(stderr, "  - %s\n", p.c_str());
+  std::string text = "stagesync " + std::string(command) + ": " + std::to_string(problems.size()) +
+                     " problem" + (problems.size() == 1 ? "" : "s") + " to fix:\n";
+  for (const auto& p : problems) text += "  - " + p + "\n";
+  Print(stderr, text);
   return kExitUsage;
 }
 
 int Fail(const char* command, const Status& s) {
-  std::fprintf(stderr, "stagesync %s: %s\n", command, s.message().c_str());
+  Print(stderr, "stagesync " + std::string(command) + ": " + s.message() + "\n");
   return s.exit_code() == kExitOk ? kExitFailure : s.exit_code();
 }
 
@@ -78,15 +85,20 @@ class StopSignals {
 int Setup(const Config& config, const Options&) {
   capture::SourceCheck check;
   if (Status s = capture::CheckSource(config, &check); !s.ok()) return Fail("setup", s);
-  if (!check.problems.empty()) return ReportProblems("setup", check.problems);
+  // Before anything is created: a mistyped [mapping] column is a problem like the source's.
+  std::vector<std::string> problems = check.problems;
+  if (Status s = apply::CheckMappingColumns(config, check.tables, &problems); !s.ok()) {
+    return Fail("setup", s);
+  }
+  if (!problems.empty()) return ReportProblems("setup", problems);
   std::vector<std::string> notes, warnings;
   if (Status s = capture::PrepareSource(config, check, &notes); !s.ok()) return Fail("setup", s);
   if (Status s = apply::PrepareTarget(config, check.tables, &warnings); !s.ok()) {
     return Fail("setup", s);
   }
-  for (const auto& w : check.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-  for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-  for (const auto& n : notes) std::printf("%s\n", n.c_str());
+  for (const auto& w : check.warnings) Print(stderr, "warning: " + w + "\n");
+  for (const auto& w : warnings) Print(stderr, "warning: " + w + "\n");
+  for (const auto& n : notes) Print(stdout, n + "\n");
   if (config.source.kind == "mysql") {
     std::printf("ready: %zu table%s selected on the source; stream %s, server_id %u\n",
                 check.tables.size(), check.tables.size() == 1 ? "" : "s",
@@ -102,7 +114,7 @@ int Setup(const Config& config, const Options&) {
 int Teardown(const Config& config, const Options&) {
   std::vector<std::string> notes;
   if (Status s = capture::TeardownSource(config, &notes); !s.ok()) return Fail("teardown", s);
-  for (const auto& n : notes) std::printf("%s\n", n.c_str());
+  for (const auto& n : notes) Print(stdout, n + "\n");
   return kExitOk;
 }
 
@@ -140,7 +152,7 @@ int StatusCommand(const Config& config, const Options& options) {
       }
       text = framed + "\033[J";
     }
-    std::fputs(text.c_str(), stdout);
+    Print(stdout, text);
     std::fflush(stdout);
     if (!options.watch) break;
     previous = st;
@@ -168,9 +180,7 @@ int Verify(const Config& config, const Options& options) {
       },
       &report);
   if (!s.ok()) return Fail("verify", s);
-  std::fputs(
-      (options.json ? cutover::VerifyJson(report) + "\n" : cutover::VerifyText(report)).c_str(),
-      stdout);
+  Print(stdout, options.json ? cutover::VerifyJson(report) + "\n" : cutover::VerifyText(report));
   return report.equal() ? kExitOk : kExitDifferences;
 }
 
@@ -184,9 +194,7 @@ int Cutover(const Config& config, const Options& options) {
   cutover::CutoverReport report;
   Status s = cutover::RunCutover(config, cutover_options, stop, nullptr, &report);
   if (s.exit_code() == kExitUsage) return Fail("cutover", s);
-  std::fputs(
-      (options.json ? cutover::CutoverJson(report) + "\n" : cutover::CutoverText(report)).c_str(),
-      stdout);
+  Print(stdout, options.json ? cutover::CutoverJson(report) + "\n" : cutover::CutoverText(report));
   if (!s.ok()) return Fail("cutover", s);
   return kExitOk;
 }
@@ -321,7 +329,8 @@ int RunWithRetries(const char* command, const Life& life,
 // Keeps the reason a process stopped on the target, so `status` says "error" and why.
 std::function<void(const Status&)> RecordError(const Config& config) {
   return [&config](const Status& s) {
-    if (Status w = apply::LiveStatusWriter(config).WriteError(s.message()); !w.ok())
+    // Scrubbed before it is stored: status and the monitor print it from the target.
+    if (Status w = apply::LiveStatusWriter(config).WriteError(ScrubSecrets(s.message())); !w.ok())
       LOG_WARN("could not record the error on the target: " << w.message());
   };
 }

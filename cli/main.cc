@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "stagesync/log.h"
+#include "stagesync/secrets.h"
 #include "stagesync/status.h"
 
 #ifndef STAGESYNC_VERSION
@@ -120,10 +121,11 @@ int main(int argc, char** argv) {
     } else if (name == "cutover" && arg == "--dry-run") {
       options.dry_run = true;
     } else if (name == "cutover" && (arg == "--max-lag" || arg == "--timeout")) {
-      auto d = i + 1 < argc ? stagesync::ParseDuration(argv[i + 1]) : std::nullopt;
+      std::string problem;
+      auto d = i + 1 < argc ? stagesync::ParseDuration(argv[i + 1], &problem) : std::nullopt;
       if (!d) {
-        std::fprintf(stderr, "stagesync cutover: %s needs a duration such as 500ms, 2s or 5m\n",
-                     arg.c_str());
+        std::fprintf(stderr, "stagesync cutover: %s needs a duration such as 500ms, 2s or 5m%s%s\n",
+                     arg.c_str(), problem.empty() ? "" : ": ", problem.c_str());
         return kExitUsage;
       }
       (arg == "--max-lag" ? options.max_lag : options.timeout) = *d;
@@ -146,7 +148,8 @@ int main(int argc, char** argv) {
   }
   stagesync::Config config;
   if (auto s = stagesync::LoadConfig(options.config_path, &config); !s.ok()) {
-    std::fprintf(stderr, "stagesync %s: %s\n", name.c_str(), s.message().c_str());
+    std::fprintf(stderr, "stagesync %s: %s\n", name.c_str(),
+                 stagesync::ScrubSecrets(s.message()).c_str());
     return s.exit_code();
   }
   return it->second.fn(config, options);

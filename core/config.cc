@@ -1,52 +1,22 @@
 #include "stagesync/config.h"
 
+#include <libpq-fe.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "stagesync/secrets.h"
+
 namespace stagesync {
-
-std::optional<Duration> ParseDuration(const std::string& text) {
-  size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
-    ++i;
-  }
-  if (i == 0 || i == text.size()) return std::nullopt;
-  double number;
-  try {
-    size_t used = 0;
-    number = std::stod(text.substr(0, i), &used);
-    if (used != i) return std::nullopt;
-  } catch (...) {
-    return std::nullopt;
-  }
-  std::string unit = text.substr(i);
-  double ms;
-  if (unit == "ms")
-    ms = number;
-  else if (unit == "s")
-    ms = number * 1000;
-  else if (unit == "m")
-    ms = number * 60000;
-  else if (unit == "h")
-    ms = number * 3600000;
-  else
-    return std::nullopt;
-  return Duration(static_cast<int64_t>(std::llround(ms)));
-}
-
-std::string FormatDuration(Duration d) {
-  auto ms = d.count();
-  if (ms % 1000 != 0) return std::to_string(ms) + "ms";
-  if (ms % 60000 != 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms / 60000) + "m";
-}
 
 std::optional<ListenAddress> ParseListenAddress(const std::string& listen, std::string* why) {
   *why =
@@ -214,10 +184,10 @@ class Reader {
       return;
     }
     text = *node->value<std::string>();
-    auto d = ParseDuration(text);
+    std::string problem;
+    auto d = ParseDuration(text, &problem);
     if (!d) {
-      Problem(prefix + key,
-              "\"" + text + "\" is not a duration; write e.g. \"500ms\", \"2s\", \"5m\"");
+      Problem(prefix + key, problem);
     } else if (*d < minimum) {
       Problem(prefix + key, "must be at least " + FormatDuration(minimum));
     } else {
@@ -290,6 +260,25 @@ void ReadEndpoint(Reader& r, const toml::table& t, const std::string& prefix, En
       }
     }
   }
+  // Known before anything can fail with them: the dsn's passwords as written and decoded,
+  // and the password file's in each form the connection string gives it.
+  std::vector<std::string> secrets = {e->password};
+  RedactDsn(e->ConnectionString(), &secrets);
+  for (const auto& s : secrets) RegisterSecret(s);
+  // libpq's own parser: a typo in a key or a quote fails here, before anything is contacted.
+  if (e->kind == "postgres" && !e->dsn.empty()) {
+    char* error = nullptr;
+    PQconninfoOption* options = PQconninfoParse(e->dsn.c_str(), &error);
+    if (!options) {
+      std::string what = error ? error : "not a connection string";
+      while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.pop_back();
+      r.Problem(prefix + "dsn", what +
+                                    "; write key=value pairs such as \"host=127.0.0.1 port=5432 "
+                                    "dbname=prod user=repl\" or postgresql://user@host:port/db");
+    }
+    PQconninfoFree(options);
+    PQfreemem(error);
+  }
 }
 
 }  // namespace
@@ -333,24 +322,7 @@ std::string SourceConfig::DatabaseName() const {
 }
 
 std::string EndpointConfig::RedactedDsn() const {
-  std::string out;
-  std::istringstream in(dsn);
-  if (IsUri(dsn)) {
-    // scheme://user:secret@host -> scheme://user:***@host
-    auto at = dsn.find('@');
-    auto scheme_end = dsn.find("://");
-    auto colon = dsn.find(':', scheme_end + 3);
-    if (at != std::string::npos && colon != std::string::npos && colon < at) {
-      return dsn.substr(0, colon + 1) + "***" + dsn.substr(at);
-    }
-    return dsn;
-  }
-  std::string word;
-  while (in >> word) {
-    if (AsciiLower(word).rfind("password=", 0) == 0) word = "password=***";
-    out += (out.empty() ? "" : " ") + word;
-  }
-  return out;
+  return RedactDsn(dsn);
 }
 
 Status ParseConfig(const std::string& toml_text, const std::string& origin, Config* out) {
@@ -549,10 +521,22 @@ Status ParseConfig(const std::string& toml_text, const std::string& origin, Conf
 }
 
 Status LoadConfig(const std::string& path, Config* out) {
+  // A directory opens and reads as empty: it would be reported as a config without [source].
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return Status::Usage("--config \"" + path +
+                         "\" is a directory, not a config file; pass the TOML file, e.g. "
+                         "--config " +
+                         (std::filesystem::path(path) / "stagesync.toml").string());
+  }
+  if (!std::filesystem::exists(path, ec)) {
+    return Status::Usage("--config \"" + path +
+                         "\": no such file; pass the path of an existing TOML config file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return Status::Usage("cannot read config file \"" + path +
-                         "\"; pass an existing file with --config FILE");
+    return Status::Usage("cannot read config file \"" + path + "\" (" + std::strerror(errno) +
+                         "); pass a readable file with --config FILE");
   }
   std::ostringstream text;
   text << in.rdbuf();

@@ -23,6 +23,44 @@ TEST(Duration, ParsesContractForms) {
   EXPECT_FALSE(ParseDuration("fast"));
 }
 
+// Past int64 milliseconds llround is undefined: "99999999999999h" came back negative and was
+// reported as "must be at least 100ms", or accepted by --max-lag.
+TEST(Duration, HugeValuesAreOutOfRangeNeverOverflow) {
+  EXPECT_EQ(ParseDuration("8760h"), kMaxDuration);
+  for (const char* huge : {"99999999999999h", "8761h", "9223372036854775807ms",
+                           "1000000000000000000000000000000000000000000000000000000000000000000000"
+                           "000000000000000000000000000000000000000000000000000000000000000000000"
+                           "000000000000000000000000000000000000000000000000000000000000000000000"
+                           "000000000000000000000000000000000000000000000000000000000000000000000"
+                           "000000000000000000000000000000000000000000000000000000s"}) {
+    std::string problem;
+    EXPECT_FALSE(ParseDuration(huge, &problem)) << huge;
+    EXPECT_NE(problem.find("out of range"), std::string::npos) << huge << ": " << problem;
+    EXPECT_NE(problem.find("8760h"), std::string::npos) << problem;
+  }
+  Config c;
+  Status s =
+      ParseConfig(std::string(kMinimal) + "[monitor]\nheartbeat_interval = \"99999999999999h\"\n",
+                  "t.toml", &c);
+  EXPECT_EQ(s.exit_code(), kExitUsage);
+  EXPECT_NE(s.message().find("monitor.heartbeat_interval: \"99999999999999h\" is out of range"),
+            std::string::npos)
+      << s.message();
+}
+
+TEST(Config, ADirectoryOrAMissingFileIsAUsageErrorSayingSo) {
+  Config c;
+  Status dir = LoadConfig(::testing::TempDir(), &c);
+  EXPECT_EQ(dir.exit_code(), kExitUsage);
+  EXPECT_NE(dir.message().find("is a directory, not a config file"), std::string::npos)
+      << dir.message();
+  Status missing = LoadConfig("/nonexistent/stagesync.toml", &c);
+  EXPECT_EQ(missing.exit_code(), kExitUsage);
+  EXPECT_NE(missing.message().find("\"/nonexistent/stagesync.toml\": no such file"),
+            std::string::npos)
+      << missing.message();
+}
+
 TEST(Glob, MatchesSchemaTableCaseInsensitively) {
   EXPECT_TRUE(GlobMatch("public.*", "public.um_user"));
   EXPECT_TRUE(GlobMatch("public.UM_*", "public.um_user"));
@@ -167,15 +205,56 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"[source]\ndsn = \"x\"\nkind = \"mysql\"\n[target]\ndsn = \"y\"\n", "source.dsn"},
         BadCase{"[source]\ndsn = \"mysql://root@h/db\"\n[target]\ndsn = \"y\"\n", "source.dsn"},
         BadCase{"[mapping]\n\"shop.*\" = { table = \"public.orders\" }\n", "mapping.\"shop.*\""},
-        BadCase{"[source]\ndsn = \"x\"\n", "target"}, BadCase{"[source\n", "not valid TOML"}));
+        BadCase{"[source]\ndsn = \"x\"\n", "target"}, BadCase{"[source\n", "not valid TOML"},
+        // libpq would refuse these at the first connection; the config reader names the key.
+        BadCase{"[source]\ndsn = \"host=a\"\n[target]\ndsn = \"host=b prot=5432\"\n",
+                "target.dsn: invalid connection option \"prot\""},
+        BadCase{"[source]\ndsn = \"host=a\"\n[target]\ndsn = \"host=b dbname='x\"\n",
+                "target.dsn: unterminated quoted string"},
+        BadCase{"[source]\ndsn = \"host=a\"\n[target]\ndsn = \"postgresql://h/db?prot=1\"\n",
+                "target.dsn: invalid URI query parameter"}));
 
-TEST(Config, RedactsPasswords) {
+struct RedactCase {
+  const char* dsn;
+  const char* redacted;
+};
+
+class RedactsPasswords : public ::testing::TestWithParam<RedactCase> {};
+
+// Every valid spelling of a password in a dsn (issue 11 item 3), and nothing else touched.
+TEST_P(RedactsPasswords, InEverySpelling) {
   EndpointConfig e;
-  e.dsn = "host=a password=secret user=b";
-  EXPECT_EQ(e.RedactedDsn(), "host=a password=*** user=b");
-  e.dsn = "postgresql://u:secret@h:5432/db";
-  EXPECT_EQ(e.RedactedDsn(), "postgresql://u:***@h:5432/db");
+  e.dsn = GetParam().dsn;
+  EXPECT_EQ(e.RedactedDsn(), GetParam().redacted);
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Dsn, RedactsPasswords,
+    ::testing::Values(
+        RedactCase{"host=a password=secret user=b", "host=a password=*** user=b"},
+        RedactCase{"host=a password = secret user=b", "host=a password = *** user=b"},
+        RedactCase{"host=a password= secret", "host=a password= ***"},
+        RedactCase{"host=a password =secret", "host=a password =***"},
+        RedactCase{"host=a password='sec ret' user=b", "host=a password=*** user=b"},
+        RedactCase{"password = 'it\\'s a \\\\ secret' dbname=x", "password = *** dbname=x"},
+        RedactCase{"host=a password=sec\\ ret user=b", "host=a password=*** user=b"},
+        RedactCase{"host=a password='unterminated secret", "host=a password=***"},
+        RedactCase{"host=a password secret", "host=a password ***"},
+        RedactCase{"host=a sslpassword=secret", "host=a sslpassword=***"},
+        RedactCase{"dbname='host=h password=secret'", "dbname='host=h password=***'"},
+        RedactCase{"host=a dbname=prod user=b", "host=a dbname=prod user=b"},
+        RedactCase{"postgresql://u:secret@h:5432/db", "postgresql://u:***@h:5432/db"},
+        RedactCase{"postgres://u:se%40cret@h/db", "postgres://u:***@h/db"},
+        RedactCase{"postgresql://u@h/db?password=secret", "postgresql://u@h/db?password=***"},
+        RedactCase{"postgresql://u@h/db?sslmode=disable&password=s%20ecret&connect_timeout=5",
+                   "postgresql://u@h/db?sslmode=disable&password=***&connect_timeout=5"},
+        RedactCase{"postgresql://u:one@h/db?password=two", "postgresql://u:***@h/db?password=***"},
+        RedactCase{"postgresql://u:p@ss@h1:5432,h2:5433/db",
+                   "postgresql://u:***@h1:5432,h2:5433/db"},
+        RedactCase{"mysql://root:secret@127.0.0.1:3306/db", "mysql://root:***@127.0.0.1:3306/db"},
+        RedactCase{"mysql://root@127.0.0.1:3306/db?password=secret",
+                   "mysql://root@127.0.0.1:3306/db?password=***"},
+        RedactCase{"mysql://root@127.0.0.1:3306/db", "mysql://root@127.0.0.1:3306/db"}));
 
 TEST(Config, PasswordFromFileJoinsTheConnectionString) {
   EndpointConfig e;

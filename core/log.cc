@@ -6,6 +6,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "stagesync/secrets.h"
+
 namespace stagesync {
 namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
@@ -41,8 +43,10 @@ void LogLine(LogLevel level, const std::string& line) {
   gmtime_r(&secs, &tm);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  // Scrubbed here, the one sink, so no call site can forget it.
+  std::string scrubbed = ScrubSecrets(line);
   std::lock_guard lock(g_mutex);
-  std::fprintf(stderr, "%s.%03dZ %s: %s\n", stamp, millis, LevelName(level), line.c_str());
+  std::fprintf(stderr, "%s.%03dZ %s: %s\n", stamp, millis, LevelName(level), scrubbed.c_str());
 }
 
 }  // namespace stagesync

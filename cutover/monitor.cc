@@ -15,6 +15,7 @@
 #include "http_server.h"
 #include "stagesync/cutover.h"
 #include "stagesync/log.h"
+#include "stagesync/secrets.h"
 
 namespace stagesync::cutover {
 namespace {
@@ -187,8 +188,9 @@ struct MonitorServer::State {
     if (target == "/status") {
       return status.Read([this, reply, text](const SyncStatus& st) {
         auto snapshot = Snapshot();
+        // ReadStatus scrubbed the error; this catches a secret anywhere else in the body.
         reply(text(http::status::ok, "application/json",
-                   (snapshot ? LiveStatusJson(st, *snapshot) : StatusJson(st)) + "\n"));
+                   ScrubSecrets(snapshot ? LiveStatusJson(st, *snapshot) : StatusJson(st)) + "\n"));
       });
     }
     if (target == "/history") {

@@ -10,6 +10,7 @@
 #include "record.h"
 #include "stagesync/cutover.h"
 #include "stagesync/kafka.h"
+#include "stagesync/secrets.h"
 
 namespace stagesync::cutover {
 namespace {
@@ -217,6 +218,10 @@ SyncStatus ReadStatus(const Config& config, bool peek_slot) {
     if (state == "fenced") st.state = "fenced";
     if (state == "done") st.state = "cutover_done";
   }
+  // The error comes from drivers and from the target's bookkeeping: both may quote a secret,
+  // and the status goes to stdout, the monitor and the dashboard.
+  st.error = ScrubSecrets(st.error);
+  st.cutover_json = ScrubSecrets(st.cutover_json);
   return st;
 }
 

@@ -56,6 +56,23 @@ TEST(Cli, bad_usage_exits_2) {
       << missing.Describe();
 }
 
+// Issue 11 item 5: a directory as the config, a missing file and durations past any range
+// each get a message that says so (a directory read as an empty config and a huge duration
+// overflowing to a negative one did not).
+TEST(Cli, directory_missing_file_and_huge_durations_say_what_is_wrong) {
+  CommandResult dir = Cli({"setup", "-c", ScratchDir()});
+  EXPECT_EQ(dir.exit_code, 2) << dir.Describe();
+  EXPECT_NE(dir.err.find("is a directory, not a config file"), std::string::npos) << dir.Describe();
+  CommandResult missing = Cli({"status", "-c", "/nonexistent/stagesync.toml"});
+  EXPECT_EQ(missing.exit_code, 2) << missing.Describe();
+  EXPECT_NE(missing.err.find("no such file"), std::string::npos) << missing.Describe();
+  for (const char* flag : {"--max-lag", "--timeout"}) {
+    CommandResult r = Cli({"cutover", flag, "99999999999999h", "-c", "x.toml"});
+    EXPECT_EQ(r.exit_code, 2) << r.Describe();
+    EXPECT_NE(r.err.find("out of range"), std::string::npos) << r.Describe();
+  }
+}
+
 // A config that is valid except for the edits of one case. The servers do not exist
 // (port 1): a config error must win over a connection error.
 constexpr const char* kBaseConfig = R"([source]
@@ -118,6 +135,14 @@ const std::vector<BadConfigCase>& Cases() {
       {"heartbeat_not_a_duration", {{R"("1s")", R"("fast")"}}, "", "monitor.heartbeat_interval"},
       {"heartbeat_duration_as_number", {{R"("1s")", "5"}}, "", "monitor.heartbeat_interval"},
       {"max_lag_bad_unit", {}, "\n[cutover]\nmax_lag = \"2 parsecs\"\n", "cutover.max_lag"},
+      {"max_lag_out_of_range",
+       {},
+       "\n[cutover]\nmax_lag = \"99999999999999h\"\n",
+       "cutover.max_lag: \"99999999999999h\" is out of range"},
+      {"heartbeat_out_of_range",
+       {{R"("1s")", R"("99999999999999h")"}},
+       "",
+       "monitor.heartbeat_interval: \"99999999999999h\" is out of range"},
       {"batch_delay_negative", {}, "\n[apply]\nbatch_delay = \"-5s\"\n", "apply.batch_delay"},
       {"batch_rows_not_an_integer", {}, "\n[apply]\nbatch_rows = \"many\"\n", "apply.batch_rows"},
       {"missing_source_dsn",

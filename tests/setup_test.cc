@@ -147,6 +147,53 @@ TEST_F(SetupTest, teardown_removes_what_setup_created) {
   EXPECT_EQ(again.exit_code, 0) << again.Describe();
 }
 
+// Issue 11 item 5: an unreachable target at setup or at run's start is the config's problem
+// (exit 2, naming target.dsn and the fix), not a failure (exit 1) or a retry loop.
+TEST_F(SetupTest, an_unreachable_target_is_a_usage_error_naming_target_dsn) {
+  OnBoth("CREATE TABLE t(id int PRIMARY KEY)");
+  const std::string good_target = spec_.target_dsn;
+  spec_.target_dsn = "host=127.0.0.1 port=1 dbname=" + db_ + " user=postgres";
+  WriteConfig();
+  CommandResult setup = Stagesync({"setup"});
+  EXPECT_EQ(setup.exit_code, 2) << setup.Describe();
+  EXPECT_NE(setup.err.find("target.dsn: "), std::string::npos) << setup.Describe();
+  EXPECT_NE(setup.err.find("check host, port, dbname and user"), std::string::npos)
+      << setup.Describe();
+  spec_.target_dsn = good_target;
+  SetupOrFail();
+  spec_.target_dsn = "host=127.0.0.1 port=1 dbname=" + db_ + " user=postgres";
+  WriteConfig();
+  CommandResult run = Stagesync({"run"}, 30s);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
+  EXPECT_NE(run.err.find("target.dsn: "), std::string::npos) << run.Describe();
+}
+
+// A mistyped column on either side of a [mapping] rename fails setup and run's preflight,
+// naming the mapping key and the column (it used to pass unnoticed: the column was dropped).
+TEST_F(SetupTest, a_mistyped_mapping_column_fails_setup_and_run_naming_it) {
+  OnBoth("CREATE TABLE t(id int PRIMARY KEY, v text)");
+  SetupOrFail();
+  struct Case {
+    std::string columns;
+    std::string must_mention;
+  };
+  for (const Case& c :
+       std::vector<Case>{{"nosuch = \"v\"",
+                          "mapping.\"public.t\".columns: source table public.t has no "
+                          "column nosuch"},
+                         {"v = \"x\"",
+                          "mapping.\"public.t\".columns.v = \"x\": target table public.t has no "
+                          "column x"}}) {
+    spec_.extra_toml = "[mapping]\n\"public.t\" = { columns = { " + c.columns + " } }\n";
+    WriteConfig();
+    for (const char* command : {"setup", "run"}) {
+      CommandResult r = Stagesync({command}, 30s);
+      EXPECT_EQ(r.exit_code, 2) << r.Describe();
+      EXPECT_NE(r.err.find(c.must_mention), std::string::npos) << r.Describe();
+    }
+  }
+}
+
 // A source not configured for logical decoding.
 class SetupOnReplicaWalTest : public SyncTest {
  public:

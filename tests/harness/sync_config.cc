@@ -56,6 +56,7 @@ std::string RenderConfig(const SyncConfigSpec& spec) {
   std::string t = "# written by the stagesync integration tests\n[source]\n";
   AddKey(&t, "kind", spec.source_kind);
   AddKey(&t, "dsn", spec.source_dsn);
+  AddKey(&t, "password_file", spec.source_password_file);
   if (!spec.server_id.empty()) t += "server_id = " + spec.server_id + "\n";
   t += "tables = " + TomlArray(spec.tables) + "\n";
   t += "exclude = " + TomlArray(spec.exclude) + "\n";
@@ -65,6 +66,7 @@ std::string RenderConfig(const SyncConfigSpec& spec) {
   t += "\n[target]\n";
   AddKey(&t, "kind", spec.target_kind);
   AddKey(&t, "dsn", spec.target_dsn);
+  AddKey(&t, "password_file", spec.target_password_file);
   t += "\n[monitor]\n";
   AddKey(&t, "listen", spec.monitor_listen);
   AddKey(&t, "heartbeat_interval", spec.heartbeat_interval);

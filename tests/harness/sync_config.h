@@ -12,7 +12,9 @@ struct SyncConfigSpec {
   std::string target_kind = "postgres";
   std::string server_id;  // [source] server_id (MySQL sources)
   std::string source_dsn;
+  std::string source_password_file;
   std::string target_dsn;
+  std::string target_password_file;
   std::vector<std::string> tables = {"public.*"};
   std::vector<std::string> exclude;
   bool allow_keyless = false;  // [source] allow_keyless

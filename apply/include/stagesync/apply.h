@@ -34,7 +34,18 @@ Status PreparePostgresTarget(const Config& config, const std::vector<TableShape>
 // this target). Idempotent.
 Status EnsurePostgresBookkeeping(const Config& config);
 
-// Every selected source table must map onto a target table; lists each that does not.
+// The [mapping] column renames of the selected tables must name columns that exist: on the
+// source, and on the target where the target table exists already; lists each that does not.
+// `setup` runs it before it creates anything; CheckTargetMapping includes it. A target that
+// cannot be reached is a usage error naming target.dsn.
+Status CheckMappingColumns(const Config& config, const std::vector<TableShape>& source_tables,
+                           std::vector<std::string>* problems);
+Status CheckPostgresMappingColumns(const Config& config,
+                                   const std::vector<TableShape>& source_tables,
+                                   std::vector<std::string>* problems);
+
+// Every selected source table must map onto a target table, and its [mapping] columns onto
+// columns that exist; lists each that does not.
 Status CheckTargetMapping(const Config& config, const std::vector<TableShape>& source_tables,
                           std::vector<std::string>* problems);
 Status CheckPostgresTargetMapping(const Config& config,
@@ -217,6 +228,8 @@ Status PrepareMysqlTarget(const Config& config, const std::vector<TableShape>& s
                           std::vector<std::string>* warnings);
 Status CheckMysqlTargetMapping(const Config& config, const std::vector<TableShape>& source_tables,
                                std::vector<std::string>* problems);
+Status CheckMysqlMappingColumns(const Config& config, const std::vector<TableShape>& source_tables,
+                                std::vector<std::string>* problems);
 Status ReadMysqlAppliedPosition(const Config& config, AppliedPosition* out);
 Status ResolveMysqlTargetTable(const Config& config, const TableShape& source,
                                std::optional<TableCorrespondence>* out);

@@ -15,8 +15,13 @@ namespace stagesync {
 
 using Duration = std::chrono::milliseconds;
 
-// Parses "500ms", "2s", "5m", "1h" (also "1.5s"). Returns nullopt on anything else.
-std::optional<Duration> ParseDuration(const std::string& text);
+// The longest duration any key or flag accepts: a year, far past every sensible timeout, and
+// far from the int64 milliseconds where arithmetic on it would overflow.
+inline constexpr Duration kMaxDuration = std::chrono::hours(24 * 365);
+
+// Parses "500ms", "2s", "5m", "1h" (also "1.5s"), at most kMaxDuration. Returns nullopt on
+// anything else, with the reason (the text quoted, how to write it) in `problem` if given.
+std::optional<Duration> ParseDuration(const std::string& text, std::string* problem = nullptr);
 std::string FormatDuration(Duration d);
 
 // monitor.listen taken apart: "host:port", "[v6 address]:port", or ":port" for every address.
