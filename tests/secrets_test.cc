@@ -290,7 +290,7 @@ std::unique_ptr<MariaDbServer> SecretsMariaDbTest::server_;
 TEST_F(SecretsMariaDbTest, errors_and_a_session_never_show_the_password) {
   Outputs outputs;
   int server_id = 7100;
-  for (const std::string spelling : std::vector<std::string>{"uri_userinfo", "uri_query"}) {
+  for (const std::string& spelling : std::vector<std::string>{"uri_userinfo", "uri_query"}) {
     const std::string src = "secrets_src_" + spelling, dst = "secrets_dst_" + spelling;
     server_->CreateDatabase(src);
     server_->CreateDatabase(dst);
