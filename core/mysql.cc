@@ -7,27 +7,9 @@
 #include <charconv>
 #include <cstdio>
 
+#include "stagesync/secrets.h"
+
 namespace stagesync::mysql {
-namespace {
-
-std::string PercentDecode(std::string_view in) {
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size()) {
-      int v = 0;
-      auto [p, ec] = std::from_chars(in.data() + i + 1, in.data() + i + 3, v, 16);
-      if (ec == std::errc() && p == in.data() + i + 3) {
-        out += static_cast<char>(v);
-        i += 2;
-        continue;
-      }
-    }
-    out += in[i];
-  }
-  return out;
-}
-
-}  // namespace
 
 Status ParseDsn(const EndpointConfig& config, Endpoint* out) {
   std::string dsn = config.ConnectionString();

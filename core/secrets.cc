@@ -29,23 +29,6 @@ bool HasUriScheme(std::string_view dsn) {
          lower.starts_with("mysql://");
 }
 
-std::string PercentDecode(std::string_view in) {
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size()) {
-      int v = 0;
-      auto [p, ec] = std::from_chars(in.data() + i + 1, in.data() + i + 3, v, 16);
-      if (ec == std::errc() && p == in.data() + i + 3) {
-        out += static_cast<char>(v);
-        i += 2;
-        continue;
-      }
-    }
-    out += in[i];
-  }
-  return out;
-}
-
 void Found(std::vector<std::string>* found, std::string_view as_written, std::string unescaped) {
   if (!found) return;
   found->emplace_back(as_written);
@@ -190,6 +173,23 @@ std::string ScrubSecrets(std::string_view text) {
          at = out.find(secret, at + kRedacted.size())) {
       out.replace(at, secret.size(), kRedacted);
     }
+  }
+  return out;
+}
+
+std::string PercentDecode(std::string_view in) {
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size()) {
+      int v = 0;
+      auto [p, ec] = std::from_chars(in.data() + i + 1, in.data() + i + 3, v, 16);
+      if (ec == std::errc() && p == in.data() + i + 3) {
+        out += static_cast<char>(v);
+        i += 2;
+        continue;
+      }
+    }
+    out += in[i];
   }
   return out;
 }

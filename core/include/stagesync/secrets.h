@@ -37,4 +37,7 @@ void RegisterSecret(std::string_view secret);
 // message calls this. Thread-safe.
 std::string ScrubSecrets(std::string_view text);
 
+// %XX decoding of a URI part (userinfo, path, query values), for the dsn parsers.
+std::string PercentDecode(std::string_view in);
+
 }  // namespace stagesync
