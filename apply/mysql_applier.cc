@@ -259,6 +259,20 @@ class MysqlWriter : public TransactionGrouping {
     try {
       uint64_t n = ExecCount(sql);
       if (n == 0 && !fallback.empty()) Exec(fallback);
+      const size_t width = plan.relation->columns.size();
+      std::string unsent = c.op == RowOp::kUpdate && !plan.keyless
+                               ? UnsentColumns(plan, PresentColumns(c.new_tuple, width))
+                               : "";
+      if (n == 0 && !unsent.empty()) {
+        // No row changed: a missing row, or one that already held these values.
+        Tuple key = KeyOf(plan, c);
+        std::string count;
+        if (Status s = MysqlCountByKeys(plan, {&key}, &count); !s.ok())
+          return RowError(c, s.message());
+        auto rows = mysql::Query(*conn_, count);
+        if (rows.empty() || rows[0][0] == "0")
+          return RowError(c, IncompleteRowMessage(plan, unsent));
+      }
     } catch (const sql::SQLException& e) {
       if (mysql::IsConnectionLost(e)) return SqlError("target", e);
       return RowError(c, mysql::Describe(e));
@@ -272,12 +286,14 @@ class MysqlWriter : public TransactionGrouping {
     const TablePlan& plan = *batch.plan();
     const size_t width = plan.relation->columns.size();
     std::vector<const Tuple*> deletes;
-    std::map<std::vector<bool>, std::vector<const Tuple*>> upserts;
+    std::map<std::vector<bool>, std::vector<const Tuple*>> upserts, upsert_keys;
     for (const PendingRow& r : batch.rows()) {
       if (r.state == PendingRow::State::kDelete || r.state == PendingRow::State::kDeleteInsert)
         deletes.push_back(&r.key);
-      if (r.state != PendingRow::State::kDelete)
+      if (r.state != PendingRow::State::kDelete) {
         upserts[PresentColumns(r.image, width)].push_back(&r.image);
+        upsert_keys[PresentColumns(r.image, width)].push_back(&r.key);
+      }
     }
     auto chunks = [&](const std::vector<const Tuple*>& rows, auto build) -> Status {
       size_t per = std::max<size_t>(1, rows.size());
@@ -302,6 +318,22 @@ class MysqlWriter : public TransactionGrouping {
       if (!s.ok()) return s;
     }
     for (const auto& [present, images] : upserts) {
+      // Images without some columns (unchanged TOAST) may only update rows the target has:
+      // an upsert would insert a missing one with those columns made up. The row-by-row
+      // replay then names the row.
+      if (std::string unsent = UnsentColumns(plan, present); !unsent.empty() && !plan.keyless) {
+        const auto& keys = upsert_keys[present];
+        uint64_t found = 0;
+        for (size_t at = 0; at < keys.size(); at += 1000) {
+          std::vector<const Tuple*> part(keys.begin() + at,
+                                         keys.begin() + std::min(keys.size(), at + 1000));
+          std::string count;
+          if (Status s = MysqlCountByKeys(plan, part, &count); !s.ok()) return s;
+          auto rows = mysql::Query(*conn_, count);
+          if (!rows.empty()) found += std::stoull(rows[0][0]);
+        }
+        if (found < keys.size()) return Status::Error(IncompleteRowMessage(plan, unsent));
+      }
       Status s = chunks(images, [&](const std::vector<const Tuple*>& part, std::string* sql) {
         return MysqlUpsert(plan, part, present, sql);
       });

@@ -203,6 +203,13 @@ Status MysqlDeleteByKeys(const TablePlan& plan, const std::vector<const Tuple*>&
   return Status::Ok();
 }
 
+Status MysqlCountByKeys(const TablePlan& plan, const std::vector<const Tuple*>& keys,
+                        std::string* sql) {
+  if (Status s = MysqlDeleteByKeys(plan, keys, sql); !s.ok()) return s;
+  sql->replace(0, std::string_view("DELETE").size(), "SELECT COUNT(*)");
+  return Status::Ok();
+}
+
 Status MysqlSingle(const TablePlan& plan, const RowChange& c, std::string* sql,
                    std::string* fallback) {
   fallback->clear();
@@ -231,7 +238,7 @@ Status MysqlSingle(const TablePlan& plan, const RowChange& c, std::string* sql,
         *sql += (i ? ", " : "") + QuoteIdent(col.name) + " = " + lit;
       }
       if (Status s = Locate(plan, c, sql); !s.ok()) return s;
-      if (!plan.keyless) {
+      if (!plan.keyless && UnsentColumns(plan, PresentColumns(c.new_tuple, width)).empty()) {
         return MysqlUpsert(plan, {&c.new_tuple}, PresentColumns(c.new_tuple, width), fallback);
       }
       return Status::Ok();

@@ -24,9 +24,13 @@ Status MysqlUpsert(const TablePlan& plan, const std::vector<const Tuple*>& image
 // DELETE FROM t WHERE (key) IN ((...), ...).
 Status MysqlDeleteByKeys(const TablePlan& plan, const std::vector<const Tuple*>& keys,
                          std::string* sql);
+// SELECT COUNT(*) FROM t WHERE (key) IN ((...), ...): how many of these rows the target has.
+Status MysqlCountByKeys(const TablePlan& plan, const std::vector<const Tuple*>& keys,
+                        std::string* sql);
 // One change as the source made it, for the exact row-by-row path. May yield two statements
 // (an update of a row that is missing inserts its new image: `fallback`, run when the first
-// touched no row).
+// touched no row). An update without some of its columns (unchanged TOAST) has no fallback:
+// an insert of it would invent their values.
 Status MysqlSingle(const TablePlan& plan, const RowChange& change, std::string* sql,
                    std::string* fallback);
 

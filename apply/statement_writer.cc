@@ -6,20 +6,6 @@
 #include "stagesync/pg.h"
 
 namespace stagesync::apply {
-namespace {
-
-// Mapped, written source columns a row of this shape does not carry, comma-separated.
-std::string UnsentColumns(const TablePlan& plan, const std::vector<bool>& present) {
-  std::string out;
-  for (size_t i = 0; i < plan.source_to_target.size() && i < present.size(); ++i) {
-    int t = plan.source_to_target[i];
-    if (t < 0 || present[i] || plan.target.columns[t].generated) continue;
-    out += (out.empty() ? "" : ", ") + plan.relation->columns[i].name;
-  }
-  return out;
-}
-
-}  // namespace
 
 const std::string& StatementWriter::Prepare(const std::string& sql) {
   auto it = prepared_.find(sql);
@@ -52,14 +38,7 @@ void StatementWriter::Exec(pqxx::transaction_base& t, const TablePlan& plan,
   if (shape.op == RowOp::kUpdate && !plan.keyless && !shape.insert_missing &&
       static_cast<size_t>(r.affected_rows()) < rows.size()) {
     if (std::string unsent = UnsentColumns(plan, shape.present); !unsent.empty()) {
-      const std::string table = pg::QualifiedIdent(plan.relation->schema, plan.relation->name);
-      throw IncompleteRowError(
-          "the target has no such row, and the update does not carry its unchanged columns " +
-          unsent +
-          " (the source sends unchanged TOAST values only in a full old row), so the row "
-          "cannot be written whole. Copy that row (or the table) to the target again, or run "
-          "ALTER TABLE " +
-          table + " REPLICA IDENTITY FULL; on the source so that updates carry them");
+      throw IncompleteRowError(IncompleteRowMessage(plan, unsent));
     }
     StatementShape missing = shape;
     missing.insert_missing = true;

@@ -148,6 +148,26 @@ void CheckMappedColumns(const Config& config, const TableShape& source, const Ta
   }
 }
 
+std::string UnsentColumns(const TablePlan& plan, const std::vector<bool>& present) {
+  std::string out;
+  for (size_t i = 0; i < plan.source_to_target.size() && i < present.size(); ++i) {
+    int t = plan.source_to_target[i];
+    if (t < 0 || present[i] || plan.target.columns[t].generated) continue;
+    out += (out.empty() ? "" : ", ") + plan.relation->columns[i].name;
+  }
+  return out;
+}
+
+std::string IncompleteRowMessage(const TablePlan& plan, const std::string& unsent) {
+  return "the target has no such row, and the update does not carry its unchanged columns " +
+         unsent +
+         " (the source sends unchanged TOAST values only in a full old row), so the row cannot "
+         "be written whole. Copy that row (or the table) to the target again, or run ALTER "
+         "TABLE " +
+         pg::QualifiedIdent(plan.relation->schema, plan.relation->name) +
+         " REPLICA IDENTITY FULL; on the source so that updates carry them";
+}
+
 std::string MappedColumnName(const Config& config, const std::string& source_table,
                              const std::string& column) {
   auto it = FindByName(config.mapping, source_table);

@@ -65,6 +65,12 @@ std::pair<std::string, std::string> MappedTargetName(const Config& config,
 void CheckMappedColumns(const Config& config, const TableShape& source, const TargetTable* target,
                         std::vector<std::string>* problems);
 
+// Mapped, written source columns a row image of this shape (`present`) does not carry,
+// comma-separated; empty when it carries them all.
+std::string UnsentColumns(const TablePlan& plan, const std::vector<bool>& present);
+// Why an update of a row the target lacks, without its `unsent` columns, cannot be written.
+std::string IncompleteRowMessage(const TablePlan& plan, const std::string& unsent);
+
 // The target column a source column feeds: its [mapping] rename, else the same name.
 std::string MappedColumnName(const Config& config, const std::string& source_table,
                              const std::string& column);
