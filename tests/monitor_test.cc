@@ -17,33 +17,13 @@
 #include <map>
 #include <thread>
 
+#include "http_get.h"
 #include "sync_fixture.h"
 
 namespace stagesync::testing {
 namespace {
 
 namespace http = boost::beast::http;
-
-struct Reply {
-  int status = 0;
-  std::string body;
-};
-
-Reply Get(const std::string& listen, const std::string& target, const std::string& token = "") {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::resolver resolver(io);
-  boost::beast::tcp_stream stream(io);
-  auto colon = listen.rfind(':');
-  stream.connect(resolver.resolve(listen.substr(0, colon), listen.substr(colon + 1)));
-  http::request<http::string_body> req{http::verb::get, target, 11};
-  req.set(http::field::host, listen);
-  if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-  http::write(stream, req);
-  boost::beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(stream, buffer, res);
-  return {static_cast<int>(res.result_int()), res.body()};
-}
 
 using Clock = std::chrono::steady_clock;
 

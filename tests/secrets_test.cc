@@ -12,6 +12,7 @@
 #include <thread>
 #include <tuple>
 
+#include "http_get.h"
 #include "mariadb_server.h"
 #include "sync_fixture.h"
 
@@ -74,26 +75,6 @@ std::string MyDsn(const std::string& spelling, int port, const std::string& db,
   if (spelling == "uri_userinfo") base += ":" + PercentEncoded(pw);
   base += "@127.0.0.1:" + std::to_string(port) + "/" + db;
   return spelling == "uri_query" ? base + "?password=" + PercentEncoded(pw) : base;
-}
-
-struct Reply {
-  int status = 0;
-  std::string body;
-};
-
-Reply Get(const std::string& listen, const std::string& target) {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::resolver resolver(io);
-  boost::beast::tcp_stream stream(io);
-  auto colon = listen.rfind(':');
-  stream.connect(resolver.resolve(listen.substr(0, colon), listen.substr(colon + 1)));
-  http::request<http::string_body> req{http::verb::get, target, 11};
-  req.set(http::field::host, listen);
-  http::write(stream, req);
-  boost::beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(stream, buffer, res);
-  return {static_cast<int>(res.result_int()), res.body()};
 }
 
 // Everything that left the processes, labelled, checked at once so one run lists every leak.
