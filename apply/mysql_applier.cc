@@ -131,7 +131,7 @@ class MysqlWriter : public TransactionGrouping {
     return Status::Ok();
   }
 
-  std::optional<TargetTable> Table(const std::string& schema, const std::string& table) {
+  const TargetTable* Table(const std::string& schema, const std::string& table) {
     auto [tschema, tname] = MappedTargetName(config, schema, table);
     std::string key = tschema + "." + tname;
     auto it = target_cache_.find(key);
@@ -140,10 +140,10 @@ class MysqlWriter : public TransactionGrouping {
         it = target_cache_.emplace(key, LoadMysqlTargetTable(*conn_, tschema, tname, database_))
                  .first;
       } catch (const sql::SQLException&) {
-        return std::nullopt;
+        return nullptr;
       }
     }
-    return it->second;
+    return it->second ? &*it->second : nullptr;
   }
 
   std::optional<std::string> TargetColumnType(const std::string& schema, const std::string& table,
@@ -152,23 +152,12 @@ class MysqlWriter : public TransactionGrouping {
     if (!target) return std::nullopt;
     int i = target->FindColumn(MappedColumnName(config, schema + "." + table, column));
     if (i < 0) return std::nullopt;
-    try {
-      auto rows =
-          mysql::Query(*conn_,
-                       "SELECT DATA_TYPE, COLUMN_TYPE FROM information_schema.COLUMNS WHERE "
-                       "TABLE_SCHEMA = " +
-                           mysql::QuoteLiteral(target->schema) +
-                           " AND TABLE_NAME = " + mysql::QuoteLiteral(target->name) +
-                           " AND COLUMN_NAME = " + mysql::QuoteLiteral(target->columns[i].name));
-      if (rows.empty()) return std::nullopt;
-      return PostgresSpelling(rows[0][0], rows[0][1]);
-    } catch (const sql::SQLException&) {
-      return std::nullopt;
-    }
+    // From the cached catalog: schemaless records ask for every column of every record.
+    return target->columns[i].decode_type;
   }
 
   bool TargetTableExists(const std::string& schema, const std::string& table) {
-    return Table(schema, table).has_value();
+    return Table(schema, table) != nullptr;
   }
 
  private:

@@ -136,14 +136,15 @@ std::optional<TargetTable> LoadMysqlTargetTable(sql::Connection& conn, const std
   t.schema = found->first;
   t.name = found->second;
   for (auto& row : Select(conn,
-                          "SELECT COLUMN_NAME, LOWER(DATA_TYPE), COALESCE(EXTRA, '') FROM "
-                          "information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? "
-                          "ORDER BY ORDINAL_POSITION",
+                          "SELECT COLUMN_NAME, LOWER(DATA_TYPE), COALESCE(EXTRA, ''), "
+                          "COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND "
+                          "TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
                           {t.schema, t.name})) {
     TargetColumn c;
     c.name = *row[0];
     c.type = *row[1];
     c.generated = AsciiLower(*row[2]).find("generated") != std::string::npos;
+    c.decode_type = PostgresSpelling(c.type, *row[3]).value_or("text");
     t.columns.push_back(std::move(c));
   }
   // The primary key, else the first unique index over NOT NULL columns.

@@ -21,6 +21,9 @@ struct TargetColumn {
   // type; an array of those for arrays). An explicit cast to varchar(n), char(n) or bit(n)
   // cuts the value to fit; left to the column's assignment, a value that does not fit fails.
   std::string cast_type;
+  // MySQL targets: the PostgreSQL spelling of the column's type, which schemaless Debezium
+  // records are decoded by (on PostgreSQL targets that is `type`).
+  std::string decode_type;
 };
 
 struct TargetTable {
