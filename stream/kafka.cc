@@ -92,14 +92,25 @@ void Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition
                void* opaque) {
   auto* impl = static_cast<Consumer::StoredOffset*>(opaque);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    std::string taken;
     for (int i = 0; i < parts->cnt; ++i) {
       // Offset 0, not "the beginning": a partition whose first records are gone must fail
       // (auto.offset.reset = error), not start quietly at whatever the broker still has.
       auto off = (*impl)(parts->elems[i].topic, parts->elems[i].partition);
       parts->elems[i].offset = off ? *off : 0;
+      taken += std::string(i ? ", " : "") + parts->elems[i].topic + "/" +
+               std::to_string(parts->elems[i].partition) + " at " +
+               std::to_string(parts->elems[i].offset);
     }
+    // Which process applies which partition, and from where: what a DBA asks first when a
+    // group of applies seems stuck.
+    LOG_INFO("kafka: assigned " << parts->cnt << " partition(s)" << (parts->cnt ? ": " : "")
+                                << taken);
     rd_kafka_assign(rk, parts);
   } else {
+    if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+      LOG_WARN("kafka: rebalance failed: " << rd_kafka_err2str(err));
+    LOG_INFO("kafka: partitions revoked for a rebalance");
     rd_kafka_assign(rk, nullptr);
   }
 }
