@@ -4,9 +4,11 @@
 #include <signal.h>
 
 #include <cctype>
+#include <map>
 #include <thread>
 
 #include "sync_fixture.h"  // StagesyncBinary
+#include "table_digest.h"
 
 namespace stagesync::testing {
 
@@ -159,11 +161,18 @@ void EngineSyncTest::StartRun() {
     if (run_ && !run_->Running()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  auto cut = [](const std::string& s) { return s.size() > 3000 ? s.substr(0, 3000) + "..." : s; };
-  return ::testing::AssertionFailure() << "source:\n"
-                                       << cut(want) << "target:\n"
-                                       << cut(got) << "run log:\n"
-                                       << RunLog();
+  auto lines = [](const std::string& joined) {
+    std::map<std::string, int> out;
+    for (size_t at = 0, end; at < joined.size(); at = end + 1) {
+      end = joined.find('\n', at);
+      ++out[joined.substr(at, end - at)];
+    }
+    return out;
+  };
+  return ::testing::AssertionFailure()
+         << DescribeLineDifference(lines(want), lines(got), "source ", " rows, target ")
+         << "run log:\n"
+         << RunLog();
 }
 
 }  // namespace stagesync::testing

@@ -45,26 +45,33 @@ std::string DescribeDifference(const PgCluster& source, const std::string& sourc
   } catch (const std::exception& e) {
     return "cannot compare " + c.source_table + ": " + e.what();
   }
+  return DescribeLineDifference(src, dst, c.source_table + " differs: source ",
+                                " rows, target " + target_table + " ", max_lines);
+}
+
+std::string DescribeLineDifference(const std::map<std::string, int>& src,
+                                   const std::map<std::string, int>& dst,
+                                   const std::string& source_label, const std::string& target_label,
+                                   size_t max_lines) {
   if (src == dst) return "";
   size_t src_rows = 0, dst_rows = 0;
   for (auto& [k, n] : src) src_rows += n;
   for (auto& [k, n] : dst) dst_rows += n;
-  std::string out = c.source_table + " differs: source " + std::to_string(src_rows) +
-                    " rows, target " + target_table + " " + std::to_string(dst_rows) + " rows\n";
-  size_t shown = 0;
-  for (auto& [line, n] : src) {
-    int m = dst.count(line) ? dst[line] : 0;
-    if (n > m && shown++ < max_lines) {
-      out += "  only in source (x" + std::to_string(n - m) + "): " + Cut(line) + "\n";
+  std::string out =
+      source_label + std::to_string(src_rows) + target_label + std::to_string(dst_rows) + " rows\n";
+  auto only_in = [&](const std::map<std::string, int>& a, const std::map<std::string, int>& b,
+                     const std::string& side) {
+    size_t shown = 0;
+    for (auto& [line, n] : a) {
+      auto it = b.find(line);
+      int m = it == b.end() ? 0 : it->second;
+      if (n > m && shown++ < max_lines) {
+        out += "  only in " + side + " (x" + std::to_string(n - m) + "): " + Cut(line) + "\n";
+      }
     }
-  }
-  shown = 0;
-  for (auto& [line, n] : dst) {
-    int m = src.count(line) ? src[line] : 0;
-    if (n > m && shown++ < max_lines) {
-      out += "  only in target (x" + std::to_string(n - m) + "): " + Cut(line) + "\n";
-    }
-  }
+  };
+  only_in(src, dst, "source");
+  only_in(dst, src, "target");
   return out;
 }
 

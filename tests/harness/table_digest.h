@@ -1,6 +1,7 @@
 // Comparing tables between the source and the target database, row by row.
 #pragma once
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,5 +39,12 @@ struct TableComparison {
 std::string DescribeDifference(const PgCluster& source, const std::string& source_db,
                                const PgCluster& target, const std::string& target_db,
                                const TableComparison& c, size_t max_lines = 6);
+
+// The same account for two multisets of rows as text (row -> how often it occurs), headed
+// `<source_label><source rows><target_label><target rows> rows`.
+std::string DescribeLineDifference(const std::map<std::string, int>& source,
+                                   const std::map<std::string, int>& target,
+                                   const std::string& source_label, const std::string& target_label,
+                                   size_t max_lines = 6);
 
 }  // namespace stagesync::testing
