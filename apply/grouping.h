@@ -11,11 +11,6 @@
 
 namespace stagesync::apply {
 
-// stagesync's own heartbeat table on the source: its rows move the applied position only.
-inline bool IsHeartbeat(const SourceRelation& rel) {
-  return rel.schema == "stagesync" && rel.name == "heartbeat";
-}
-
 class TransactionGrouping {
  public:
   virtual ~TransactionGrouping() = default;

@@ -10,57 +10,12 @@
 #include "stagesync/debezium.h"
 #include "stagesync/kafka.h"
 #include "stagesync/log.h"
+#include "stagesync/topics.h"
 
 namespace stagesync::apply {
 namespace {
 
-std::string RegexEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (std::string("\\^$.|?*+()[]{}").find(c) != std::string::npos) out += '\\';
-    out += c;
-  }
-  return out;
-}
-
-// "public.um_*" -> "stagesync\.public\.um_.*"
-std::string GlobToTopicRegex(const std::string& prefix, const std::string& glob) {
-  std::string out = RegexEscape(prefix) + "\\.";
-  for (char c : glob) {
-    if (c == '*')
-      out += ".*";
-    else if (c == '?')
-      out += ".";
-    else
-      out += RegexEscape(std::string(1, c));
-  }
-  return out;
-}
-
 using Position = std::tuple<Lsn, Lsn, int64_t>;  // commit, lsn, order in transaction
-
-// A record may only change the table its topic names (or, where a Kafka Connect router
-// renamed topics, the tables [stream] routes declares for it), and never stagesync's own.
-Status CheckRoute(const Config& config, const std::string& topic,
-                  const debezium::DecodedRecord& rec) {
-  const std::string named = rec.schema + "." + rec.table;
-  if (auto route = config.stream.routes.find(topic); route != config.stream.routes.end()) {
-    if (!GlobMatch(route->second, named)) {
-      return Status::Error("the record names source table " + named + ", but [stream] routes " +
-                           "gives topic " + topic + " to " + route->second);
-    }
-  } else if (topic != debezium::TopicName(config.stream.topic_prefix, rec.schema, rec.table)) {
-    return Status::Error("the record names source table " + named + ", whose topic is " +
-                         debezium::TopicName(config.stream.topic_prefix, rec.schema, rec.table) +
-                         ": a record may only change the table its topic names (if a router "
-                         "renamed the topic, declare it in [stream] routes)");
-  }
-  if (AsciiLower(rec.schema) == "stagesync") {
-    return Status::Error("the record names " + named +
-                         ", stagesync's own bookkeeping, which no record may change");
-  }
-  return Status::Ok();
-}
 
 // Whether `here` was applied already by the partition's last applied record `done`. Only a
 // commit position orders records across transactions (a transaction that wrote first may
@@ -184,39 +139,23 @@ std::vector<ChangeEvent> BatchEvents(const std::vector<Consumed>& consumed) {
 
 }  // namespace
 
-std::string KafkaGroupId(const Config& config) {
-  return config.stream.group_id.empty() ? config.stream.topic_prefix + "-apply"
-                                        : config.stream.group_id;
-}
-
-std::string KafkaTopicRegex(const Config& config) {
-  std::string regex = "^(";
-  for (size_t i = 0; i < config.source.tables.size(); ++i) {
-    regex += (i ? "|" : "") + GlobToTopicRegex(config.stream.topic_prefix, config.source.tables[i]);
-  }
-  for (const auto& [topic, glob] : config.stream.routes) regex += "|" + RegexEscape(topic);
-  return regex + ")$";
-}
-
 Status ReadKafkaPositions(const Config& config, std::vector<KafkaPosition>* out) {
   std::unique_ptr<KafkaTarget> target;
   if (Status s = OpenKafkaTarget(config, &target); !s.ok()) return s;
-  return target->LoadKafkaPositions(KafkaGroupId(config), out);
+  return target->LoadKafkaPositions(topics::ApplyGroupId(config), out);
 }
 
 Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop, std::atomic<bool>* up) {
   std::unique_ptr<KafkaTarget> applier;
   if (Status s = OpenKafkaTarget(config, &applier); !s.ok()) return s;
-  const std::string group = KafkaGroupId(config);
-  const std::string dead_letter = config.stream.dead_letter_topic.empty()
-                                      ? config.stream.topic_prefix + ".dead-letter"
-                                      : config.stream.dead_letter_topic;
+  const std::string group = topics::ApplyGroupId(config);
+  const std::string dead_letter = topics::DeadLetterTopic(config);
   std::vector<KafkaPosition> stored;
   if (Status s = applier->LoadKafkaPositions(group, &stored); !s.ok()) return s;
   std::map<std::pair<std::string, int32_t>, KafkaPosition> positions;
   for (auto& p : stored) positions[{p.topic, p.partition}] = p;
 
-  const std::string regex = KafkaTopicRegex(config);
+  const std::string regex = topics::ApplyTopicRegex(config);
   // On every assignment, read the positions back from the target: another apply process of
   // the group may have advanced a partition this one is taking over.
   auto stored_offset = [&](const std::string& topic, int32_t partition) -> std::optional<int64_t> {
@@ -286,7 +225,7 @@ Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop, std::a
       }
       bool data = problem.ok() && (rec.kind == debezium::DecodedRecord::Kind::kRow ||
                                    rec.kind == debezium::DecodedRecord::Kind::kTruncate);
-      if (data) problem = CheckRoute(config, m.topic, rec);
+      if (data) problem = topics::CheckRoute(config, m.topic, rec.schema, rec.table);
       if (data && problem.ok() && !config.source.Selects(rec.schema + "." + rec.table)) {
         // On its own topic but left out by source.tables / exclude: the config's choice.
         if (excluded_seen.insert(rec.schema + "." + rec.table).second) {

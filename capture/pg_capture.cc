@@ -230,7 +230,7 @@ class ReplicationStream {
   // changed after setup): they are left out here, as the config now says.
   void DropUnselected(size_t from) {
     auto wanted = [&](const RelationPtr& rel) {
-      return IsStreamTable(*rel) || Selected(config_, rel->QualifiedName());
+      return IsHeartbeat(*rel) || Selected(config_, rel->QualifiedName());
     };
     size_t kept = from;
     for (size_t i = from; i < pending_.size(); ++i) {

@@ -47,9 +47,4 @@ HeartbeatBeat MysqlHeartbeat(const Config& config);
 
 // Whether a source table is selected by source.tables / source.exclude.
 bool Selected(const Config& config, const std::string& qualified);
-// stagesync's own table in the stream (heartbeats, cutover markers), selected or not.
-inline bool IsStreamTable(const SourceRelation& rel) {
-  return rel.schema == kSourceSchema && rel.name == kHeartbeatTable;
-}
-
 }  // namespace stagesync::capture

@@ -15,6 +15,7 @@
 #include "production.h"
 #include "record.h"
 #include "stagesync/kafka.h"
+#include "stagesync/topics.h"
 #include "stagesync/log.h"
 #include "stagesync/mysql.h"
 #include "stagesync/pg.h"
@@ -233,7 +234,7 @@ class Machine {
       return confirmed >= marker;
     });
     std::vector<kafka::PartitionEnd> ends;
-    if (Status s = kafka::PartitionEnds(config_, apply::KafkaTopicRegex(config_), &ends); !s.ok()) {
+    if (Status s = kafka::PartitionEnds(config_, topics::ApplyTopicRegex(config_), &ends); !s.ok()) {
       throw StepFailure(s.message());
     }
     int64_t records = 0;

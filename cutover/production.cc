@@ -19,8 +19,6 @@ extern char** environ;
 namespace stagesync::cutover {
 namespace {
 
-using capture::kHeartbeatTable;
-using capture::kSourceSchema;
 
 // The marker is a row of the heartbeat table: apply already passes heartbeat transactions
 // through to the applied position without writing them anywhere.

@@ -10,6 +10,7 @@
 #include "record.h"
 #include "stagesync/cutover.h"
 #include "stagesync/kafka.h"
+#include "stagesync/topics.h"
 #include "stagesync/secrets.h"
 
 namespace stagesync::cutover {
@@ -164,7 +165,7 @@ SyncStatus ReadStreamStatus(const Config& config, bool peek_slot) {
 std::optional<std::vector<SyncStatus::KafkaLag>> KafkaConsumerLag(const Config& config) {
   std::vector<kafka::PartitionEnd> ends;
   std::vector<apply::KafkaPosition> positions;
-  if (!kafka::PartitionEnds(config, apply::KafkaTopicRegex(config), &ends).ok() ||
+  if (!kafka::PartitionEnds(config, topics::ApplyTopicRegex(config), &ends).ok() ||
       !apply::ReadKafkaPositions(config, &positions).ok()) {
     return std::nullopt;
   }

@@ -23,10 +23,6 @@ struct Inflight {
   bool committed = false;
 };
 
-bool IsHeartbeat(const SourceRelation& rel) {
-  return rel.schema == "stagesync" && rel.name == "heartbeat";
-}
-
 }  // namespace
 
 struct Publisher::Impl {

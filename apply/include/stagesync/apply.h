@@ -67,10 +67,6 @@ Status ResolveTargetTable(const Config& config, const TableShape& source,
 // `stop`: the prefix's topics for the selected tables, offsets kept in the target.
 Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop,
                      std::atomic<bool>* up = nullptr);
-// apply's consumer group (stream.group_id, default "<topic_prefix>-apply") and the regex of the
-// topics it consumes (the selected tables under stream.topic_prefix).
-std::string KafkaGroupId(const Config& config);
-std::string KafkaTopicRegex(const Config& config);
 
 // What a running applier has committed per source table and operation, and how long its
 // target transactions took: for the monitor (Prometheus counters and histogram).

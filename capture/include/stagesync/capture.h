@@ -17,9 +17,6 @@
 
 namespace stagesync::capture {
 
-// Where setup keeps its own objects on the source (heartbeat table).
-inline constexpr const char* kSourceSchema = "stagesync";
-inline constexpr const char* kHeartbeatTable = "heartbeat";
 // `capture` (to Kafka) reports its lag here (there is no `run` to do it on the target).
 inline constexpr const char* kCaptureLiveTable = "capture_live";
 

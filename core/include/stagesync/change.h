@@ -54,6 +54,15 @@ struct SourceRelation {
 };
 using RelationPtr = std::shared_ptr<const SourceRelation>;
 
+// stagesync's own schema on the source, and its heartbeat table there: capture writes it so
+// positions move on an idle source, and the cutover writes its marker through it. Its rows
+// move positions only; they are never published or applied as data.
+inline constexpr const char* kSourceSchema = "stagesync";
+inline constexpr const char* kHeartbeatTable = "heartbeat";
+inline bool IsHeartbeat(const SourceRelation& rel) {
+  return rel.schema == kSourceSchema && rel.name == kHeartbeatTable;
+}
+
 struct Value {
   enum class Kind : uint8_t { kNull, kText, kUnchanged };  // kUnchanged: TOAST not sent
   Kind kind = Kind::kNull;

@@ -9,6 +9,7 @@
 #include "debezium_json.h"
 #include "debezium_source.h"
 #include "debezium_types.h"
+#include "stagesync/topics.h"
 
 namespace stagesync::debezium {
 
@@ -210,13 +211,8 @@ Encoder::Encoder(EncoderOptions options) : impl_(std::make_unique<Impl>()) {
 }
 Encoder::~Encoder() = default;
 
-std::string TopicName(const std::string& prefix, const std::string& schema,
-                      const std::string& table) {
-  return prefix + "." + schema + "." + table;
-}
-
 std::string Encoder::TopicFor(const SourceRelation& rel) const {
-  return TopicName(impl_->options.topic_prefix, rel.schema, rel.name);
+  return topics::TableTopic(impl_->options.topic_prefix, rel.schema, rel.name);
 }
 
 Status Encoder::EncodeRow(const RowChange& c, const TxnPosition& txn,
@@ -294,7 +290,7 @@ Status Encoder::EncodeTruncate(const TruncateChange& t, const TxnPosition& txn,
 KafkaRecord Encoder::EncodeTransaction(bool begin, const TxnBegin& txn, Lsn lsn,
                                        const std::map<std::string, uint64_t>& counts) {
   KafkaRecord r;
-  r.topic = impl_->options.topic_prefix + ".transaction";
+  r.topic = topics::TransactionTopic(impl_->options.topic_prefix);
   const std::string id = impl_->TxnId(TxnPosition{&txn, 0, 0});
   const bool schemas = impl_->options.schemas_enable;
   r.key = Envelope(
@@ -379,7 +375,7 @@ void Encoder::SetLastCommit(Lsn commit_lsn) {
 
 KafkaRecord Encoder::EncodeHeartbeat(TimestampUs now) {
   KafkaRecord r;
-  r.topic = "__debezium-heartbeat." + impl_->options.topic_prefix;
+  r.topic = topics::HeartbeatTopic(impl_->options.topic_prefix);
   const bool schemas = impl_->options.schemas_enable;
   r.key = Envelope(
       schemas,

@@ -41,10 +41,6 @@ struct TxnPosition {
   uint64_t data_collection_order = 0;  // 1-based within the table
 };
 
-// A table's topic: <prefix>.<schema>.<table> (MySQL: <prefix>.<database>.<table>).
-std::string TopicName(const std::string& prefix, const std::string& schema,
-                      const std::string& table);
-
 // Keeps each table's schema JSON for its newest relation (held shared, so a re-sent relation,
 // whatever its address, gets a schema of its own). Not thread-safe.
 class Encoder {
