@@ -7,18 +7,19 @@
 
 namespace stagesync::apply {
 
-void TransactionGrouping::OnBegin(const TxnBegin& b) {
+Status TransactionGrouping::OnBegin(const TxnBegin& b) {
   in_txn = true;
   txn_has_data = false;
   // Already in the target (a restart re-sends from the source's confirmed position).
   skipping = b.final_lsn < applied;
-  if (skipping) return;
+  if (skipping) return Status::Ok();
   if (!GroupOpen()) {
-    OpenGroup();
+    if (Status s = OpenGroup(); !s.ok()) return s;
     progress.metrics->Discard();  // what an abandoned group counted
     group_start = Clock::now();
   }
   if (progress.pending_since == 0) progress.pending_since = b.commit_time;
+  return Status::Ok();
 }
 
 void TransactionGrouping::OnCommit(const TxnCommit& c) {
@@ -77,7 +78,9 @@ void TransactionGrouping::GroupCommitted(Clock::time_point started) {
 
 Status TransactionGrouping::ApplyKafkaEvents(std::vector<ChangeEvent>& events,
                                              TimestampUs* newest) {
-  if (!GroupOpen()) OpenGroup();
+  if (!GroupOpen()) {
+    if (Status s = OpenGroup(); !s.ok()) return s;
+  }
   progress.metrics->Discard();
   group_start = Clock::now();
   skipping = false;
@@ -136,7 +139,7 @@ Status TransactionGrouping::Drive(EventQueue& queue) {
       if (auto data = ApplyData(ev)) {
         s = *data;
       } else if (auto* b = std::get_if<TxnBegin>(&ev)) {
-        OnBegin(*b);
+        s = OnBegin(*b);
       } else if (auto* c = std::get_if<TxnCommit>(&ev)) {
         OnCommit(*c);
         bool full = group_rows >= config.apply.batch_rows ||

@@ -22,7 +22,7 @@ class TransactionGrouping {
   using Clock = std::chrono::steady_clock;
 
   virtual bool GroupOpen() const = 0;  // a target transaction is open
-  virtual void OpenGroup() = 0;        // opens one
+  virtual Status OpenGroup() = 0;      // opens one
   virtual Status ApplyRow(RowChange& change) = 0;
   virtual Status ApplyTruncate(const TruncateChange& truncate) = 0;
   // Writes what is pending in the open group without committing it.
@@ -58,7 +58,7 @@ class TransactionGrouping {
   Clock::time_point group_start;
 
  private:
-  void OnBegin(const TxnBegin& begin);
+  Status OnBegin(const TxnBegin& begin);
   // A row change or truncate: counted for the monitor and handed to its hook. nullopt for the
   // other events (transaction boundaries, messages).
   std::optional<Status> ApplyData(ChangeEvent& event);

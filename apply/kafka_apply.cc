@@ -6,6 +6,7 @@
 #include <set>
 #include <tuple>
 
+#include "session_applier.h"
 #include "stagesync/apply.h"
 #include "stagesync/debezium.h"
 #include "stagesync/kafka.h"

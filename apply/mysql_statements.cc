@@ -177,6 +177,9 @@ Status MysqlUpsert(const TablePlan& plan, const std::vector<const Tuple*>& image
     if (r) *sql += ", ";
     if (Status s = Tuple_(plan, cols, *images[r], sql); !s.ok()) return s;
   }
+  // Rows of a keyless table are only ever appended: a unique index over nullable columns
+  // must reject a duplicate, as the source's insert would, not turn it into an update.
+  if (plan.keyless) return Status::Ok();
   *sql += " ON DUPLICATE KEY UPDATE ";
   for (size_t i = 0; i < cols.size(); ++i) {
     std::string c = QuoteIdent(plan.target.columns[plan.source_to_target[cols[i]]].name);
@@ -216,11 +219,6 @@ Status MysqlSingle(const TablePlan& plan, const RowChange& c, std::string* sql,
   const size_t width = plan.relation->columns.size();
   switch (c.op) {
     case RowOp::kInsert: {
-      if (plan.keyless) {
-        std::vector<int> cols = Written(plan, PresentColumns(c.new_tuple, width));
-        *sql = "INSERT INTO " + Table(plan) + " (" + Columns(plan, cols) + ") VALUES ";
-        return Tuple_(plan, cols, c.new_tuple, sql);
-      }
       return MysqlUpsert(plan, {&c.new_tuple}, PresentColumns(c.new_tuple, width), sql);
     }
     case RowOp::kDelete:

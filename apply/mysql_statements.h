@@ -18,7 +18,8 @@ namespace stagesync::apply {
 Status MysqlLiteral(const TargetColumn& column, const Value& value, std::string* out);
 
 // INSERT INTO t (present mapped columns) VALUES (...), ... ON DUPLICATE KEY UPDATE: upserts
-// of whole images (kUnchanged columns left out, so `present` must match every image).
+// of whole images (kUnchanged columns left out, so `present` must match every image). For a
+// keyless plan, plain inserts.
 Status MysqlUpsert(const TablePlan& plan, const std::vector<const Tuple*>& images,
                    const std::vector<bool>& present, std::string* sql);
 // DELETE FROM t WHERE (key) IN ((...), ...).

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "bookkeeping_sql.h"
+#include "engines.h"
 #include "stagesync/apply.h"
 #include "stagesync/mysql.h"
 #include "table_plan.h"
@@ -205,6 +206,18 @@ Status PrepareMysqlTarget(const Config& config, const std::vector<TableShape>& s
     conn->commit();
   } catch (const std::exception& e) {
     return Status::Error("target setup failed: " + mysql::Describe(e));
+  }
+  return Status::Ok();
+}
+
+Status EnsureMysqlBookkeeping(const Config& config) {
+  try {
+    auto conn = mysql::Connect(config.target);
+    RunMysqlBookkeeping(*conn);
+    mysql::Exec(*conn, "INSERT IGNORE INTO stagesync.applied_position (stream) VALUES (" +
+                           mysql::QuoteLiteral(config.source.slot) + ")");
+  } catch (const sql::SQLException& e) {
+    return Status::Transient("target: " + mysql::Describe(e));
   }
   return Status::Ok();
 }

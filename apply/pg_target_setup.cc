@@ -4,6 +4,7 @@
 #include <set>
 
 #include "bookkeeping_sql.h"
+#include "engines.h"
 #include "stagesync/apply.h"
 #include "stagesync/pg.h"
 #include "table_plan.h"

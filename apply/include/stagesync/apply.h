@@ -27,12 +27,6 @@ inline constexpr const char* kTargetSchema = "stagesync";
 // after setup. Idempotent. PostgreSQL or MySQL/MariaDB, by target.kind.
 Status PrepareTarget(const Config& config, const std::vector<TableShape>& source_tables,
                      std::vector<std::string>* warnings);
-Status PreparePostgresTarget(const Config& config, const std::vector<TableShape>& source_tables,
-                             std::vector<std::string>* warnings);
-
-// Creates the bookkeeping tables if missing (for `apply`, which may run without `setup` on
-// this target). Idempotent.
-Status EnsurePostgresBookkeeping(const Config& config);
 
 // The [mapping] column renames of the selected tables must name columns that exist: on the
 // source, and on the target where the target table exists already; lists each that does not.
@@ -40,17 +34,11 @@ Status EnsurePostgresBookkeeping(const Config& config);
 // cannot be reached is a usage error naming target.dsn.
 Status CheckMappingColumns(const Config& config, const std::vector<TableShape>& source_tables,
                            std::vector<std::string>* problems);
-Status CheckPostgresMappingColumns(const Config& config,
-                                   const std::vector<TableShape>& source_tables,
-                                   std::vector<std::string>* problems);
 
 // Every selected source table must map onto a target table, and its [mapping] columns onto
 // columns that exist; lists each that does not.
 Status CheckTargetMapping(const Config& config, const std::vector<TableShape>& source_tables,
                           std::vector<std::string>* problems);
-Status CheckPostgresTargetMapping(const Config& config,
-                                  const std::vector<TableShape>& source_tables,
-                                  std::vector<std::string>* problems);
 
 // How a source table lands on the target, for comparing the two (`verify`): the target
 // table, the column pairs both have (generated target columns left out), and the source
@@ -139,53 +127,8 @@ struct KafkaPosition {
   int64_t total_order = 0;
 };
 
-// What `apply` from Kafka needs of a target, besides applying.
-class KafkaTarget {
- public:
-  virtual ~KafkaTarget() = default;
-  // Applies row changes and truncates that came through Kafka in one target transaction,
-  // recording `positions` for consumer group `group` in the same transaction.
-  virtual Status ApplyBatch(std::vector<ChangeEvent>& events, const std::string& group,
-                            const std::vector<KafkaPosition>& positions) = 0;
-  // The positions recorded for `group`.
-  virtual Status LoadKafkaPositions(const std::string& group, std::vector<KafkaPosition>* out) = 0;
-  // The target column's type for a source column, through [mapping], spelled as PostgreSQL's
-  // format_type() (MySQL types are translated), for records without schemas.
-  virtual std::optional<std::string> TargetColumnType(const std::string& schema,
-                                                      const std::string& table,
-                                                      const std::string& column) = 0;
-  virtual bool TargetTableExists(const std::string& schema, const std::string& table) = 0;
-};
-
-// Connects the Kafka side of apply to the target (target.kind), creating its bookkeeping.
-Status OpenKafkaTarget(const Config& config, std::unique_ptr<KafkaTarget>* out);
 // Where apply's consumer group stands on the target, per topic and partition (for `status`).
 Status ReadKafkaPositions(const Config& config, std::vector<KafkaPosition>* out);
-
-class PostgresApplier : public Applier, public KafkaTarget {
- public:
-  // Connects to the target and reads the applied position.
-  static Status Open(const Config& config, std::unique_ptr<PostgresApplier>* out);
-  ~PostgresApplier();
-  PostgresApplier(const PostgresApplier&) = delete;
-  PostgresApplier& operator=(const PostgresApplier&) = delete;
-
-  Lsn resume_position() const override;
-  Status Run(EventQueue& queue) override;
-  ApplyProgress& progress() override;
-
-  Status ApplyBatch(std::vector<ChangeEvent>& events, const std::string& group,
-                    const std::vector<KafkaPosition>& positions) override;
-  Status LoadKafkaPositions(const std::string& group, std::vector<KafkaPosition>* out) override;
-  std::optional<std::string> TargetColumnType(const std::string& schema, const std::string& table,
-                                              const std::string& column) override;
-  bool TargetTableExists(const std::string& schema, const std::string& table) override;
-
- private:
-  struct Impl;
-  explicit PostgresApplier(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
-};
 
 // The bookkeeping row as `status` reads it.
 struct AppliedPosition {
@@ -218,20 +161,5 @@ class LiveStatusWriter {
   const Config& config_;
   std::unique_ptr<struct LiveStatusConnection> conn_;
 };
-
-// The MySQL/MariaDB target's halves of the above.
-Status PrepareMysqlTarget(const Config& config, const std::vector<TableShape>& source_tables,
-                          std::vector<std::string>* warnings);
-Status CheckMysqlTargetMapping(const Config& config, const std::vector<TableShape>& source_tables,
-                               std::vector<std::string>* problems);
-Status CheckMysqlMappingColumns(const Config& config, const std::vector<TableShape>& source_tables,
-                                std::vector<std::string>* problems);
-Status ReadMysqlAppliedPosition(const Config& config, AppliedPosition* out);
-Status ResolveMysqlTargetTable(const Config& config, const TableShape& source,
-                               std::optional<TableCorrespondence>* out);
-Status WriteMysqlLiveStatus(const Config& config, double lag_seconds, const std::string& state,
-                            const std::string& error);
-Status OpenMysqlApplier(const Config& config, std::unique_ptr<Applier>* out);
-Status OpenMysqlKafkaTarget(const Config& config, std::unique_ptr<KafkaTarget>* out);
 
 }  // namespace stagesync::apply

@@ -1,0 +1,321 @@
+// The MySQL/MariaDB target session: multi-row upserts and grouped deletes in statements under
+// max_allowed_packet, strict SQL mode, and InnoDB's durable commits.
+#include <cppconn/resultset.h>
+#include <cppconn/statement.h>
+
+#include <map>
+
+#include "mysql_statements.h"
+#include "mysql_target.h"
+#include "stagesync/mysql.h"
+#include "target_session.h"
+
+namespace stagesync::apply {
+namespace {
+
+constexpr size_t kStatementBytes = 4u * 1024u * 1024u;  // under max_allowed_packet's default
+constexpr size_t kCountKeys = 1000;                     // keys per existence count
+
+Status FromException(const sql::SQLException& e, const std::string& prefix = "") {
+  if (mysql::IsConnectionLost(e))
+    return Status::Transient("target connection lost: " + mysql::Describe(e));
+  return Status::Error(prefix + mysql::Describe(e));
+}
+
+std::string Microseconds(TimestampUs t) {
+  char out[48];
+  std::snprintf(out, sizeof out, "FROM_UNIXTIME(%lld.%06lld)", static_cast<long long>(t / 1000000),
+                static_cast<long long>(t % 1000000));
+  return out;
+}
+
+class MysqlSession : public TargetSession {
+ public:
+  explicit MysqlSession(const Config& config) : config_(config) {}
+
+  Status Connect() {
+    try {
+      conn_ = mysql::Connect(config_.target);
+      mysql::Endpoint e;
+      if (mysql::ParseDsn(config_.target, &e).ok()) database_ = e.database;
+      // Strict: a value MySQL would have to truncate or zero is an error, never a silent
+      // change. No foreign key checks: order between tables inside a group cannot fail.
+      mysql::Exec(*conn_,
+                  "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,"
+                  "NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO', foreign_key_checks = 0, "
+                  "time_zone = '+00:00'");
+      conn_->setAutoCommit(false);
+      stmt_.reset(conn_->createStatement());
+    } catch (const sql::SQLException& e) {
+      if (e.getErrorCode() == 1049) {
+        return Status::Usage("target: " + mysql::Describe(e) +
+                             " (did `stagesync setup` run with this config?)");
+      }
+      return Status::Transient("target: " + mysql::Describe(e));
+    }
+    return Status::Ok();
+  }
+
+  Status ReadCheckpoint(const std::string& stream, Checkpoint* out,
+                        KnownSourceColumns* known) override {
+    try {
+      auto rows = mysql::Query(*conn_,
+                               "SELECT lsn, events_applied, transactions_applied, "
+                               "CAST(UNIX_TIMESTAMP(commit_time) * 1000000 AS SIGNED) FROM "
+                               "stagesync.applied_position WHERE stream = " +
+                                   mysql::QuoteLiteral(stream));
+      if (rows.empty()) {
+        return Status::Usage("target has no applied position for stream " + stream +
+                             ": run `stagesync setup` with this config first");
+      }
+      out->lsn = std::stoull(rows[0][0]);
+      out->events = std::stoull(rows[0][1]);
+      out->transactions = std::stoull(rows[0][2]);
+      if (!rows[0][3].empty()) out->commit_time = std::stoll(rows[0][3]);
+      for (auto& r : mysql::Query(*conn_,
+                                  "SELECT table_name, column_name FROM stagesync.source_columns "
+                                  "WHERE stream = " +
+                                      mysql::QuoteLiteral(stream))) {
+        (*known)[r[0]].insert(r[1]);
+      }
+      conn_->commit();
+    } catch (const sql::SQLException& e) {
+      if (e.getErrorCode() == 1146 || e.getErrorCode() == 1049) {
+        return Status::Usage("target: " + mysql::Describe(e) +
+                             " (did `stagesync setup` run with this config?)");
+      }
+      return Status::Transient("target: " + mysql::Describe(e));
+    }
+    return Status::Ok();
+  }
+
+  // autocommit is off: the transaction begins with its first statement.
+  Status Begin() override {
+    open_ = true;
+    return Status::Ok();
+  }
+  Status Savepoint() override { return Exec("SAVEPOINT stagesync_batch"); }
+  Status RollbackToSavepoint() override { return Exec("ROLLBACK TO SAVEPOINT stagesync_batch"); }
+  Status ReleaseSavepoint() override { return Exec("RELEASE SAVEPOINT stagesync_batch"); }
+  Status Commit() override {
+    open_ = false;
+    try {
+      conn_->commit();
+    } catch (const sql::SQLException& e) {
+      return FromException(e);
+    }
+    return Status::Ok();
+  }
+  void Rollback() override {
+    open_ = false;
+    try {
+      conn_->rollback();
+    } catch (...) {
+      // The connection is gone: the server rolled back.
+    }
+  }
+
+  Status LoadTable(const std::string& schema, const std::string& name,
+                   std::optional<TargetTable>* out) override {
+    try {
+      *out = LoadMysqlTargetTable(*conn_, schema, name, database_);
+    } catch (const sql::SQLException& e) {
+      return FromException(e, "reading the target catalog: ");
+    }
+    return Status::Ok();
+  }
+
+  Status WriteRow(const TablePlan& plan, const RowChange& c) override {
+    std::string sql, fallback;
+    if (Status s = MysqlSingle(plan, c, &sql, &fallback); !s.ok()) return s;
+    try {
+      uint64_t n = static_cast<uint64_t>(stmt_->executeUpdate(sql));
+      if (n == 0 && !fallback.empty()) stmt_->execute(fallback);
+      const size_t width = plan.relation->columns.size();
+      std::string unsent = c.op == RowOp::kUpdate && !plan.keyless
+                               ? UnsentColumns(plan, PresentColumns(c.new_tuple, width))
+                               : "";
+      if (n == 0 && !unsent.empty()) {
+        // No row changed: a missing row, or one that already held these values.
+        Tuple key = KeyOf(plan, c);
+        uint64_t found = 0;
+        if (Status s = CountRows(plan, {&key}, &found); !s.ok()) return s;
+        if (found == 0) return Status::Error(IncompleteRowMessage(plan, unsent));
+      }
+    } catch (const sql::SQLException& e) {
+      return FromException(e);
+    }
+    return Status::Ok();
+  }
+
+  // Deletes first, then upserts grouped by which columns the images carry, in statements of
+  // bounded size.
+  Status WriteBatch(const TableBatch& batch) override {
+    const TablePlan& plan = *batch.plan();
+    const size_t width = plan.relation->columns.size();
+    std::vector<const Tuple*> deletes;
+    std::map<std::vector<bool>, std::vector<const Tuple*>> upserts, upsert_keys;
+    for (const PendingRow& r : batch.rows()) {
+      if (r.state == PendingRow::State::kDelete || r.state == PendingRow::State::kDeleteInsert)
+        deletes.push_back(&r.key);
+      if (r.state != PendingRow::State::kDelete) {
+        upserts[PresentColumns(r.image, width)].push_back(&r.image);
+        upsert_keys[PresentColumns(r.image, width)].push_back(&r.key);
+      }
+    }
+    try {
+      if (!deletes.empty()) {
+        Status s = Chunks(deletes, [&](const std::vector<const Tuple*>& part, std::string* sql) {
+          return MysqlDeleteByKeys(plan, part, sql);
+        });
+        if (!s.ok()) return s;
+      }
+      for (const auto& [present, images] : upserts) {
+        // Images without some columns (unchanged TOAST) may only update rows the target has:
+        // an upsert would insert a missing one with those columns made up.
+        if (std::string unsent = UnsentColumns(plan, present); !unsent.empty() && !plan.keyless) {
+          uint64_t found = 0;
+          if (Status s = CountRows(plan, upsert_keys[present], &found); !s.ok()) return s;
+          if (found < images.size()) return Status::Error(IncompleteRowMessage(plan, unsent));
+        }
+        Status s = Chunks(images, [&](const std::vector<const Tuple*>& part, std::string* sql) {
+          return MysqlUpsert(plan, part, present, sql);
+        });
+        if (!s.ok()) return s;
+      }
+    } catch (const sql::SQLException& e) {
+      return FromException(e);
+    }
+    return Status::Ok();
+  }
+
+  // TRUNCATE would commit implicitly in MySQL: DELETE keeps it inside the group.
+  Status Truncate(const std::vector<TargetTable>& tables, const TruncateChange&) override {
+    for (const auto& t : tables) {
+      if (Status s = Exec("DELETE FROM " + mysql::QualifiedIdent(t.schema, t.name)); !s.ok())
+        return s;
+    }
+    return Status::Ok();
+  }
+
+  Status WriteCheckpoint(const std::string& stream, const Checkpoint& c) override {
+    return Exec("UPDATE stagesync.applied_position SET lsn = " + std::to_string(c.lsn) +
+                ", commit_time = " + (c.commit_time > 0 ? Microseconds(c.commit_time) : "NULL") +
+                ", events_applied = " + std::to_string(c.events) +
+                ", transactions_applied = " + std::to_string(c.transactions) +
+                ", updated_at = NOW(6) WHERE stream = " + mysql::QuoteLiteral(stream));
+  }
+
+  Status WriteKafkaPositions(const std::string& stream, const std::string& group,
+                             const std::vector<KafkaPosition>& positions, uint64_t events,
+                             TimestampUs newest) override {
+    for (const auto& p : positions) {
+      Status s = Exec(
+          "INSERT INTO stagesync.kafka_offsets (stream, topic, kafka_partition, next_offset, "
+          "last_commit_lsn, lsn, total_order) VALUES (" +
+          mysql::QuoteLiteral(group) + ", " + mysql::QuoteLiteral(p.topic) + ", " +
+          std::to_string(p.partition) + ", " + std::to_string(p.next_offset) + ", " +
+          std::to_string(p.last_commit_lsn) + ", " + std::to_string(p.lsn) + ", " +
+          std::to_string(p.total_order) +
+          ") ON DUPLICATE KEY UPDATE next_offset = VALUES(next_offset), last_commit_lsn = "
+          "VALUES(last_commit_lsn), lsn = VALUES(lsn), total_order = VALUES(total_order), "
+          "updated_at = NOW(6)");
+      if (!s.ok()) return s;
+    }
+    return Exec("UPDATE stagesync.applied_position SET events_applied = events_applied + " +
+                std::to_string(events) +
+                (newest > 0 ? ", commit_time = " + Microseconds(newest) : std::string()) +
+                ", updated_at = NOW(6) WHERE stream = " + mysql::QuoteLiteral(stream));
+  }
+
+  Status LoadKafkaPositions(const std::string& group, std::vector<KafkaPosition>* out) override {
+    try {
+      for (auto& r : mysql::Query(*conn_,
+                                  "SELECT topic, kafka_partition, next_offset, last_commit_lsn, "
+                                  "lsn, total_order FROM stagesync.kafka_offsets WHERE stream = " +
+                                      mysql::QuoteLiteral(group))) {
+        KafkaPosition p;
+        p.topic = r[0];
+        p.partition = std::stoi(r[1]);
+        p.next_offset = std::stoll(r[2]);
+        p.last_commit_lsn = std::stoull(r[3]);
+        p.lsn = std::stoull(r[4]);
+        p.total_order = std::stoll(r[5]);
+        out->push_back(std::move(p));
+      }
+      // Ends the read so the next one sees other processes' commits; never inside a group.
+      if (!open_) conn_->commit();
+    } catch (const sql::SQLException& e) {
+      return FromException(e, "target: ");
+    }
+    return Status::Ok();
+  }
+
+  // InnoDB's commit is durable (innodb_flush_log_at_trx_commit = 1, the default).
+  Status Committed(Lsn applied, Lsn* durable) override {
+    *durable = applied;
+    return Status::Ok();
+  }
+  Status Durable(bool, Lsn*) override { return Status::Ok(); }
+  bool AwaitingDurability() const override { return false; }
+
+ private:
+  Status Exec(const std::string& sql) {
+    try {
+      stmt_->execute(sql);
+    } catch (const sql::SQLException& e) {
+      return FromException(e);
+    }
+    return Status::Ok();
+  }
+
+  // How many of the rows with these keys the target has.
+  Status CountRows(const TablePlan& plan, const std::vector<const Tuple*>& keys, uint64_t* found) {
+    *found = 0;
+    for (size_t at = 0; at < keys.size(); at += kCountKeys) {
+      std::vector<const Tuple*> part(keys.begin() + at,
+                                     keys.begin() + std::min(keys.size(), at + kCountKeys));
+      std::string count;
+      if (Status s = MysqlCountByKeys(plan, part, &count); !s.ok()) return s;
+      auto rows = mysql::Query(*conn_, count);
+      if (!rows.empty()) *found += std::stoull(rows[0][0]);
+    }
+    return Status::Ok();
+  }
+
+  // Runs the statements `build` makes for `rows`, as many rows per statement as fit.
+  template <typename Build>
+  Status Chunks(const std::vector<const Tuple*>& rows, Build build) {
+    size_t per = std::max<size_t>(1, rows.size());
+    for (size_t at = 0; at < rows.size();) {
+      size_t n = std::min(per, rows.size() - at);
+      std::vector<const Tuple*> part(rows.begin() + at, rows.begin() + at + n);
+      std::string sql;
+      if (Status s = build(part, &sql); !s.ok()) return s;
+      if (sql.size() > kStatementBytes && n > 1) {
+        per = std::max<size_t>(1, n / 2);  // too big: halve and try again
+        continue;
+      }
+      stmt_->execute(sql);
+      at += n;
+    }
+    return Status::Ok();
+  }
+
+  const Config config_;
+  std::unique_ptr<sql::Connection> conn_;
+  std::unique_ptr<sql::Statement> stmt_;
+  std::string database_;
+  bool open_ = false;
+};
+
+}  // namespace
+
+Status OpenMysqlSession(const Config& config, std::unique_ptr<TargetSession>* out) {
+  auto session = std::make_unique<MysqlSession>(config);
+  if (Status s = session->Connect(); !s.ok()) return s;
+  *out = std::move(session);
+  return Status::Ok();
+}
+
+}  // namespace stagesync::apply

@@ -1,0 +1,326 @@
+#include "session_applier.h"
+
+#include "engines.h"
+#include "stagesync/log.h"
+
+namespace stagesync::apply {
+
+SessionApplier::SessionApplier(const Config& c, std::unique_ptr<TargetSession> session)
+    : session_(std::move(session)) {
+  config = c;
+}
+
+Status SessionApplier::Open() {
+  Checkpoint checkpoint;
+  if (Status s = session_->ReadCheckpoint(config.source.slot, &checkpoint, &known_); !s.ok())
+    return s;
+  applied = checkpoint.lsn;
+  events_total = checkpoint.events;
+  txns_total = checkpoint.transactions;
+  if (checkpoint.commit_time) progress.applied_commit_time = checkpoint.commit_time;
+  progress.durable = applied;
+  progress.events_applied = events_total;
+  progress.transactions_applied = txns_total;
+  return Status::Ok();
+}
+
+Status SessionApplier::OpenGroup() {
+  if (Status s = session_->Begin(); !s.ok()) return s;
+  open_ = true;
+  return Status::Ok();
+}
+
+Status SessionApplier::Run(EventQueue& queue) {
+  // Sessions report errors as Status; what still throws is unforeseen (a bug, no memory).
+  // The open group is abandoned either way: nothing half-applied is ever committed.
+  try {
+    return Drive(queue);
+  } catch (const std::exception& e) {
+    Abandon();
+    return Status::Error(std::string("apply failed: ") + e.what());
+  }
+}
+
+Status SessionApplier::PlanFor(const RelationPtr& rel, TablePlan** out) {
+  if (auto it = plans_.find(rel.get()); it != plans_.end()) {
+    *out = it->second.get();
+    return Status::Ok();
+  }
+  // A new shape of a table we already write: what is pending under the old one goes first.
+  if (Status s = FlushAll(); !s.ok()) return s;
+  auto [schema, name] = MappedTargetName(config, rel->schema, rel->name);
+  std::optional<TargetTable> target;
+  if (Status s = session_->LoadTable(schema, name, &target); !s.ok()) return s;
+  if (!target) {
+    return Status::Error("source table " + rel->QualifiedName() + " has no target table " + schema +
+                         "." + name + ": create it on the target or map it in [mapping]");
+  }
+  auto plan = std::make_unique<TablePlan>();
+  std::vector<std::string> warnings;
+  if (Status s =
+          BuildTablePlan(config, rel, *target, known_, next_plan_id_++, plan.get(), &warnings);
+      !s.ok()) {
+    return s;
+  }
+  for (const auto& w : warnings) {
+    if (warned_.insert(w).second) LOG_WARN("apply: " << w);
+  }
+  // Keep only the newest shape per relation; older plans have nothing pending. Records from
+  // Kafka carry no relation id (all 0), so the name tells relations apart too.
+  for (auto it = plans_.begin(); it != plans_.end();) {
+    if (it->first->id == rel->id && it->first->QualifiedName() == rel->QualifiedName()) {
+      batches_.erase(it->second->id);
+      it = plans_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  *out = plan.get();
+  plans_.emplace(rel.get(), std::move(plan));
+  return Status::Ok();
+}
+
+Status SessionApplier::RowError(const RowChange& c, const Status& cause) const {
+  if (cause.transient()) return cause;
+  auto it = plans_.find(c.relation.get());
+  std::string key = it != plans_.end() ? DescribeKey(*it->second, c) : "";
+  std::string target = it != plans_.end() ? it->second->TargetName() : "?";
+  return Status::Error("apply of " + std::string(OpName(c.op)) + " on " +
+                       c.relation->QualifiedName() + " key " + key + " at " +
+                       DescribePosition(config.source.kind, c.lsn) + " into " + target +
+                       " failed: " + cause.message() +
+                       ". Nothing after the last applied position was committed; fix the "
+                       "target and start `stagesync " +
+                       (config.stream.transport == "kafka" ? "apply" : "run") + "` again.");
+}
+
+Status SessionApplier::WriteRow(const TablePlan& plan, const RowChange& c) {
+  Status s = session_->WriteRow(plan, c);
+  return s.ok() ? s : RowError(c, s);
+}
+
+Status SessionApplier::ReplayRowByRow(const std::string& batch_error) {
+  LOG_DEBUG("apply: batch failed (" << batch_error << "); replaying row by row");
+  if (Status s = session_->RollbackToSavepoint(); !s.ok()) {
+    return Status::Transient("target: " + s.message());
+  }
+  for (const RowChange& c : raw_) {
+    if (Status s = WriteRow(*plans_.at(c.relation.get()), c); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status SessionApplier::FlushAll() {
+  if (raw_.empty()) return Status::Ok();
+  Status written = session_->Savepoint();
+  if (!written.ok()) return written;
+  for (auto& [id, batch] : batches_) {
+    if (batch.empty()) continue;
+    written = session_->WriteBatch(batch);
+    if (!written.ok()) break;
+  }
+  if (written.ok()) written = session_->ReleaseSavepoint();
+  if (!written.ok()) {
+    if (written.transient()) return written;
+    if (Status s = ReplayRowByRow(written.message()); !s.ok()) return s;
+  }
+  for (auto& [id, batch] : batches_) batch.Clear();
+  raw_.clear();
+  raw_bytes_ = 0;
+  return Status::Ok();
+}
+
+Status SessionApplier::Queue(TablePlan& plan, RowChange& c, bool append) {
+  auto& batch = batches_.try_emplace(plan.id, &plan).first->second;
+  if (append) {
+    batch.Append(c);
+  } else {
+    batch.Add(c);
+  }
+  raw_bytes_ += ApproximateSize(ChangeEvent(c));
+  raw_.push_back(std::move(c));
+  if (raw_.size() >= kChunkRows || raw_bytes_ >= kChunkBytes) return FlushAll();
+  return Status::Ok();
+}
+
+Status SessionApplier::ApplyRow(RowChange& c) {
+  if (skipping || IsHeartbeat(*c.relation)) return Status::Ok();
+  TablePlan* plan = nullptr;
+  if (Status s = PlanFor(c.relation, &plan); !s.ok()) return s;
+  txn_has_data = true;
+  group_events++;
+  group_rows++;
+  // Rows without a key are only ever appended: batched like the rest.
+  if (plan->keyless && c.op == RowOp::kInsert) return Queue(*plan, c, /*append=*/true);
+  if (plan->keyless || MovesKey(*plan, c)) {
+    // Pending rows go first, so the table's changes keep their order.
+    if (Status s = FlushAll(); !s.ok()) return s;
+    return WriteRow(*plan, c);
+  }
+  return Queue(*plan, c, /*append=*/false);
+}
+
+Status SessionApplier::ApplyTruncate(const TruncateChange& t) {
+  if (skipping) return Status::Ok();
+  if (Status s = FlushAll(); !s.ok()) return s;
+  std::vector<TargetTable> tables;
+  std::string list;
+  for (const auto& rel : t.relations) {
+    if (IsHeartbeat(*rel)) continue;
+    auto [schema, name] = MappedTargetName(config, rel->schema, rel->name);
+    std::optional<TargetTable> target;
+    if (Status s = session_->LoadTable(schema, name, &target); !s.ok()) return s;
+    if (!target) {
+      return Status::Error("TRUNCATE of " + rel->QualifiedName() + " at " +
+                           DescribePosition(config.source.kind, t.lsn) + ": no target table " +
+                           schema + "." + name);
+    }
+    list += (list.empty() ? "" : ", ") + target->schema + "." + target->name;
+    tables.push_back(std::move(*target));
+  }
+  if (tables.empty()) return Status::Ok();
+  txn_has_data = true;
+  group_events++;
+  if (Status s = session_->Truncate(tables, t); !s.ok()) {
+    if (s.transient()) return s;
+    return Status::Error("apply of TRUNCATE " + list + " at " +
+                         DescribePosition(config.source.kind, t.lsn) + " failed: " + s.message());
+  }
+  return Status::Ok();
+}
+
+Status SessionApplier::CommitGroup() {
+  if (!open_) return Status::Ok();
+  auto started = Clock::now();
+  if (Status s = FlushAll(); !s.ok()) return s;
+  Status s = Status::Ok();
+  if (group_end > applied) {
+    s = session_->WriteCheckpoint(
+        config.source.slot, Checkpoint{group_end, group_commit_time, events_total + group_events,
+                                       txns_total + group_txns});
+  }
+  if (s.ok()) s = session_->Commit();
+  if (!s.ok()) {
+    open_ = false;
+    std::string unacknowledged =
+        " (nothing after " + DescribePosition(config.source.kind, applied) + " was acknowledged)";
+    if (s.transient()) {
+      return Status::Transient("target connection lost at commit: " + s.message() + unacknowledged);
+    }
+    return Status::Error("commit on the target failed: " + s.message() + unacknowledged);
+  }
+  open_ = false;
+  GroupCommitted(started);
+  Lsn durable = progress.durable;
+  if (Status c = session_->Committed(applied, &durable); !c.ok()) return c;
+  progress.durable = durable;
+  return Status::Ok();
+}
+
+void SessionApplier::Abandon() {
+  if (open_) session_->Rollback();
+  open_ = false;
+  raw_.clear();
+  raw_bytes_ = 0;
+  for (auto& [id, batch] : batches_) batch.Clear();
+  group_events = group_txns = 0;
+  group_rows = 0;
+  progress.pending_since = 0;
+}
+
+Status SessionApplier::Tick(bool final) {
+  if (open_) return Status::Ok();
+  Lsn durable = progress.durable;
+  if (Status s = session_->Durable(final, &durable); !s.ok()) return s;
+  progress.durable = durable;
+  return Status::Ok();
+}
+
+std::chrono::milliseconds SessionApplier::MaxWait() const {
+  return std::chrono::milliseconds(session_->AwaitingDurability() ? 50 : 200);
+}
+
+Status SessionApplier::ApplyBatch(std::vector<ChangeEvent>& events, const std::string& group,
+                                  const std::vector<KafkaPosition>& positions) {
+  TimestampUs newest = 0;
+  if (Status s = ApplyKafkaEvents(events, &newest); !s.ok()) return s;
+  Status s =
+      session_->WriteKafkaPositions(config.source.slot, group, positions, group_events, newest);
+  if (s.ok()) s = session_->Commit();
+  if (!s.ok()) {
+    Abandon();
+    if (s.transient()) return s;
+    return Status::Error("committing a Kafka batch on the target: " + s.message());
+  }
+  open_ = false;
+  KafkaBatchCommitted(newest);
+  return Status::Ok();
+}
+
+Status SessionApplier::LoadKafkaPositions(const std::string& group,
+                                          std::vector<KafkaPosition>* out) {
+  return session_->LoadKafkaPositions(group, out);
+}
+
+const TargetTable* SessionApplier::CachedTable(const std::string& schema,
+                                               const std::string& table) {
+  auto [tschema, tname] = MappedTargetName(config, schema, table);
+  std::string key = tschema + "." + tname;
+  auto it = table_cache_.find(key);
+  if (it == table_cache_.end()) {
+    std::optional<TargetTable> loaded;
+    // Not cached on failure: the next record asks again.
+    if (!session_->LoadTable(tschema, tname, &loaded).ok()) return nullptr;
+    it = table_cache_.emplace(key, std::move(loaded)).first;
+  }
+  return it->second ? &*it->second : nullptr;
+}
+
+std::optional<std::string> SessionApplier::TargetColumnType(const std::string& schema,
+                                                            const std::string& table,
+                                                            const std::string& column) {
+  const TargetTable* target = CachedTable(schema, table);
+  if (!target) return std::nullopt;
+  int i = target->FindColumn(MappedColumnName(config, schema + "." + table, column));
+  if (i < 0) return std::nullopt;
+  return target->columns[i].decode_type;
+}
+
+bool SessionApplier::TargetTableExists(const std::string& schema, const std::string& table) {
+  return CachedTable(schema, table) != nullptr;
+}
+
+namespace {
+
+Status OpenSessionApplier(const Config& config, std::unique_ptr<SessionApplierHandle>* out) {
+  std::unique_ptr<TargetSession> session;
+  Status s = config.target.kind == "mysql" ? OpenMysqlSession(config, &session)
+                                           : OpenPostgresSession(config, &session);
+  if (!s.ok()) return s;
+  auto applier = std::make_unique<SessionApplier>(config, std::move(session));
+  if (Status s = applier->Open(); !s.ok()) return s;
+  *out = std::make_unique<SessionApplierHandle>(std::move(applier));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status OpenApplier(const Config& config, std::unique_ptr<Applier>* out) {
+  std::unique_ptr<SessionApplierHandle> applier;
+  if (Status s = OpenSessionApplier(config, &applier); !s.ok()) return s;
+  *out = std::move(applier);
+  return Status::Ok();
+}
+
+Status OpenKafkaTarget(const Config& config, std::unique_ptr<KafkaTarget>* out) {
+  // `apply` may run on a target that `setup` never saw: its bookkeeping comes first.
+  Status ensured = config.target.kind == "mysql" ? EnsureMysqlBookkeeping(config)
+                                                 : EnsurePostgresBookkeeping(config);
+  if (!ensured.ok()) return ensured;
+  std::unique_ptr<SessionApplierHandle> applier;
+  if (Status s = OpenSessionApplier(config, &applier); !s.ok()) return s;
+  *out = std::move(applier);
+  return Status::Ok();
+}
+
+}  // namespace stagesync::apply

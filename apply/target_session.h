@@ -1,0 +1,81 @@
+// What the applier needs of one target engine, on one connection: its transaction and a
+// savepoint, its catalog, writes, and the bookkeeping rows. Each engine implements it with
+// only its SQL; grouping, plans, batching and the row-by-row fallback are the applier's.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "batch.h"
+#include "stagesync/apply.h"
+#include "stagesync/config.h"
+#include "table_plan.h"
+#include "target_catalog.h"
+
+namespace stagesync::apply {
+
+// The stream's row in stagesync.applied_position.
+struct Checkpoint {
+  Lsn lsn = 0;                  // end of the last applied source transaction
+  TimestampUs commit_time = 0;  // its source commit time, 0: none
+  uint64_t events = 0, transactions = 0;
+};
+
+// Errors: Status::Transient when the connection is lost (the caller reconnects and resumes
+// from the checkpoint), else Status::Error with the target's own words. Nothing throws.
+class TargetSession {
+ public:
+  virtual ~TargetSession() = default;
+
+  // The checkpoint of stream `stream` (a usage error naming `stagesync setup` when there is
+  // none) and the source columns setup recorded.
+  virtual Status ReadCheckpoint(const std::string& stream, Checkpoint* out,
+                                KnownSourceColumns* known) = 0;
+
+  virtual Status Begin() = 0;
+  // One savepoint, around each set-based write, for the row-by-row fallback.
+  virtual Status Savepoint() = 0;
+  virtual Status RollbackToSavepoint() = 0;
+  virtual Status ReleaseSavepoint() = 0;
+  virtual Status Commit() = 0;
+  // Rolls the open transaction back, if any.
+  virtual void Rollback() = 0;
+
+  // The target table `schema`.`name` (found by the engine's name rules); nullopt when there
+  // is none. `decode_type` of its columns is set (schemaless records are read by it).
+  virtual Status LoadTable(const std::string& schema, const std::string& name,
+                           std::optional<TargetTable>* out) = 0;
+
+  // A table's coalesced rows, set-based (see TableBatch). An update of a row the target
+  // lacks that does not carry every column is an error: the fallback then names the row.
+  virtual Status WriteBatch(const TableBatch& batch) = 0;
+  // One change exactly as the source made it.
+  virtual Status WriteRow(const TablePlan& plan, const RowChange& change) = 0;
+  // Empties `tables` inside the open transaction.
+  virtual Status Truncate(const std::vector<TargetTable>& tables, const TruncateChange& t) = 0;
+
+  // In the open transaction: the stream's new checkpoint.
+  virtual Status WriteCheckpoint(const std::string& stream, const Checkpoint& c) = 0;
+  // In the open transaction: a Kafka batch's partition positions for consumer group `group`,
+  // and its `events` and newest source commit time (0: none) added to stream's checkpoint.
+  virtual Status WriteKafkaPositions(const std::string& stream, const std::string& group,
+                                     const std::vector<KafkaPosition>& positions, uint64_t events,
+                                     TimestampUs newest) = 0;
+  virtual Status LoadKafkaPositions(const std::string& group, std::vector<KafkaPosition>* out) = 0;
+
+  // Durability, for acknowledging the source: after the group ending at `applied`
+  // committed, and between groups (`force`: make the target flush now). `durable` is moved
+  // up to the end of the newest group the target has made durable.
+  virtual Status Committed(Lsn applied, Lsn* durable) = 0;
+  virtual Status Durable(bool force, Lsn* durable) = 0;
+  // Commits are waiting to be made durable (the applier then checks more often).
+  virtual bool AwaitingDurability() const = 0;
+};
+
+// The engines' sessions, connected and set up for applying (target.kind picks one).
+Status OpenPostgresSession(const Config& config, std::unique_ptr<TargetSession>* out);
+Status OpenMysqlSession(const Config& config, std::unique_ptr<TargetSession>* out);
+
+}  // namespace stagesync::apply
