@@ -3,17 +3,13 @@
 // has completed.
 #include "stagesync/cutover.h"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <chrono>
-#include <cstdio>
 #include <map>
-#include <sstream>
 #include <thread>
 
 #include "production.h"
 #include "record.h"
+#include "report_format.h"
 #include "stagesync/kafka.h"
 #include "stagesync/log.h"
 #include "stagesync/mysql.h"
@@ -29,16 +25,22 @@ double SecondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-std::string Fixed(double v, int digits = 3) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
 // A step failed: the message becomes the step's detail and the report's error.
 struct StepFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// How a step that did not fail ended.
+struct Outcome {
+  StepStatus status;
+  std::string detail;
+};
+Outcome Done(std::string detail) {
+  return {StepStatus::kOk, std::move(detail)};
+}
+Outcome Skipped(const std::string& why) {
+  return {StepStatus::kSkipped, "skipped (" + why + ")"};
+}
 
 // One `[cutover] checks` query on the target: passes when its first row's first column is
 // true (t, true, or a non-zero number).
@@ -110,41 +112,42 @@ class Machine {
         !Step(2, [&] { return Marker(); }) || !Step(3, [&] { return Sequences(); }) ||
         !Step(4, [&] { return Verify(); }) || !Step(5, [&] { return Switch(); })) {
       Undo();
-      r_.state = "failed";
+      r_.state = CutoverState::kFailed;
       Publish();
       return Status::Error("cutover failed at " + r_.failed_step + ": " + r_.error);
     }
     if (fence_started_) r_.downtime_seconds = SecondsSince(*fence_started_);
-    r_.state = options_.dry_run ? "dry_run_done" : "done";
+    r_.state = options_.dry_run ? CutoverState::kDryRunDone : CutoverState::kDone;
     Publish();
     return Status::Ok();
   }
 
  private:
   // Runs one step, timing it; false if it failed (the report says why).
-  bool Step(size_t i, const std::function<std::string()>& body) {
+  bool Step(size_t i, const std::function<Outcome()>& body) {
     CutoverStep& step = r_.steps[i];
-    step.status = "running";
+    step.status = StepStatus::kRunning;
     Publish();
     auto started = Clock::now();
     try {
       if (stop_) throw StepFailure("interrupted (SIGINT/SIGTERM)");
-      step.detail = body();
-      step.status = step.detail.rfind("skipped", 0) == 0 ? "skipped" : "ok";
+      Outcome outcome = body();
+      step.status = outcome.status;
+      step.detail = std::move(outcome.detail);
     } catch (const std::exception& e) {
-      step.status = "failed";
+      step.status = StepStatus::kFailed;
       step.detail = e.what();
       r_.failed_step = step.name;
       r_.error = e.what();
     }
     step.seconds = SecondsSince(started);
-    LOG_INFO("cutover: " << step.name << " " << step.status << " in " << Fixed(*step.seconds)
-                         << " s: " << step.detail);
+    LOG_INFO("cutover: " << step.name << " " << StepStatusName(step.status) << " in "
+                         << ThreeDecimals(*step.seconds) << " s: " << step.detail);
     Publish();
-    return step.status != "failed";
+    return step.status != StepStatus::kFailed;
   }
 
-  std::string Gate() {
+  Outcome Gate() {
     double max_lag = std::chrono::duration<double>(
                          options_.max_lag.count() ? options_.max_lag : config_.cutover.max_lag)
                          .count();
@@ -152,13 +155,13 @@ class Machine {
     std::string last = "unknown";
     while (true) {
       SyncStatus st = ReadStatus(config_, /*peek_slot=*/false);
-      if (st.lag_seconds) last = Fixed(*st.lag_seconds) + " s";
+      if (st.lag_seconds) last = ThreeDecimals(*st.lag_seconds) + " s";
       if (st.run_alive && st.lag_seconds && *st.lag_seconds <= max_lag) {
-        return "lag " + last + " <= max_lag " + Fixed(max_lag) + " s";
+        return Done("lag " + last + " <= max_lag " + ThreeDecimals(max_lag) + " s");
       }
       if (!st.run_alive) last += " and `run` is not up (" + st.state + ")";
       if (Clock::now() >= deadline) {
-        throw StepFailure("lag never reached max_lag " + Fixed(max_lag) + " s within " +
+        throw StepFailure("lag never reached max_lag " + ThreeDecimals(max_lag) + " s within " +
                           FormatDuration(options_.timeout) + " (last: " + last + ")");
       }
       if (stop_) throw StepFailure("interrupted (SIGINT/SIGTERM)");
@@ -166,21 +169,21 @@ class Machine {
     }
   }
 
-  std::string Fence() {
-    if (options_.dry_run) return "skipped (dry run)";
-    if (config_.cutover.fence == "none") return "skipped (cutover.fence = none)";
+  Outcome Fence() {
+    if (options_.dry_run) return Skipped("dry run");
+    if (config_.cutover.fence == "none") return Skipped("cutover.fence = none");
     fence_started_ = Clock::now();
     fenced_ = true;  // from here on, a failure unfences, even of a half-done fence
-    r_.state = "fenced";
+    r_.state = CutoverState::kFenced;
     if (config_.cutover.fence == "command") {
       int rc = RunShell(config_.cutover.fence_command, {"STAGESYNC_STEP=fence"});
       if (rc != 0) throw StepFailure("fence_command exited with " + std::to_string(rc));
-      return "fence_command done";
+      return Done("fence_command done");
     }
-    return production_->Fence();
+    return Done(production_->Fence());
   }
 
-  std::string Marker() {
+  Outcome Marker() {
     auto started = Clock::now();
     Lsn marker = production_->WriteMarker();
     capture::SourcePosition source;  // for the binlog's file name in messages
@@ -194,7 +197,7 @@ class Machine {
         throw StepFailure(s.message());
       }
       if (applied.lsn >= marker) {
-        return "applied " + describe(applied.lsn) + " >= marker " + describe(marker);
+        return Done("applied " + describe(applied.lsn) + " >= marker " + describe(marker));
       }
       if (Clock::now() >= deadline) {
         throw StepFailure(
@@ -209,8 +212,8 @@ class Machine {
 
   // Capture and apply run apart: first everything up to the marker is confirmed by Kafka,
   // then apply's group has applied every partition up to where Kafka ends now.
-  std::string DrainKafka(Lsn marker, Clock::time_point deadline,
-                         const std::function<std::string(Lsn)>& describe) {
+  Outcome DrainKafka(Lsn marker, Clock::time_point deadline,
+                     const std::function<std::string(Lsn)>& describe) {
     auto wait = [&](const std::string& what, const std::function<bool()>& done) {
       while (!done()) {
         if (Clock::now() >= deadline) {
@@ -249,19 +252,19 @@ class Machine {
       }
       return records == 0;
     });
-    return "Kafka confirmed " + describe(confirmed) + " >= marker " + describe(marker) +
-           "; apply reached the end of " + std::to_string(ends.size()) + " partitions";
+    return Done("Kafka confirmed " + describe(confirmed) + " >= marker " + describe(marker) +
+                "; apply reached the end of " + std::to_string(ends.size()) + " partitions");
   }
 
-  std::string Sequences() {
+  Outcome Sequences() {
     auto lines = counters_->Sync(production_->Counters(tables_), tables_);
     synced_ = true;
     std::string out = std::to_string(lines.size()) + " counter" + (lines.size() == 1 ? "" : "s");
     for (const auto& l : lines) out += "; " + l;
-    return out;
+    return Done(out);
   }
 
-  std::string Verify() {
+  Outcome Verify() {
     std::string out;
     if (config_.cutover.verify != "none") {
       VerifyReport report;
@@ -300,17 +303,17 @@ class Machine {
     if (!config_.cutover.checks.empty()) {
       out += "; " + std::to_string(config_.cutover.checks.size()) + " checks passed";
     }
-    return out;
+    return Done(out);
   }
 
-  std::string Switch() {
-    if (options_.dry_run) return "skipped (dry run)";
+  Outcome Switch() {
+    if (options_.dry_run) return Skipped("dry run");
     if (config_.cutover.switch_command.empty()) {
-      return "no switch_command: point the applications at the target now";
+      return Done("no switch_command: point the applications at the target now");
     }
     int rc = RunShell(config_.cutover.switch_command, {"STAGESYNC_STEP=switch"});
     if (rc != 0) throw StepFailure("switch_command exited with " + std::to_string(rc));
-    return "switch_command done";
+    return Done("switch_command done");
   }
 
   // After a failure: production writable again, the target's counters as they were.
@@ -346,7 +349,7 @@ class Machine {
 
   void Publish() {
     if (progress_) progress_(r_);
-    if (Status s = record_.Write(r_.state, CutoverJson(r_)); !s.ok()) {
+    if (Status s = record_.Write(CutoverStateName(r_.state), CutoverJson(r_)); !s.ok()) {
       LOG_WARN(s.message());
     }
   }
@@ -371,71 +374,6 @@ Status RunCutover(const Config& config, const CutoverOptions& options,
                   const std::function<void(const CutoverReport&)>& progress,
                   CutoverReport* report) {
   return Machine(config, options, stop, progress, report).Run();
-}
-
-std::string CutoverJson(const CutoverReport& r) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  auto str = [&](const char* key, const std::string& v) {
-    w.Key(key);
-    if (v.empty()) {
-      w.Null();
-    } else {
-      w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
-    }
-  };
-  auto num = [&](const char* key, const std::optional<double>& v) {
-    w.Key(key);
-    if (v) {
-      w.Double(*v);
-    } else {
-      w.Null();
-    }
-  };
-  w.StartObject();
-  str("state", r.state);
-  w.Key("dry_run");
-  w.Bool(r.dry_run);
-  w.Key("started_at_us");
-  w.Int64(r.started_at);
-  std::string current;
-  for (const auto& s : r.steps) {
-    if (s.status == "running") current = s.name;
-  }
-  str("step", current);
-  num("downtime_seconds", r.downtime_seconds);
-  str("failed_step", r.failed_step);
-  str("error", r.error);
-  str("unfenced", r.unfenced);
-  w.Key("steps");
-  w.StartArray();
-  for (const auto& s : r.steps) {
-    w.StartObject();
-    str("name", s.name);
-    str("status", s.status);
-    num("seconds", s.seconds);
-    w.Key("detail");
-    w.String(s.detail.c_str(), static_cast<rapidjson::SizeType>(s.detail.size()));
-    w.EndObject();
-  }
-  w.EndArray();
-  w.EndObject();
-  return buf.GetString();
-}
-
-std::string CutoverText(const CutoverReport& r) {
-  std::ostringstream out;
-  out << "cutover" << (r.dry_run ? " (dry run)" : "") << ": " << r.state << "\n";
-  char line[96];
-  for (const auto& s : r.steps) {
-    std::snprintf(line, sizeof line, "  %-10s %-8s %9s  ", s.name.c_str(), s.status.c_str(),
-                  s.seconds ? (Fixed(*s.seconds) + " s").c_str() : "-");
-    out << line << s.detail << "\n";
-  }
-  if (r.downtime_seconds) out << "downtime " << Fixed(*r.downtime_seconds) << " s\n";
-  if (!r.failed_step.empty()) out << "failed at " << r.failed_step << ": " << r.error << "\n";
-  if (!r.unfenced.empty()) out << "undone: " << r.unfenced << "\n";
-  return out.str();
 }
 
 }  // namespace stagesync::cutover
