@@ -223,8 +223,11 @@ class Machine {
   }
 
   Outcome Sequences() {
-    auto lines = counters_->Sync(production_->Counters(tables_), tables_);
+    auto source = production_->Counters(tables_);
+    // From here on, a failure restores, even after a half-done sync: Sync keeps the undo of
+    // each counter it raised as it goes, and one that throws midway has raised some already.
     synced_ = true;
+    auto lines = counters_->Sync(source, tables_);
     std::string out = std::to_string(lines.size()) + " counter" + (lines.size() == 1 ? "" : "s");
     for (const auto& l : lines) out += "; " + l;
     return Done(out);
