@@ -1,90 +1,61 @@
 // The cutover state machine: gate, fence, marker, sequences, verify, switch (CONTRACT.md).
 // Production is unfenced, and target counters put back, on any failure before the switch
-// has completed.
-#include "stagesync/cutover.h"
-
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
-#include <chrono>
-#include <cstdio>
+// has completed. Every effect goes through the CutoverWorld, so the unit tests can break each
+// step in turn.
+#include <algorithm>
 #include <map>
-#include <sstream>
-#include <thread>
+#include <stdexcept>
 
-#include "production.h"
-#include "record.h"
-#include "stagesync/kafka.h"
-#include "stagesync/topics.h"
+#include "cutover_world.h"
+#include "report_format.h"
 #include "stagesync/log.h"
-#include "stagesync/mysql.h"
-#include "stagesync/pg.h"
-#include "target_counters.h"
 
 namespace stagesync::cutover {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double SecondsSince(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-std::string Fixed(double v, int digits = 3) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
 // A step failed: the message becomes the step's detail and the report's error.
 struct StepFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// One `[cutover] checks` query on the target: passes when its first row's first column is
-// true (t, true, or a non-zero number).
-bool CheckPasses(const Config& config, const std::string& sql, std::string* value) {
-  std::optional<std::string> v;
-  if (config.target.kind == "mysql") {
-    auto conn = mysql::Connect(config.target);
-    auto rows = mysql::Query(*conn, sql);
-    if (!rows.empty() && !rows[0].empty()) v = rows[0][0];
-  } else {
-    auto conn = pg::Connect(config.target, "stagesync-cutover");
-    pqxx::nontransaction tx(*conn);
-    auto r = tx.exec(sql);
-    if (!r.empty() && r.columns() > 0 && !r[0][0].is_null()) v = r[0][0].as<std::string>();
-  }
-  *value = v.value_or("no row");
-  if (!v) return false;
-  std::string s = AsciiLower(*v);
-  if (s == "t" || s == "true") return true;
-  char* end = nullptr;
-  double d = std::strtod(s.c_str(), &end);
-  return end != s.c_str() && *end == '\0' && d != 0;
+// How a step that did not fail ended.
+struct Outcome {
+  StepStatus status;
+  std::string detail;
+};
+Outcome Done(std::string detail) {
+  return {StepStatus::kOk, std::move(detail)};
+}
+Outcome Skipped(const std::string& why) {
+  return {StepStatus::kSkipped, "skipped (" + why + ")"};
 }
 
 class Machine {
  public:
-  Machine(const Config& config, const CutoverOptions& options, const std::atomic<bool>& stop,
-          const std::function<void(const CutoverReport&)>& progress, CutoverReport* report)
-      : config_(config), options_(options), stop_(stop), progress_(progress), r_(*report) {
+  Machine(CutoverWorld& world, const Config& config, const CutoverOptions& options,
+          const std::atomic<bool>& stop, const std::function<void(const CutoverReport&)>& progress,
+          CutoverReport* report)
+      : world_(world),
+        config_(config),
+        options_(options),
+        stop_(stop),
+        progress_(progress),
+        r_(*report) {
     r_ = CutoverReport{};
     r_.dry_run = options.dry_run;
-    r_.started_at = NowUs();
+    r_.started_at = world_.wall_now();
     for (const char* name : {"gate", "fence", "marker", "sequences", "verify", "switch"}) {
       r_.steps.push_back(CutoverStep{name});
     }
   }
 
   Status Run() {
-    capture::SourceCheck check;
-    if (Status s = capture::CheckSource(config_, &check); !s.ok()) return s;
-    if (!check.problems.empty()) return Status::Usage("source: " + check.problems.front());
-    tables_ = check.tables;
+    if (Status s = world_.check_source(&tables_); !s.ok()) return s;
     try {
-      production_ = Production::Open(config_);
-      counters_ = TargetCounters::Open(config_);
+      production_ = world_.open_production();
+      counters_ = world_.open_target_counters();
     } catch (const std::exception& e) {
       return Status::Usage(std::string("cutover: ") + e.what());
     }
@@ -93,10 +64,10 @@ class Machine {
       if (!problems.empty()) return Status::Usage(problems.front());
     }
     // A `run` that has just started reports itself within a heartbeat or two.
-    SyncStatus st = ReadStatus(config_, /*peek_slot=*/false);
+    SyncStatus st = world_.read_status();
     for (int i = 0; i < 20 && !st.run_alive && !stop_; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
-      st = ReadStatus(config_, /*peek_slot=*/false);
+      world_.sleep(std::chrono::milliseconds(250));
+      st = world_.read_status();
     }
     if (!st.run_alive) {
       return Status::Usage(
@@ -106,170 +77,168 @@ class Machine {
     }
     Publish();
 
-    Status failed;
     if (!Step(0, [&] { return Gate(); }) || !Step(1, [&] { return Fence(); }) ||
         !Step(2, [&] { return Marker(); }) || !Step(3, [&] { return Sequences(); }) ||
         !Step(4, [&] { return Verify(); }) || !Step(5, [&] { return Switch(); })) {
       Undo();
-      r_.state = "failed";
+      r_.state = CutoverState::kFailed;
       Publish();
       return Status::Error("cutover failed at " + r_.failed_step + ": " + r_.error);
     }
     if (fence_started_) r_.downtime_seconds = SecondsSince(*fence_started_);
-    r_.state = options_.dry_run ? "dry_run_done" : "done";
+    r_.state = options_.dry_run ? CutoverState::kDryRunDone : CutoverState::kDone;
     Publish();
     return Status::Ok();
   }
 
  private:
+  double SecondsSince(Clock::time_point t) const {
+    return std::chrono::duration<double>(world_.now() - t).count();
+  }
+
+  // Between two polls of a wait: a signal ends it as the step's failure.
+  void Pause(Duration d) {
+    if (stop_) throw StepFailure("interrupted (SIGINT/SIGTERM)");
+    world_.sleep(d);
+  }
+
   // Runs one step, timing it; false if it failed (the report says why).
-  bool Step(size_t i, const std::function<std::string()>& body) {
+  bool Step(size_t i, const std::function<Outcome()>& body) {
     CutoverStep& step = r_.steps[i];
-    step.status = "running";
+    step.status = StepStatus::kRunning;
     Publish();
-    auto started = Clock::now();
+    auto started = world_.now();
     try {
       if (stop_) throw StepFailure("interrupted (SIGINT/SIGTERM)");
-      step.detail = body();
-      step.status = step.detail.rfind("skipped", 0) == 0 ? "skipped" : "ok";
+      Outcome outcome = body();
+      step.status = outcome.status;
+      step.detail = std::move(outcome.detail);
     } catch (const std::exception& e) {
-      step.status = "failed";
+      step.status = StepStatus::kFailed;
       step.detail = e.what();
       r_.failed_step = step.name;
       r_.error = e.what();
     }
     step.seconds = SecondsSince(started);
-    LOG_INFO("cutover: " << step.name << " " << step.status << " in " << Fixed(*step.seconds)
-                         << " s: " << step.detail);
+    LOG_INFO("cutover: " << step.name << " " << StepStatusName(step.status) << " in "
+                         << ThreeDecimals(*step.seconds) << " s: " << step.detail);
     Publish();
-    return step.status != "failed";
+    return step.status != StepStatus::kFailed;
   }
 
-  std::string Gate() {
+  Outcome Gate() {
     double max_lag = std::chrono::duration<double>(
                          options_.max_lag.count() ? options_.max_lag : config_.cutover.max_lag)
                          .count();
-    auto deadline = Clock::now() + options_.timeout;
+    auto deadline = world_.now() + options_.timeout;
     std::string last = "unknown";
     while (true) {
-      SyncStatus st = ReadStatus(config_, /*peek_slot=*/false);
-      if (st.lag_seconds) last = Fixed(*st.lag_seconds) + " s";
+      SyncStatus st = world_.read_status();
+      if (st.lag_seconds) last = ThreeDecimals(*st.lag_seconds) + " s";
       if (st.run_alive && st.lag_seconds && *st.lag_seconds <= max_lag) {
-        return "lag " + last + " <= max_lag " + Fixed(max_lag) + " s";
+        return Done("lag " + last + " <= max_lag " + ThreeDecimals(max_lag) + " s");
       }
       if (!st.run_alive) last += " and `run` is not up (" + st.state + ")";
-      if (Clock::now() >= deadline) {
-        throw StepFailure("lag never reached max_lag " + Fixed(max_lag) + " s within " +
+      if (world_.now() >= deadline) {
+        throw StepFailure("lag never reached max_lag " + ThreeDecimals(max_lag) + " s within " +
                           FormatDuration(options_.timeout) + " (last: " + last + ")");
       }
-      if (stop_) throw StepFailure("interrupted (SIGINT/SIGTERM)");
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      Pause(std::chrono::milliseconds(200));
     }
   }
 
-  std::string Fence() {
-    if (options_.dry_run) return "skipped (dry run)";
-    if (config_.cutover.fence == "none") return "skipped (cutover.fence = none)";
-    fence_started_ = Clock::now();
+  Outcome Fence() {
+    if (options_.dry_run) return Skipped("dry run");
+    if (config_.cutover.fence == "none") return Skipped("cutover.fence = none");
+    fence_started_ = world_.now();
     fenced_ = true;  // from here on, a failure unfences, even of a half-done fence
-    r_.state = "fenced";
+    r_.state = CutoverState::kFenced;
     if (config_.cutover.fence == "command") {
-      int rc = RunShell(config_.cutover.fence_command, {"STAGESYNC_STEP=fence"});
+      int rc = world_.run_shell(config_.cutover.fence_command, {"STAGESYNC_STEP=fence"});
       if (rc != 0) throw StepFailure("fence_command exited with " + std::to_string(rc));
-      return "fence_command done";
+      return Done("fence_command done");
     }
-    return production_->Fence();
+    return Done(production_->Fence());
   }
 
-  std::string Marker() {
-    auto started = Clock::now();
+  Outcome Marker() {
+    auto started = world_.now();
     Lsn marker = production_->WriteMarker();
-    capture::SourcePosition source;  // for the binlog's file name in messages
-    (void)capture::ReadSourcePosition(config_, &source);
-    auto describe = [&](Lsn lsn) { return capture::FormatSourcePosition(config_, source, lsn); };
+    auto describe = world_.drain->PositionFormat();
     auto deadline = started + config_.cutover.drain_timeout;
     if (config_.stream.transport == "kafka") return DrainKafka(marker, deadline, describe);
     while (true) {
-      apply::AppliedPosition applied;
-      if (Status s = apply::ReadAppliedPosition(config_, &applied); !s.ok()) {
+      Lsn applied = 0;
+      if (Status s = world_.drain->ReadApplied(&applied); !s.ok()) {
         throw StepFailure(s.message());
       }
-      if (applied.lsn >= marker) {
-        return "applied " + describe(applied.lsn) + " >= marker " + describe(marker);
+      if (applied >= marker) {
+        return Done("applied " + describe(applied) + " >= marker " + describe(marker));
       }
-      if (Clock::now() >= deadline) {
+      if (world_.now() >= deadline) {
         throw StepFailure(
             "the marker at " + describe(marker) + " was not applied within cutover.drain_timeout " +
-            FormatDuration(config_.cutover.drain_timeout) + " (applied: " + describe(applied.lsn) +
+            FormatDuration(config_.cutover.drain_timeout) + " (applied: " + describe(applied) +
             "); is `stagesync run` up and applying?");
       }
-      if (stop_) throw StepFailure("interrupted (SIGINT/SIGTERM)");
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      Pause(std::chrono::milliseconds(10));
     }
   }
 
   // Capture and apply run apart: first everything up to the marker is confirmed by Kafka,
   // then apply's group has applied every partition up to where Kafka ends now.
-  std::string DrainKafka(Lsn marker, Clock::time_point deadline,
-                         const std::function<std::string(Lsn)>& describe) {
+  Outcome DrainKafka(Lsn marker, Clock::time_point deadline,
+                     const std::function<std::string(Lsn)>& describe) {
     auto wait = [&](const std::string& what, const std::function<bool()>& done) {
       while (!done()) {
-        if (Clock::now() >= deadline) {
+        if (world_.now() >= deadline) {
           throw StepFailure(what + " within cutover.drain_timeout " +
                             FormatDuration(config_.cutover.drain_timeout) +
                             "; are `stagesync capture` and `stagesync apply` up?");
         }
-        if (stop_) throw StepFailure("interrupted (SIGINT/SIGTERM)");
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        Pause(std::chrono::milliseconds(20));
       }
     };
     Lsn confirmed = 0;
     wait("Kafka did not confirm the marker at " + describe(marker), [&] {
-      if (config_.source.kind == "mysql") {
-        (void)capture::ReadCaptureResume(config_, &confirmed);
-      } else {
-        capture::SourcePosition source;
-        if (capture::ReadSourcePosition(config_, &source).ok()) confirmed = source.slot_confirmed;
-      }
+      if (auto c = world_.drain->ReadKafkaConfirmed()) confirmed = *c;
       return confirmed >= marker;
     });
     std::vector<kafka::PartitionEnd> ends;
-    if (Status s = kafka::PartitionEnds(config_, topics::ApplyTopicRegex(config_), &ends); !s.ok()) {
-      throw StepFailure(s.message());
-    }
-    int64_t records = 0;
+    if (Status s = world_.drain->ReadPartitionEnds(&ends); !s.ok()) throw StepFailure(s.message());
     wait("apply did not reach the end of every partition", [&] {
       std::vector<apply::KafkaPosition> positions;
-      if (!apply::ReadKafkaPositions(config_, &positions).ok()) return false;
+      if (!world_.drain->ReadApplyOffsets(&positions).ok()) return false;
       std::map<std::pair<std::string, int32_t>, int64_t> next;
       for (const auto& p : positions) next[{p.topic, p.partition}] = p.next_offset;
-      records = 0;
+      int64_t records = 0;
       for (const auto& e : ends) {
         auto it = next.find({e.topic, e.partition});
         records += std::max<int64_t>(0, e.high - (it == next.end() ? 0 : it->second));
       }
       return records == 0;
     });
-    return "Kafka confirmed " + describe(confirmed) + " >= marker " + describe(marker) +
-           "; apply reached the end of " + std::to_string(ends.size()) + " partitions";
+    return Done("Kafka confirmed " + describe(confirmed) + " >= marker " + describe(marker) +
+                "; apply reached the end of " + std::to_string(ends.size()) + " partitions");
   }
 
-  std::string Sequences() {
-    auto lines = counters_->Sync(production_->Counters(tables_), tables_);
+  Outcome Sequences() {
+    auto source = production_->Counters(tables_);
+    // From here on, a failure restores, even after a half-done sync: Sync keeps the undo of
+    // each counter it raised as it goes, and one that throws midway has raised some already.
     synced_ = true;
+    auto lines = counters_->Sync(source, tables_);
     std::string out = std::to_string(lines.size()) + " counter" + (lines.size() == 1 ? "" : "s");
     for (const auto& l : lines) out += "; " + l;
-    return out;
+    return Done(out);
   }
 
-  std::string Verify() {
+  Outcome Verify() {
     std::string out;
     if (config_.cutover.verify != "none") {
       VerifyReport report;
       bool checksum = config_.cutover.verify == "checksum";
-      if (Status s = cutover::Verify(config_, checksum, nullptr, &report); !s.ok()) {
-        throw StepFailure(s.message());
-      }
+      if (Status s = world_.verify(checksum, &report); !s.ok()) throw StepFailure(s.message());
       if (!report.equal()) {
         std::string diff;
         for (const auto& t : report.tables) {
@@ -292,7 +261,7 @@ class Machine {
       std::string value;
       bool ok = false;
       try {
-        ok = CheckPasses(config_, sql, &value);
+        ok = world_.run_check(sql, &value);
       } catch (const std::exception& e) {
         throw StepFailure("check `" + sql + "` failed: " + e.what());
       }
@@ -301,17 +270,17 @@ class Machine {
     if (!config_.cutover.checks.empty()) {
       out += "; " + std::to_string(config_.cutover.checks.size()) + " checks passed";
     }
-    return out;
+    return Done(out);
   }
 
-  std::string Switch() {
-    if (options_.dry_run) return "skipped (dry run)";
+  Outcome Switch() {
+    if (options_.dry_run) return Skipped("dry run");
     if (config_.cutover.switch_command.empty()) {
-      return "no switch_command: point the applications at the target now";
+      return Done("no switch_command: point the applications at the target now");
     }
-    int rc = RunShell(config_.cutover.switch_command, {"STAGESYNC_STEP=switch"});
+    int rc = world_.run_shell(config_.cutover.switch_command, {"STAGESYNC_STEP=switch"});
     if (rc != 0) throw StepFailure("switch_command exited with " + std::to_string(rc));
-    return "switch_command done";
+    return Done("switch_command done");
   }
 
   // After a failure: production writable again, the target's counters as they were.
@@ -329,7 +298,7 @@ class Machine {
       std::string what;
       try {
         if (config_.cutover.fence == "command") {
-          int rc = RunShell(config_.cutover.unfence_command, {"STAGESYNC_STEP=unfence"});
+          int rc = world_.run_shell(config_.cutover.unfence_command, {"STAGESYNC_STEP=unfence"});
           what = rc == 0 ? "unfence_command done"
                          : "unfence_command exited with " + std::to_string(rc) +
                                ": PRODUCTION MAY STILL BE FENCED";
@@ -347,17 +316,17 @@ class Machine {
 
   void Publish() {
     if (progress_) progress_(r_);
-    if (Status s = record_.Write(r_.state, CutoverJson(r_)); !s.ok()) {
+    if (Status s = world_.write_record(r_.state, CutoverJson(r_)); !s.ok()) {
       LOG_WARN(s.message());
     }
   }
 
+  CutoverWorld& world_;
   const Config& config_;
   const CutoverOptions& options_;
   const std::atomic<bool>& stop_;
   const std::function<void(const CutoverReport&)>& progress_;
   CutoverReport& r_;
-  CutoverRecord record_{config_};
   std::vector<TableShape> tables_;
   std::unique_ptr<Production> production_;
   std::unique_ptr<TargetCounters> counters_;
@@ -367,76 +336,19 @@ class Machine {
 
 }  // namespace
 
+Status RunCutover(CutoverWorld& world, const Config& config, const CutoverOptions& options,
+                  const std::atomic<bool>& stop,
+                  const std::function<void(const CutoverReport&)>& progress,
+                  CutoverReport* report) {
+  return Machine(world, config, options, stop, progress, report).Run();
+}
+
 Status RunCutover(const Config& config, const CutoverOptions& options,
                   const std::atomic<bool>& stop,
                   const std::function<void(const CutoverReport&)>& progress,
                   CutoverReport* report) {
-  return Machine(config, options, stop, progress, report).Run();
-}
-
-std::string CutoverJson(const CutoverReport& r) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  auto str = [&](const char* key, const std::string& v) {
-    w.Key(key);
-    if (v.empty()) {
-      w.Null();
-    } else {
-      w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
-    }
-  };
-  auto num = [&](const char* key, const std::optional<double>& v) {
-    w.Key(key);
-    if (v) {
-      w.Double(*v);
-    } else {
-      w.Null();
-    }
-  };
-  w.StartObject();
-  str("state", r.state);
-  w.Key("dry_run");
-  w.Bool(r.dry_run);
-  w.Key("started_at_us");
-  w.Int64(r.started_at);
-  std::string current;
-  for (const auto& s : r.steps) {
-    if (s.status == "running") current = s.name;
-  }
-  str("step", current);
-  num("downtime_seconds", r.downtime_seconds);
-  str("failed_step", r.failed_step);
-  str("error", r.error);
-  str("unfenced", r.unfenced);
-  w.Key("steps");
-  w.StartArray();
-  for (const auto& s : r.steps) {
-    w.StartObject();
-    str("name", s.name);
-    str("status", s.status);
-    num("seconds", s.seconds);
-    w.Key("detail");
-    w.String(s.detail.c_str(), static_cast<rapidjson::SizeType>(s.detail.size()));
-    w.EndObject();
-  }
-  w.EndArray();
-  w.EndObject();
-  return buf.GetString();
-}
-
-std::string CutoverText(const CutoverReport& r) {
-  std::ostringstream out;
-  out << "cutover" << (r.dry_run ? " (dry run)" : "") << ": " << r.state << "\n";
-  char line[96];
-  for (const auto& s : r.steps) {
-    std::snprintf(line, sizeof line, "  %-10s %-8s %9s  ", s.name.c_str(), s.status.c_str(),
-                  s.seconds ? (Fixed(*s.seconds) + " s").c_str() : "-");
-    out << line << s.detail << "\n";
-  }
-  if (r.downtime_seconds) out << "downtime " << Fixed(*r.downtime_seconds) << " s\n";
-  if (!r.failed_step.empty()) out << "failed at " << r.failed_step << ": " << r.error << "\n";
-  if (!r.unfenced.empty()) out << "undone: " << r.unfenced << "\n";
-  return out.str();
+  CutoverWorld world = WorldFromConfig(config);
+  return RunCutover(world, config, options, stop, progress, report);
 }
 
 }  // namespace stagesync::cutover

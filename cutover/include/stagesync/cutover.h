@@ -107,14 +107,20 @@ std::string VerifyText(const VerifyReport& report);
 // The cutover state machine (CONTRACT.md): gate on lag, fence production, drain through a
 // marker, sync sequences, verify, switch. Any failure before the switch completes unfences
 // production and puts back what it changed on the target.
+enum class StepStatus { kPending, kRunning, kOk, kFailed, kSkipped };
+enum class CutoverState { kRunning, kFenced, kFailed, kDone, kDryRunDone };
+// The contract's words for them, as the report's JSON and text (and `status`) show them:
+// pending | running | ok | failed | skipped; running | fenced | failed | done | dry_run_done.
+const char* StepStatusName(StepStatus status);
+const char* CutoverStateName(CutoverState state);
 struct CutoverStep {
-  std::string name;                // gate | fence | marker | sequences | verify | switch
-  std::string status = "pending";  // pending | running | ok | failed | skipped
+  std::string name;  // gate | fence | marker | sequences | verify | switch
+  StepStatus status = StepStatus::kPending;
   std::optional<double> seconds;
   std::string detail;
 };
 struct CutoverReport {
-  std::string state = "running";  // running | fenced | failed | done | dry_run_done
+  CutoverState state = CutoverState::kRunning;
   bool dry_run = false;
   TimestampUs started_at = 0;
   std::vector<CutoverStep> steps;
