@@ -1,9 +1,9 @@
-// The stagesync commands, one function each; main() parses arguments and dispatches.
+// The stagesync commands, one function each; command_line.h declares their flags and main()
+// dispatches to them.
 #pragma once
 
 #include <chrono>
 #include <string>
-#include <vector>
 
 #include "stagesync/config.h"
 

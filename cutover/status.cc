@@ -10,6 +10,7 @@
 #include "record.h"
 #include "stagesync/cutover.h"
 #include "stagesync/kafka.h"
+#include "stagesync/run.h"
 #include "stagesync/topics.h"
 #include "stagesync/secrets.h"
 
@@ -66,31 +67,6 @@ int64_t FreshnessLimitUs(const Config& config) {
           .count();
   return std::max<int64_t>(5'000'000, 3 * beat);
 }
-
-}  // namespace
-
-double LiveLagSeconds(const Config& config, const apply::ApplyProgress& apply,
-                      const capture::CaptureProgress& capture, TimestampUs now) {
-  double lag = 0;
-  if (TimestampUs pending = apply.pending_since.load(); pending > 0) lag = Seconds(now - pending);
-  // Nothing pending here, but heartbeats stopped arriving: the source is still decoding
-  // something large (or is unreachable), so the oldest unapplied change is at least this old.
-  int64_t beat =
-      std::chrono::duration_cast<std::chrono::microseconds>(config.monitor.heartbeat_interval)
-          .count();
-  TimestampUs last_seen = capture.last_received_commit_time.load();
-  if (last_seen > 0 && now - last_seen > 2 * beat + 500'000) {
-    lag = std::max(lag, Seconds(now - last_seen - beat));
-  }
-  return lag;
-}
-
-std::string LiveState(const Config& config, double lag_seconds) {
-  double beat = static_cast<double>(config.monitor.heartbeat_interval.count()) / 1000.0;
-  return lag_seconds > std::max(1.0, 2 * beat) ? "catching_up" : "streaming";
-}
-
-namespace {
 
 SyncStatus ReadStreamStatus(const Config& config, bool peek_slot) {
   SyncStatus st;
@@ -205,7 +181,7 @@ void KafkaView(const Config& config, SyncStatus* st) {
     apply_lag = Seconds(NowUs() - *st->applied_commit_time);
   }
   st->lag_seconds = std::max(capture->lag_seconds, apply_lag);
-  st->state = LiveState(config, *st->lag_seconds);
+  st->state = run::LiveState(config, *st->lag_seconds);
 }
 
 }  // namespace

@@ -48,12 +48,6 @@ SyncStatus ReadStatus(const Config& config, bool peek_slot = true);
 std::string StatusJson(const SyncStatus& status);
 std::string StatusText(const SyncStatus& status);
 
-// The lag of a running pipeline, from what apply holds pending and what capture last saw.
-double LiveLagSeconds(const Config& config, const apply::ApplyProgress& apply,
-                      const capture::CaptureProgress& capture, TimestampUs now);
-// "streaming" when lag is within a couple of heartbeats, else "catching_up".
-std::string LiveState(const Config& config, double lag_seconds);
-
 // The status in Prometheus' text exposition format (what GET /metrics serves); with `live`,
 // the running applier's per-table counters and batch-duration histogram too.
 std::string MetricsText(const SyncStatus& status,
