@@ -184,7 +184,7 @@ Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop, std::a
   // A record that cannot be applied stops apply, or with on_error = "dead-letter" is set
   // aside (durably, before the offset past it is stored).
   auto reject = [&](const kafka::Message& m, const std::string& why) -> Status {
-    if (config.apply.on_error != "dead-letter") {
+    if (config.apply.on_error != OnError::kDeadLetter) {
       return Status::Error("record " + where(m) + ": " + why +
                            " (set [apply] on_error = \"dead-letter\" to set such records aside)");
     }

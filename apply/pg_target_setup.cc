@@ -15,20 +15,21 @@ namespace {}  // namespace
 
 Status PrepareTarget(const Config& config, const std::vector<TableShape>& source_tables,
                      std::vector<std::string>* warnings) {
-  return config.target.kind == "mysql" ? PrepareMysqlTarget(config, source_tables, warnings)
-                                       : PreparePostgresTarget(config, source_tables, warnings);
+  return config.target.kind == Engine::kMysql
+             ? PrepareMysqlTarget(config, source_tables, warnings)
+             : PreparePostgresTarget(config, source_tables, warnings);
 }
 
 Status CheckTargetMapping(const Config& config, const std::vector<TableShape>& source_tables,
                           std::vector<std::string>* problems) {
-  return config.target.kind == "mysql"
+  return config.target.kind == Engine::kMysql
              ? CheckMysqlTargetMapping(config, source_tables, problems)
              : CheckPostgresTargetMapping(config, source_tables, problems);
 }
 
 Status CheckMappingColumns(const Config& config, const std::vector<TableShape>& source_tables,
                            std::vector<std::string>* problems) {
-  return config.target.kind == "mysql"
+  return config.target.kind == Engine::kMysql
              ? CheckMysqlMappingColumns(config, source_tables, problems)
              : CheckPostgresMappingColumns(config, source_tables, problems);
 }
@@ -68,7 +69,7 @@ Status CheckPostgresMappingColumns(const Config& config,
 
 Status ResolveTargetTable(const Config& config, const TableShape& source,
                           std::optional<TableCorrespondence>* out) {
-  if (config.target.kind == "mysql") return ResolveMysqlTargetTable(config, source, out);
+  if (config.target.kind == Engine::kMysql) return ResolveMysqlTargetTable(config, source, out);
   try {
     auto conn = pg::Connect(config.target, "stagesync-verify");
     pqxx::read_transaction tx(*conn);
@@ -167,7 +168,7 @@ Status CheckPostgresTargetMapping(const Config& config,
 }
 
 Status ReadAppliedPosition(const Config& config, AppliedPosition* out) {
-  if (config.target.kind == "mysql") return ReadMysqlAppliedPosition(config, out);
+  if (config.target.kind == Engine::kMysql) return ReadMysqlAppliedPosition(config, out);
   try {
     auto conn = pg::Connect(config.target, "stagesync-status");
     pqxx::read_transaction tx(*conn);
@@ -222,7 +223,7 @@ Status LiveStatusWriter::WriteError(const std::string& error) {
 
 Status LiveStatusWriter::Store(double lag_seconds, const std::string& state,
                                const std::string& error) {
-  if (config_.target.kind == "mysql")
+  if (config_.target.kind == Engine::kMysql)
     return WriteMysqlLiveStatus(config_, lag_seconds, state, error);
   try {
     if (!conn_) {

@@ -85,13 +85,13 @@ Status SessionApplier::RowError(const RowChange& c, const Status& cause) const {
   auto it = plans_.find(c.relation.get());
   std::string key = it != plans_.end() ? DescribeKey(*it->second, c) : "";
   std::string target = it != plans_.end() ? it->second->TargetName() : "?";
-  return Status::Error("apply of " + std::string(OpName(c.op)) + " on " +
-                       c.relation->QualifiedName() + " key " + key + " at " +
-                       DescribePosition(config.source.kind, c.lsn) + " into " + target +
-                       " failed: " + cause.message() +
-                       ". Nothing after the last applied position was committed; fix the "
-                       "target and start `stagesync " +
-                       (config.stream.transport == "kafka" ? "apply" : "run") + "` again.");
+  return Status::Error(
+      "apply of " + std::string(OpName(c.op)) + " on " + c.relation->QualifiedName() + " key " +
+      key + " at " + DescribePosition(config.source.kind, c.lsn) + " into " + target +
+      " failed: " + cause.message() +
+      ". Nothing after the last applied position was committed; fix the "
+      "target and start `stagesync " +
+      (config.stream.transport == Transport::kKafka ? "apply" : "run") + "` again.");
 }
 
 Status SessionApplier::WriteRow(const TablePlan& plan, const RowChange& c) {
@@ -294,8 +294,8 @@ namespace {
 
 Status OpenSessionApplier(const Config& config, std::unique_ptr<SessionApplierHandle>* out) {
   std::unique_ptr<TargetSession> session;
-  Status s = config.target.kind == "mysql" ? OpenMysqlSession(config, &session)
-                                           : OpenPostgresSession(config, &session);
+  Status s = config.target.kind == Engine::kMysql ? OpenMysqlSession(config, &session)
+                                                  : OpenPostgresSession(config, &session);
   if (!s.ok()) return s;
   auto applier = std::make_unique<SessionApplier>(config, std::move(session));
   if (Status s = applier->Open(); !s.ok()) return s;
@@ -314,8 +314,8 @@ Status OpenApplier(const Config& config, std::unique_ptr<Applier>* out) {
 
 Status OpenKafkaTarget(const Config& config, std::unique_ptr<KafkaTarget>* out) {
   // `apply` may run on a target that `setup` never saw: its bookkeeping comes first.
-  Status ensured = config.target.kind == "mysql" ? EnsureMysqlBookkeeping(config)
-                                                 : EnsurePostgresBookkeeping(config);
+  Status ensured = config.target.kind == Engine::kMysql ? EnsureMysqlBookkeeping(config)
+                                                        : EnsurePostgresBookkeeping(config);
   if (!ensured.ok()) return ensured;
   std::unique_ptr<SessionApplierHandle> applier;
   if (Status s = OpenSessionApplier(config, &applier); !s.ok()) return s;

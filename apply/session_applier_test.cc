@@ -147,7 +147,7 @@ EventBatch Txn(Lsn end, std::vector<int> ids, RowOp op = RowOp::kInsert,
 class SessionApplierTest : public ::testing::Test {
  protected:
   SessionApplierTest() {
-    config_.source.kind = "postgres";
+    config_.source.kind = Engine::kPostgres;
     config_.source.slot = "s";
     config_.apply.batch_delay = Duration(60000);  // groups end on rows or an idle queue
   }

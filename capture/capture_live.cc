@@ -17,7 +17,7 @@ CaptureLiveWriter::CaptureLiveWriter(const Config& config) : config_(config) {}
 CaptureLiveWriter::~CaptureLiveWriter() = default;
 
 Status CaptureLiveWriter::Write(double lag_seconds) {
-  const bool mysql = config_.source.kind == "mysql";
+  const bool mysql = config_.source.kind == Engine::kMysql;
   try {
     if (!conn_) {
       auto c = std::make_unique<Connection>();
@@ -58,7 +58,7 @@ Status CaptureLiveWriter::Write(double lag_seconds) {
 Status ReadCaptureLive(const Config& config, std::optional<CaptureLive>* out) {
   out->reset();
   try {
-    if (config.source.kind == "mysql") {
+    if (config.source.kind == Engine::kMysql) {
       auto conn = mysql::Connect(config.source);
       if (mysql::Query(*conn, "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
                                   mysql::QuoteLiteral(kSourceSchema) +

@@ -100,7 +100,7 @@ class BinlogStream {
     auto now = std::chrono::steady_clock::now();
     // Only `capture` (to Kafka) resumes from here; `run` resumes from the target's applied
     // position, and writing it would only add binlog that status counts as behind.
-    if (config_.stream.transport != "kafka") return;
+    if (config_.stream.transport != Transport::kKafka) return;
     if (!sql_ || (!force && now - last_confirm_ < std::chrono::seconds(1))) return;
     last_confirm_ = now;
     Lsn durable = durable_();

@@ -1,4 +1,4 @@
-// capture.h's entry points: each picks the engine's implementation by source.kind.
+// capture.h's entry points, over the source engine source.kind names (SourceFor).
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
@@ -11,8 +11,106 @@
 namespace stagesync::capture {
 namespace {
 
-bool IsMysql(const Config& config) {
-  return config.source.kind == "mysql";
+// One source engine's side of capture.h, chosen once per call by source.kind.
+class SourceEngine {
+ public:
+  virtual ~SourceEngine() = default;
+  virtual Status Check(const Config& config, SourceCheck* check) const = 0;
+  virtual Status Prepare(const Config& config, const SourceCheck& check,
+                         std::vector<std::string>* notes) const = 0;
+  virtual Status Teardown(const Config& config, std::vector<std::string>* notes) const = 0;
+  virtual Status ReadPosition(const Config& config, SourcePosition* out) const = 0;
+  virtual std::string FormatPosition(const SourcePosition& source, Lsn lsn) const = 0;
+  virtual Status Run(const Config& config, Lsn start, EventQueue& queue,
+                     const std::function<Lsn()>& durable_position,
+                     const std::function<void()>& await_consumer, const std::atomic<bool>& stop,
+                     CaptureProgress* progress) const = 0;
+  // Where a restarted `capture` resumes when the source keeps no slot (0: from the start).
+  virtual Status ReadResume(const Config& config, Lsn* out) const = 0;
+  virtual Status PeekOldestPendingCommit(const Config& config, Lsn applied, Duration timeout,
+                                         std::optional<TimestampUs>* commit_time) const = 0;
+  virtual HeartbeatBeat Heartbeat(const Config& config) const = 0;
+};
+
+class PostgresSource : public SourceEngine {
+ public:
+  Status Check(const Config& config, SourceCheck* check) const override {
+    return CheckPostgresSource(config, check);
+  }
+  Status Prepare(const Config& config, const SourceCheck& check,
+                 std::vector<std::string>* notes) const override {
+    return PreparePostgresSource(config, check, notes);
+  }
+  Status Teardown(const Config& config, std::vector<std::string>* notes) const override {
+    return TeardownPostgresSource(config, notes);
+  }
+  Status ReadPosition(const Config& config, SourcePosition* out) const override {
+    return ReadPostgresSourcePosition(config, out);
+  }
+  std::string FormatPosition(const SourcePosition&, Lsn lsn) const override {
+    return FormatLsn(lsn);
+  }
+  Status Run(const Config& config, Lsn start, EventQueue& queue,
+             const std::function<Lsn()>& durable_position,
+             const std::function<void()>& await_consumer, const std::atomic<bool>& stop,
+             CaptureProgress* progress) const override {
+    return RunPostgresCapture(config, start, queue, durable_position, await_consumer, stop,
+                              progress);
+  }
+  // The slot holds the position.
+  Status ReadResume(const Config&, Lsn* out) const override {
+    *out = 0;
+    return Status::Ok();
+  }
+  Status PeekOldestPendingCommit(const Config& config, Lsn applied, Duration timeout,
+                                 std::optional<TimestampUs>* commit_time) const override {
+    return PeekPostgresOldestPendingCommit(config, applied, timeout, commit_time);
+  }
+  HeartbeatBeat Heartbeat(const Config& config) const override { return PostgresHeartbeat(config); }
+};
+
+class MysqlSource : public SourceEngine {
+ public:
+  Status Check(const Config& config, SourceCheck* check) const override {
+    return CheckMysqlSource(config, check);
+  }
+  Status Prepare(const Config& config, const SourceCheck& check,
+                 std::vector<std::string>* notes) const override {
+    return PrepareMysqlSource(config, check, notes);
+  }
+  Status Teardown(const Config& config, std::vector<std::string>* notes) const override {
+    return TeardownMysqlSource(config, notes);
+  }
+  Status ReadPosition(const Config& config, SourcePosition* out) const override {
+    return ReadMysqlSourcePosition(config, out);
+  }
+  std::string FormatPosition(const SourcePosition& source, Lsn lsn) const override {
+    if (lsn == 0) return "";
+    return mysql::FormatPosition(source.binlog_file.empty() ? "binlog.000000" : source.binlog_file,
+                                 lsn);
+  }
+  Status Run(const Config& config, Lsn start, EventQueue& queue,
+             const std::function<Lsn()>& durable_position,
+             const std::function<void()>& await_consumer, const std::atomic<bool>& stop,
+             CaptureProgress* progress) const override {
+    return RunMysqlCapture(config, start, queue, durable_position, await_consumer, stop, progress);
+  }
+  Status ReadResume(const Config& config, Lsn* out) const override {
+    *out = 0;
+    return ReadMysqlConfirmedPosition(config, out);
+  }
+  Status PeekOldestPendingCommit(const Config& config, Lsn applied, Duration timeout,
+                                 std::optional<TimestampUs>* commit_time) const override {
+    return PeekMysqlOldestPendingCommit(config, applied, timeout, commit_time);
+  }
+  HeartbeatBeat Heartbeat(const Config& config) const override { return MysqlHeartbeat(config); }
+};
+
+const SourceEngine& SourceFor(const Config& config) {
+  static const PostgresSource postgres;
+  static const MysqlSource mysql;
+  if (config.source.kind == Engine::kMysql) return mysql;
+  return postgres;
 }
 
 }  // namespace
@@ -26,30 +124,24 @@ std::string MysqlStreamLock(const Config& config) {
 }
 
 Status CheckSource(const Config& config, SourceCheck* check) {
-  return IsMysql(config) ? CheckMysqlSource(config, check) : CheckPostgresSource(config, check);
+  return SourceFor(config).Check(config, check);
 }
 
 Status PrepareSource(const Config& config, const SourceCheck& check,
                      std::vector<std::string>* notes) {
-  return IsMysql(config) ? PrepareMysqlSource(config, check, notes)
-                         : PreparePostgresSource(config, check, notes);
+  return SourceFor(config).Prepare(config, check, notes);
 }
 
 Status TeardownSource(const Config& config, std::vector<std::string>* notes) {
-  return IsMysql(config) ? TeardownMysqlSource(config, notes)
-                         : TeardownPostgresSource(config, notes);
+  return SourceFor(config).Teardown(config, notes);
 }
 
 Status ReadSourcePosition(const Config& config, SourcePosition* out) {
-  return IsMysql(config) ? ReadMysqlSourcePosition(config, out)
-                         : ReadPostgresSourcePosition(config, out);
+  return SourceFor(config).ReadPosition(config, out);
 }
 
 std::string FormatSourcePosition(const Config& config, const SourcePosition& source, Lsn lsn) {
-  if (!IsMysql(config)) return FormatLsn(lsn);
-  if (lsn == 0) return "";
-  return mysql::FormatPosition(source.binlog_file.empty() ? "binlog.000000" : source.binlog_file,
-                               lsn);
+  return SourceFor(config).FormatPosition(source, lsn);
 }
 
 int64_t SourceBytesBehind(const SourcePosition& source, Lsn done) {
@@ -72,21 +164,17 @@ Status RunCapture(const Config& config, Lsn start, EventQueue& queue,
                   const std::function<Lsn()>& durable_position,
                   const std::function<void()>& await_consumer, const std::atomic<bool>& stop,
                   CaptureProgress* progress) {
-  if (IsMysql(config)) {
-    return RunMysqlCapture(config, start, queue, durable_position, await_consumer, stop, progress);
-  }
-  return RunPostgresCapture(config, start, queue, durable_position, await_consumer, stop, progress);
+  return SourceFor(config).Run(config, start, queue, durable_position, await_consumer, stop,
+                               progress);
 }
 
 Status ReadCaptureResume(const Config& config, Lsn* out) {
-  *out = 0;
-  return IsMysql(config) ? ReadMysqlConfirmedPosition(config, out) : Status::Ok();
+  return SourceFor(config).ReadResume(config, out);
 }
 
 Status PeekOldestPendingCommit(const Config& config, Lsn applied, Duration timeout,
                                std::optional<TimestampUs>* commit_time) {
-  return IsMysql(config) ? PeekMysqlOldestPendingCommit(config, applied, timeout, commit_time)
-                         : PeekPostgresOldestPendingCommit(config, applied, timeout, commit_time);
+  return SourceFor(config).PeekOldestPendingCommit(config, applied, timeout, commit_time);
 }
 
 struct HeartbeatWriter::State {
@@ -111,8 +199,7 @@ void HeartbeatWriter::Start() {
     while (!s->stop) {
       lock.unlock();
       try {
-        if (!beat)
-          beat = IsMysql(s->config) ? MysqlHeartbeat(s->config) : PostgresHeartbeat(s->config);
+        if (!beat) beat = SourceFor(s->config).Heartbeat(s->config);
         beat();
         warned = false;
       } catch (const std::exception& e) {

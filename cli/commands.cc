@@ -74,7 +74,7 @@ int Setup(const Config& config, const Options&) {
   for (const auto& w : check.warnings) Print(stderr, "warning: " + w + "\n");
   for (const auto& w : warnings) Print(stderr, "warning: " + w + "\n");
   for (const auto& n : notes) Print(stdout, n + "\n");
-  if (config.source.kind == "mysql") {
+  if (config.source.kind == Engine::kMysql) {
     std::printf("ready: %zu table%s selected on the source; stream %s, server_id %u\n",
                 check.tables.size(), check.tables.size() == 1 ? "" : "s",
                 config.source.slot.c_str(), config.source.server_id);
@@ -175,12 +175,12 @@ int Cutover(const Config& config, const Options& options) {
 }
 
 int Run(const Config& config, const Options&) {
-  if (config.stream.transport != "direct") {
+  if (config.stream.transport != Transport::kDirect) {
     std::fprintf(stderr,
                  "stagesync run: stream.transport = \"%s\": `run` is capture and apply in one "
                  "process without a broker; use `stagesync capture` and `stagesync apply` with "
                  "Kafka, or set transport = \"direct\"\n",
-                 config.stream.transport.c_str());
+                 Name(config.stream.transport));
     return kExitUsage;
   }
   if (!Preflight(config, "run", /*check_target=*/true)) return kExitUsage;
@@ -196,7 +196,7 @@ int Run(const Config& config, const Options&) {
 }
 
 int Capture(const Config& config, const Options&) {
-  if (config.stream.transport != "kafka") {
+  if (config.stream.transport != Transport::kKafka) {
     std::fprintf(stderr,
                  "stagesync capture: writes to Kafka: set [stream] transport = \"kafka\" and "
                  "brokers (or use `stagesync run` for the direct path)\n");
@@ -210,7 +210,7 @@ int Capture(const Config& config, const Options&) {
 }
 
 int Apply(const Config& config, const Options&) {
-  if (config.stream.transport != "kafka") {
+  if (config.stream.transport != Transport::kKafka) {
     std::fprintf(stderr,
                  "stagesync apply: reads from Kafka: set [stream] transport = \"kafka\" and "
                  "brokers (or use `stagesync run` for the direct path)\n");

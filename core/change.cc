@@ -79,8 +79,8 @@ void SetBinlogBaseName(std::string_view any_file_name) {
   BinlogBase() = std::string(any_file_name.substr(0, dot));
 }
 
-std::string DescribePosition(std::string_view source_kind, Lsn lsn) {
-  if (source_kind != "mysql") return "lsn=" + FormatLsn(lsn);
+std::string DescribePosition(Engine source, Lsn lsn) {
+  if (source != Engine::kMysql) return "lsn=" + FormatLsn(lsn);
   char buf[64];
   std::snprintf(buf, sizeof buf, ".%06u:%u", static_cast<unsigned>(lsn >> 32),
                 static_cast<unsigned>(lsn & 0xffffffffu));

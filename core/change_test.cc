@@ -23,11 +23,11 @@ TEST(Lsn, FormatsAndParsesLikePostgres) {
 // Issue 11, item 8: MySQL positions read as the binlog file and offset, as status prints them.
 TEST(Lsn, MysqlPositionsReadAsFileColonOffset) {
   Lsn at = (Lsn{6} << 32) | 1234;
-  EXPECT_EQ(DescribePosition("mysql", at), "binlog.000006:1234");
+  EXPECT_EQ(DescribePosition(Engine::kMysql, at), "binlog.000006:1234");
   SetBinlogBaseName("mysql-bin.000042");
-  EXPECT_EQ(DescribePosition("mysql", at), "mysql-bin.000006:1234");
+  EXPECT_EQ(DescribePosition(Engine::kMysql, at), "mysql-bin.000006:1234");
   SetBinlogBaseName("binlog.000001");
-  EXPECT_EQ(DescribePosition("postgres", 0x16B374D848), "lsn=16/B374D848");
+  EXPECT_EQ(DescribePosition(Engine::kPostgres, 0x16B374D848), "lsn=16/B374D848");
 }
 
 TEST(EventQueue, BoundsBytesButAlwaysAdmitsIntoAnEmptyQueue) {

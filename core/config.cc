@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "config_reader.h"
 #include "stagesync/secrets.h"
 
 namespace stagesync {
@@ -42,189 +43,11 @@ std::optional<ListenAddress> ParseListenAddress(const std::string& listen, std::
 }
 
 namespace {
-// Not std::tolower: under a Latin-1 locale it would fold the bytes of UTF-8 letters too.
-char AsciiLowerChar(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-}  // namespace
-
-std::string AsciiLower(std::string s) {
-  for (auto& c : s) c = AsciiLowerChar(c);
-  return s;
-}
-
-bool SourceConfig::Selects(const std::string& qualified) const {
-  auto matches = [&](const std::string& g) { return GlobMatch(g, qualified); };
-  return std::any_of(tables.begin(), tables.end(), matches) &&
-         std::none_of(exclude.begin(), exclude.end(), matches);
-}
-
-bool AsciiEqualFold(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (AsciiLowerChar(a[i]) != AsciiLowerChar(b[i])) return false;
-  }
-  return true;
-}
-
-int FindQualifiedName(const std::vector<std::pair<std::string, std::string>>& candidates,
-                      std::string_view schema, std::string_view table) {
-  int best = -1, best_rank = 0;
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    const auto& [s, t] = candidates[i];
-    if (!AsciiEqualFold(s, schema) || !AsciiEqualFold(t, table)) continue;
-    int rank = s == schema ? (t == table ? 3 : 2) : 1;
-    if (rank > best_rank) best = static_cast<int>(i), best_rank = rank;
-  }
-  return best;
-}
-
-bool GlobMatch(const std::string& pattern, const std::string& name) {
-  // Iterative wildcard match with backtracking on the last '*'.
-  size_t p = 0, n = 0, star = std::string::npos, mark = 0;
-  auto eq = [](char a, char b) { return AsciiLowerChar(a) == AsciiLowerChar(b); };
-  while (n < name.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || eq(pattern[p], name[n]))) {
-      ++p;
-      ++n;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = n;
-    } else if (star != std::string::npos) {
-      p = star + 1;
-      n = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
-namespace {
 
 bool IsUri(const std::string& dsn) {
   return dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0 ||
          dsn.rfind("mysql://", 0) == 0;
 }
-
-// Collects every problem in one pass so the user fixes the file once.
-class Reader {
- public:
-  explicit Reader(std::string origin) : origin_(std::move(origin)) {}
-
-  void Problem(const std::string& key, const std::string& what) {
-    problems_.push_back(origin_ + ": " + key + ": " + what);
-  }
-  bool HasProblems() const { return !problems_.empty(); }
-  std::string Joined() const {
-    std::string out = "invalid configuration:";
-    for (const auto& p : problems_) out += "\n  - " + p;
-    return out;
-  }
-
-  void CheckKeys(const toml::table& table, const std::string& prefix,
-                 const std::set<std::string>& allowed) {
-    for (const auto& [key, node] : table) {
-      std::string k(key.str());
-      if (!allowed.count(k)) {
-        std::string list;
-        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-        Problem(prefix + k, "unknown key; expected one of: " + list);
-      }
-    }
-  }
-
-  void String(const toml::table& t, const std::string& prefix, const char* key, std::string* out) {
-    const toml::node* node = t.get(key);
-    if (!node) return;
-    if (auto v = node->value<std::string>(); v && node->is_string()) {
-      *out = *v;
-    } else {
-      Problem(prefix + key, std::string("must be a string, e.g. ") + key + " = \"...\"");
-    }
-  }
-
-  void Bool(const toml::table& t, const std::string& prefix, const char* key, bool* out) {
-    const toml::node* node = t.get(key);
-    if (!node) return;
-    if (node->is_boolean()) {
-      *out = *node->value<bool>();
-    } else {
-      Problem(prefix + key, "must be true or false");
-    }
-  }
-
-  void StringList(const toml::table& t, const std::string& prefix, const char* key,
-                  std::vector<std::string>* out) {
-    const toml::node* node = t.get(key);
-    if (!node) return;
-    const toml::array* arr = node->as_array();
-    if (!arr) {
-      Problem(prefix + key, std::string("must be a list of strings, e.g. ") + key + " = [\"a\"]");
-      return;
-    }
-    out->clear();
-    for (const auto& item : *arr) {
-      if (!item.is_string()) {
-        Problem(prefix + key, "every entry must be a string");
-        return;
-      }
-      out->push_back(*item.value<std::string>());
-    }
-  }
-
-  void DurationKey(const toml::table& t, const std::string& prefix, const char* key, Duration* out,
-                   Duration minimum = Duration(0)) {
-    std::string text;
-    const toml::node* node = t.get(key);
-    if (!node) return;
-    if (!node->is_string()) {
-      Problem(prefix + key, "must be a duration string such as \"500ms\", \"2s\" or \"5m\"");
-      return;
-    }
-    text = *node->value<std::string>();
-    std::string problem;
-    auto d = ParseDuration(text, &problem);
-    if (!d) {
-      Problem(prefix + key, problem);
-    } else if (*d < minimum) {
-      Problem(prefix + key, "must be at least " + FormatDuration(minimum));
-    } else {
-      *out = *d;
-    }
-  }
-
-  void Integer(const toml::table& t, const std::string& prefix, const char* key, int64_t lo,
-               int64_t hi, int64_t* out) {
-    const toml::node* node = t.get(key);
-    if (!node) return;
-    if (!node->is_integer()) {
-      Problem(prefix + key, "must be an integer");
-      return;
-    }
-    int64_t v = *node->value<int64_t>();
-    if (v < lo || v > hi) {
-      Problem(prefix + key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
-      return;
-    }
-    *out = v;
-  }
-
-  void OneOf(const std::string& key, const std::string& value,
-             const std::set<std::string>& allowed) {
-    if (allowed.count(value)) return;
-    std::string list;
-    for (const auto& a : allowed) list += (list.empty() ? "" : " | ") + a;
-    Problem(key, "\"" + value + "\" is not valid; use " + list);
-  }
-
-  const std::string& origin() const { return origin_; }
-
- private:
-  std::string origin_;
-  std::vector<std::string> problems_;
-};
 
 const toml::table* Section(Reader& r, const toml::table& root, const char* name) {
   const toml::node* node = root.get(name);
@@ -237,17 +60,17 @@ const toml::table* Section(Reader& r, const toml::table& root, const char* name)
 }
 
 void ReadEndpoint(Reader& r, const toml::table& t, const std::string& prefix, EndpointConfig* e) {
-  r.String(t, prefix, "kind", &e->kind);
+  r.Choice(t, prefix, "kind", {{"mysql", Engine::kMysql}, {"postgres", Engine::kPostgres}},
+           &e->kind);
   r.String(t, prefix, "dsn", &e->dsn);
   r.String(t, prefix, "password_file", &e->password_file);
-  r.OneOf(prefix + "kind", e->kind, {"postgres", "mysql"});
   if (e->dsn.empty()) {
     r.Problem(prefix + "dsn",
               "is required, e.g. dsn = \"host=127.0.0.1 port=5432 dbname=prod user=repl\"");
-  } else if ((e->kind == "mysql") != (e->dsn.rfind("mysql://", 0) == 0)) {
-    r.Problem(prefix + "dsn", e->kind == "mysql" ? "kind = \"mysql\" needs a dsn like "
-                                                   "\"mysql://user@127.0.0.1:3306/database\""
-                                                 : "a mysql:// dsn needs kind = \"mysql\"");
+  } else if ((e->kind == Engine::kMysql) != (e->dsn.rfind("mysql://", 0) == 0)) {
+    r.Problem(prefix + "dsn", e->kind == Engine::kMysql ? "kind = \"mysql\" needs a dsn like "
+                                                          "\"mysql://user@127.0.0.1:3306/database\""
+                                                        : "a mysql:// dsn needs kind = \"mysql\"");
   }
   if (!e->password_file.empty()) {
     std::ifstream in(e->password_file);
@@ -266,7 +89,7 @@ void ReadEndpoint(Reader& r, const toml::table& t, const std::string& prefix, En
   RedactDsn(e->ConnectionString(), &secrets);
   for (const auto& s : secrets) RegisterSecret(s);
   // libpq's own parser: a typo in a key or a quote fails here, before anything is contacted.
-  if (e->kind == "postgres" && !e->dsn.empty()) {
+  if (e->kind == Engine::kPostgres && !e->dsn.empty()) {
     char* error = nullptr;
     PQconninfoOption* options = PQconninfoParse(e->dsn.c_str(), &error);
     if (!options) {
@@ -412,11 +235,11 @@ Status ParseConfig(const std::string& toml_text, const std::string& origin, Conf
             {"precise", "string", "double"});
     r.String(*t, "stream.", "group_id", &cfg.stream.group_id);
     r.String(*t, "stream.", "dead_letter_topic", &cfg.stream.dead_letter_topic);
-    r.String(*t, "stream.", "transport", &cfg.stream.transport);
+    r.Choice(*t, "stream.", "transport",
+             {{"direct", Transport::kDirect}, {"kafka", Transport::kKafka}}, &cfg.stream.transport);
     r.String(*t, "stream.", "brokers", &cfg.stream.brokers);
     r.String(*t, "stream.", "topic_prefix", &cfg.stream.topic_prefix);
-    r.OneOf("stream.transport", cfg.stream.transport, {"direct", "kafka"});
-    if (cfg.stream.transport == "kafka" && cfg.stream.brokers.empty()) {
+    if (cfg.stream.transport == Transport::kKafka && cfg.stream.brokers.empty()) {
       r.Problem("stream.brokers",
                 "is required with transport = \"kafka\", e.g. \"127.0.0.1:9092\"");
     }
@@ -486,8 +309,9 @@ Status ParseConfig(const std::string& toml_text, const std::string& origin, Conf
     r.Integer(*t, "apply.", "batch_rows", 1, 10000000, &rows);
     cfg.apply.batch_rows = static_cast<size_t>(rows);
     r.DurationKey(*t, "apply.", "batch_delay", &cfg.apply.batch_delay);
-    r.String(*t, "apply.", "on_error", &cfg.apply.on_error);
-    r.OneOf("apply.on_error", cfg.apply.on_error, {"stop", "dead-letter"});
+    r.Choice(*t, "apply.", "on_error",
+             {{"dead-letter", OnError::kDeadLetter}, {"stop", OnError::kStop}},
+             &cfg.apply.on_error);
   }
 
   if (const auto* t = Section(r, root, "cutover")) {
@@ -495,20 +319,26 @@ Status ParseConfig(const std::string& toml_text, const std::string& origin, Conf
                 {"max_lag", "fence", "fence_command", "unfence_command", "fence_roles",
                  "drain_timeout", "switch_command", "verify", "checks"});
     r.DurationKey(*t, "cutover.", "max_lag", &cfg.cutover.max_lag);
-    r.String(*t, "cutover.", "fence", &cfg.cutover.fence);
+    r.Choice(*t, "cutover.", "fence",
+             {{"command", FenceMode::kCommand},
+              {"none", FenceMode::kNone},
+              {"read-only", FenceMode::kReadOnly}},
+             &cfg.cutover.fence);
     r.String(*t, "cutover.", "fence_command", &cfg.cutover.fence_command);
     r.String(*t, "cutover.", "unfence_command", &cfg.cutover.unfence_command);
     r.DurationKey(*t, "cutover.", "drain_timeout", &cfg.cutover.drain_timeout);
     r.StringList(*t, "cutover.", "fence_roles", &cfg.cutover.fence_roles);
     r.String(*t, "cutover.", "switch_command", &cfg.cutover.switch_command);
-    r.String(*t, "cutover.", "verify", &cfg.cutover.verify);
+    r.Choice(*t, "cutover.", "verify",
+             {{"checksum", VerifyMode::kChecksum},
+              {"count", VerifyMode::kCount},
+              {"none", VerifyMode::kNone}},
+             &cfg.cutover.verify);
     r.StringList(*t, "cutover.", "checks", &cfg.cutover.checks);
-    r.OneOf("cutover.fence", cfg.cutover.fence, {"read-only", "none", "command"});
-    r.OneOf("cutover.verify", cfg.cutover.verify, {"none", "count", "checksum"});
-    if (cfg.cutover.fence == "command" && cfg.cutover.fence_command.empty()) {
+    if (cfg.cutover.fence == FenceMode::kCommand && cfg.cutover.fence_command.empty()) {
       r.Problem("cutover.fence_command", "is required with fence = \"command\"");
     }
-    if (cfg.cutover.fence == "command" && cfg.cutover.unfence_command.empty()) {
+    if (cfg.cutover.fence == FenceMode::kCommand && cfg.cutover.unfence_command.empty()) {
       r.Problem("cutover.unfence_command",
                 "is required with fence = \"command\": a failed cutover must make production "
                 "writable again");
@@ -541,6 +371,38 @@ Status LoadConfig(const std::string& path, Config* out) {
   std::ostringstream text;
   text << in.rdbuf();
   return ParseConfig(text.str(), path, out);
+}
+
+const char* Name(Engine engine) {
+  return engine == Engine::kMysql ? "mysql" : "postgres";
+}
+const char* Name(Transport transport) {
+  return transport == Transport::kKafka ? "kafka" : "direct";
+}
+const char* Name(FenceMode fence) {
+  switch (fence) {
+    case FenceMode::kCommand:
+      return "command";
+    case FenceMode::kNone:
+      return "none";
+    case FenceMode::kReadOnly:
+      break;
+  }
+  return "read-only";
+}
+const char* Name(VerifyMode verify) {
+  switch (verify) {
+    case VerifyMode::kChecksum:
+      return "checksum";
+    case VerifyMode::kNone:
+      return "none";
+    case VerifyMode::kCount:
+      break;
+  }
+  return "count";
+}
+const char* Name(OnError on_error) {
+  return on_error == OnError::kDeadLetter ? "dead-letter" : "stop";
 }
 
 }  // namespace stagesync

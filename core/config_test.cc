@@ -75,7 +75,7 @@ TEST(Config, MinimalGetsContractDefaults) {
   EXPECT_EQ(c.source.slot, "stagesync");
   EXPECT_EQ(c.source.publication, "stagesync");
   EXPECT_EQ(c.source.tables, std::vector<std::string>{"public.*"});
-  EXPECT_EQ(c.stream.transport, "direct");
+  EXPECT_EQ(c.stream.transport, Transport::kDirect);
   EXPECT_EQ(c.monitor.listen, "127.0.0.1:8321");
   EXPECT_EQ(c.monitor.heartbeat_interval, Duration(1000));
   EXPECT_EQ(c.cutover.max_lag, Duration(2000));

@@ -7,7 +7,7 @@ namespace {
 
 TEST(MysqlDsn, ParsesEveryPart) {
   EndpointConfig c;
-  c.kind = "mysql";
+  c.kind = Engine::kMysql;
   c.dsn = "mysql://repl:s%40cret@db.example:3307/wso2";
   Endpoint e;
   ASSERT_TRUE(ParseDsn(c, &e).ok());

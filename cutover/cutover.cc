@@ -149,11 +149,11 @@ class Machine {
 
   Outcome Fence() {
     if (options_.dry_run) return Skipped("dry run");
-    if (config_.cutover.fence == "none") return Skipped("cutover.fence = none");
+    if (config_.cutover.fence == FenceMode::kNone) return Skipped("cutover.fence = none");
     fence_started_ = world_.now();
     fenced_ = true;  // from here on, a failure unfences, even of a half-done fence
     r_.state = CutoverState::kFenced;
-    if (config_.cutover.fence == "command") {
+    if (config_.cutover.fence == FenceMode::kCommand) {
       int rc = world_.run_shell(config_.cutover.fence_command, {"STAGESYNC_STEP=fence"});
       if (rc != 0) throw StepFailure("fence_command exited with " + std::to_string(rc));
       return Done("fence_command done");
@@ -166,7 +166,8 @@ class Machine {
     Lsn marker = production_->WriteMarker();
     auto describe = world_.drain->PositionFormat();
     auto deadline = started + config_.cutover.drain_timeout;
-    if (config_.stream.transport == "kafka") return DrainKafka(marker, deadline, describe);
+    if (config_.stream.transport == Transport::kKafka)
+      return DrainKafka(marker, deadline, describe);
     while (true) {
       Lsn applied = 0;
       if (Status s = world_.drain->ReadApplied(&applied); !s.ok()) {
@@ -235,9 +236,9 @@ class Machine {
 
   Outcome Verify() {
     std::string out;
-    if (config_.cutover.verify != "none") {
+    if (config_.cutover.verify != VerifyMode::kNone) {
       VerifyReport report;
-      bool checksum = config_.cutover.verify == "checksum";
+      bool checksum = config_.cutover.verify == VerifyMode::kChecksum;
       if (Status s = world_.verify(checksum, &report); !s.ok()) throw StepFailure(s.message());
       if (!report.equal()) {
         std::string diff;
@@ -251,9 +252,9 @@ class Machine {
                        : std::to_string(t.source_rows) + " vs " + std::to_string(t.target_rows) +
                              " rows" + (t.differences.empty() ? "" : ", " + t.differences[0]));
         }
-        throw StepFailure("verify (" + config_.cutover.verify + ") found differences: " + diff);
+        throw StepFailure("verify (" + std::string(Name(config_.cutover.verify)) + ") found differences: " + diff);
       }
-      out = std::to_string(report.tables.size()) + " tables equal (" + config_.cutover.verify + ")";
+      out = std::to_string(report.tables.size()) + " tables equal (" + Name(config_.cutover.verify) + ")";
     } else {
       out = "no table comparison (cutover.verify = none)";
     }
@@ -297,7 +298,7 @@ class Machine {
     if (fenced_) {
       std::string what;
       try {
-        if (config_.cutover.fence == "command") {
+        if (config_.cutover.fence == FenceMode::kCommand) {
           int rc = world_.run_shell(config_.cutover.unfence_command, {"STAGESYNC_STEP=unfence"});
           what = rc == 0 ? "unfence_command done"
                          : "unfence_command exited with " + std::to_string(rc) +

@@ -214,7 +214,7 @@ struct Scenario {
     options.timeout = std::chrono::seconds(1);
   }
   void FenceByCommand() {
-    config.cutover.fence = "command";
+    config.cutover.fence = FenceMode::kCommand;
     config.cutover.fence_command = "fence.sh";
     config.cutover.unfence_command = "unfence.sh";
   }

@@ -62,7 +62,7 @@ TEST(CutoverFlow, fences_and_switches_by_command) {
 
 TEST(CutoverFlow, drains_through_kafka) {
   Scenario s;
-  s.config.stream.transport = "kafka";
+  s.config.stream.transport = Transport::kKafka;
   ASSERT_TRUE(s.Run().ok());
   EXPECT_EQ(s.report.steps[2].detail,
             "Kafka confirmed @1000 >= marker @1000; apply reached the end of 1 partitions");
@@ -101,7 +101,7 @@ TEST(CutoverFlow, dry_run_runs_every_step_but_fence_and_switch) {
 
 TEST(CutoverFlow, verify_checksum_and_checks_pass) {
   Scenario s;
-  s.config.cutover.verify = "checksum";
+  s.config.cutover.verify = VerifyMode::kChecksum;
   s.config.cutover.checks = {"SELECT 1", "SELECT true"};
   s.world.check_results = {{"SELECT 1", "t"}, {"SELECT true", "t"}};
   ASSERT_TRUE(s.Run().ok());

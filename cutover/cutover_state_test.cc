@@ -72,20 +72,20 @@ const Failure kFailures[] = {
      "marker", "interrupted (SIGINT/SIGTERM)", true, false},
     {"kafka_never_confirms_the_marker",
      [](Scenario& s) {
-       s.config.stream.transport = "kafka";
+       s.config.stream.transport = Transport::kKafka;
        s.world.kafka_confirmed = 999;
      },
      "marker", "Kafka did not confirm the marker at @1000 within cutover.drain_timeout 1s", true,
      false},
     {"kafka_partition_ends_unreadable",
      [](Scenario& s) {
-       s.config.stream.transport = "kafka";
+       s.config.stream.transport = Transport::kKafka;
        s.world.failing = {"partition_ends"};
      },
      "marker", "partition_ends broke", true, false},
     {"kafka_apply_behind",
      [](Scenario& s) {
-       s.config.stream.transport = "kafka";
+       s.config.stream.transport = Transport::kKafka;
        s.world.apply_offsets[0].next_offset = 6;
      },
      "marker", "apply did not reach the end of every partition", true, false},
@@ -119,7 +119,7 @@ const Failure kFailures[] = {
      "switch", "switch_command exited with 3", true, true},
     {"verify_fails_with_fence_none",
      [](Scenario& s) {
-       s.config.cutover.fence = "none";
+       s.config.cutover.fence = FenceMode::kNone;
        s.world.failing = {"verify"};
      },
      "verify", "verify broke", false, true},
@@ -169,7 +169,7 @@ TEST_P(CutoverStepFails, undoes_what_was_done_and_runs_nothing_after) {
   }
 
   // Production writable again if it had been fenced, the counters back if they had been synced.
-  bool by_command = s.config.cutover.fence == "command";
+  bool by_command = s.config.cutover.fence == FenceMode::kCommand;
   EXPECT_EQ(s.world.Count("unfence"), f.fenced && !by_command ? 1u : 0u);
   EXPECT_EQ(s.world.Count("sh unfence.sh STAGESYNC_STEP=unfence"),
             f.fenced && by_command ? 1u : 0u);

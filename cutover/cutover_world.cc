@@ -18,7 +18,7 @@ namespace {
 // true (t, true, or a non-zero number).
 bool CheckPasses(const Config& config, const std::string& sql, std::string* value) {
   std::optional<std::string> v;
-  if (config.target.kind == "mysql") {
+  if (config.target.kind == Engine::kMysql) {
     auto conn = mysql::Connect(config.target);
     auto rows = mysql::Query(*conn, sql);
     if (!rows.empty() && !rows[0].empty()) v = rows[0][0];
@@ -55,7 +55,7 @@ class BookkeepingDrain : public DrainProbe {
   }
 
   std::optional<Lsn> ReadKafkaConfirmed() override {
-    if (config_.source.kind == "mysql") {
+    if (config_.source.kind == Engine::kMysql) {
       Lsn resume = 0;
       (void)capture::ReadCaptureResume(config_, &resume);
       return resume;

@@ -19,7 +19,6 @@ extern char** environ;
 namespace stagesync::cutover {
 namespace {
 
-
 // The marker is a row of the heartbeat table: apply already passes heartbeat transactions
 // through to the applied position without writing them anywhere.
 constexpr int kMarkerId = 2;
@@ -52,12 +51,12 @@ class PostgresProduction : public Production {
         "FROM pg_database d, pg_roles r WHERE d.datname = current_database() AND r.rolname = "
         "current_user");
     std::string user = r[2].as<std::string>();
-    if (config_.cutover.fence == "read-only" && !r[0].as<bool>()) {
+    if (config_.cutover.fence == FenceMode::kReadOnly && !r[0].as<bool>()) {
       problems.push_back("cutover.fence = \"read-only\" needs ALTER DATABASE on " + database_ +
                          ": run it as the database owner, or GRANT the owner role to " + user +
                          " (or use fence = \"command\")");
     }
-    if (config_.cutover.fence == "read-only" && !r[1].as<bool>()) {
+    if (config_.cutover.fence == FenceMode::kReadOnly && !r[1].as<bool>()) {
       problems.push_back(
           "ending the application sessions needs pg_signal_backend: GRANT "
           "pg_signal_backend TO " +
@@ -270,7 +269,7 @@ class MysqlProduction : public Production {
 }  // namespace
 
 std::unique_ptr<Production> Production::Open(const Config& config) {
-  if (config.source.kind == "mysql") return std::make_unique<MysqlProduction>(config);
+  if (config.source.kind == Engine::kMysql) return std::make_unique<MysqlProduction>(config);
   return std::make_unique<PostgresProduction>(config);
 }
 

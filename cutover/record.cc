@@ -30,7 +30,7 @@ Status CutoverRecord::Write(const std::string& state, const std::string& report_
   try {
     if (!conn_) {
       auto c = std::make_unique<Connection>();
-      if (config_.target.kind == "mysql") {
+      if (config_.target.kind == Engine::kMysql) {
         c->my = mysql::Connect(config_.target);
         mysql::Exec(*c->my, kMysqlTable);
       } else {
@@ -67,7 +67,7 @@ Status ReadCutoverRecord(const Config& config, std::string* state, std::string* 
   state->clear();
   report_json->clear();
   try {
-    if (config.target.kind == "mysql") {
+    if (config.target.kind == Engine::kMysql) {
       auto conn = mysql::Connect(config.target);
       bool exists = !mysql::Query(*conn,
                                   "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = "

@@ -11,8 +11,8 @@
 #include "stagesync/cutover.h"
 #include "stagesync/kafka.h"
 #include "stagesync/run.h"
-#include "stagesync/topics.h"
 #include "stagesync/secrets.h"
+#include "stagesync/topics.h"
 
 namespace stagesync::cutover {
 namespace {
@@ -102,7 +102,7 @@ SyncStatus ReadStreamStatus(const Config& config, bool peek_slot) {
   if (st.state == "error") return st;
   if (!source.slot_exists) {
     st.state = "error";
-    st.error = (config.source.kind == "mysql"
+    st.error = (config.source.kind == Engine::kMysql
                     ? "stream " + config.source.slot + " has no start position on the source"
                     : "slot " + config.source.slot + " does not exist on the source") +
                ": run `stagesync setup`";
@@ -188,7 +188,7 @@ void KafkaView(const Config& config, SyncStatus* st) {
 
 SyncStatus ReadStatus(const Config& config, bool peek_slot) {
   SyncStatus st = ReadStreamStatus(config, peek_slot);
-  if (config.stream.transport == "kafka" && st.state != "error") KafkaView(config, &st);
+  if (config.stream.transport == Transport::kKafka && st.state != "error") KafkaView(config, &st);
   std::string state;
   if (ReadCutoverRecord(config, &state, &st.cutover_json).ok()) {
     // While production is fenced, and once switched, that is where the sync stands.

@@ -168,7 +168,7 @@ class MysqlCounters : public TargetCounters {
 }  // namespace
 
 std::unique_ptr<TargetCounters> TargetCounters::Open(const Config& config) {
-  if (config.target.kind == "mysql") return std::make_unique<MysqlCounters>(config);
+  if (config.target.kind == Engine::kMysql) return std::make_unique<MysqlCounters>(config);
   return std::make_unique<PostgresCounters>(config);
 }
 

@@ -218,7 +218,7 @@ class MysqlSide : public Side {
 };
 
 std::unique_ptr<Side> OpenSide(const EndpointConfig& endpoint) {
-  if (endpoint.kind == "mysql") return std::make_unique<MysqlSide>(endpoint);
+  if (endpoint.kind == Engine::kMysql) return std::make_unique<MysqlSide>(endpoint);
   return std::make_unique<PostgresSide>(endpoint);
 }
 

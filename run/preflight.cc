@@ -25,7 +25,7 @@ Status PreflightSource(const Config& config, bool check_target, capture::SourceC
   }
   if (!source.slot_exists) {
     check->problems.push_back(
-        config.source.kind == "mysql"
+        config.source.kind == Engine::kMysql
             ? "stream " + config.source.slot +
                   " has no start position on the source: run `stagesync setup`"
             : "slot " + config.source.slot +

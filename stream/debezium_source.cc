@@ -6,7 +6,7 @@
 namespace stagesync::debezium {
 
 void WriteSourceSchema(JsonWriter& w, const EncoderOptions& options) {
-  const bool mysql = options.source_kind == "mysql";
+  const bool mysql = options.source_kind == Engine::kMysql;
   w.StartObject();
   Key(w, "type");
   w.String("struct");
@@ -69,7 +69,7 @@ void WriteSourceSchema(JsonWriter& w, const EncoderOptions& options) {
 
 void WriteSource(JsonWriter& w, const EncoderOptions& options, const SourceRelation& rel,
                  const TxnPosition& txn, Lsn lsn, uint32_t row, Lsn last_commit) {
-  const bool mysql = options.source_kind == "mysql";
+  const bool mysql = options.source_kind == Engine::kMysql;
   TimestampUs commit = txn.begin ? txn.begin->commit_time : NowUs();
   w.StartObject();
   Key(w, "version");
@@ -144,7 +144,7 @@ void WriteSource(JsonWriter& w, const EncoderOptions& options, const SourceRelat
 // when a restart sends a transaction again.
 // MySQL: the GTID, or "file=…,pos=…" of the transaction's start, as Debezium writes it.
 std::string TransactionId(const EncoderOptions& options, const TxnPosition& txn) {
-  const bool mysql = options.source_kind == "mysql";
+  const bool mysql = options.source_kind == Engine::kMysql;
   if (mysql) {
     if (txn.begin && !txn.begin->gtid.empty()) return txn.begin->gtid;
     return "file=" + (txn.begin ? txn.begin->binlog_file : std::string()) +

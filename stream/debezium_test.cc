@@ -104,7 +104,7 @@ TEST(DebeziumEnvelope, MysqlSourceBlockMatchesTheMysqlConnector) {
   real.Parse(Fixture("mysql_update.json").c_str());
   ASSERT_FALSE(real.HasParseError());
   EncoderOptions options{"mysql1", "", true};
-  options.source_kind = "mysql";
+  options.source_kind = Engine::kMysql;
   Encoder enc(options);
   auto rel = std::make_shared<SourceRelation>();
   rel->schema = "inventory";

@@ -12,6 +12,9 @@
 
 namespace stagesync {
 
+// The database engines a source or target can be (source.kind, target.kind).
+enum class Engine : uint8_t { kPostgres, kMysql };
+
 // A PostgreSQL WAL position. Ordered; 0 means "none".
 using Lsn = uint64_t;
 std::string FormatLsn(Lsn lsn);                      // "16/B374D848"
@@ -19,7 +22,7 @@ std::optional<Lsn> ParseLsn(std::string_view text);  // inverse of FormatLsn
 // A position for messages: PostgreSQL "lsn=16/B374D848"; MySQL sources keep the binlog file's
 // sequence number in the high half ("binlog.000003:1234", the file's base name as last seen
 // through SetBinlogBaseName, "binlog" until then).
-std::string DescribePosition(std::string_view source_kind, Lsn lsn);
+std::string DescribePosition(Engine source, Lsn lsn);
 // The source's binlog base name ("binlog", "mysql-bin"), from any of its file names.
 void SetBinlogBaseName(std::string_view any_file_name);
 

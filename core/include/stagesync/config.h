@@ -9,9 +9,21 @@
 #include <utility>
 #include <vector>
 
+#include "stagesync/change.h"
 #include "stagesync/status.h"
 
 namespace stagesync {
+
+// The modes the config chooses between, parsed once from their names (Name gives it back).
+enum class Transport : uint8_t { kDirect, kKafka };             // stream.transport
+enum class FenceMode : uint8_t { kReadOnly, kCommand, kNone };  // cutover.fence
+enum class VerifyMode : uint8_t { kCount, kChecksum, kNone };   // cutover.verify
+enum class OnError : uint8_t { kStop, kDeadLetter };            // apply.on_error
+const char* Name(Engine engine);                                // "postgres" | "mysql"
+const char* Name(Transport transport);
+const char* Name(FenceMode fence);
+const char* Name(VerifyMode verify);
+const char* Name(OnError on_error);
 
 using Duration = std::chrono::milliseconds;
 
@@ -34,7 +46,7 @@ struct ListenAddress {
 std::optional<ListenAddress> ParseListenAddress(const std::string& listen, std::string* why);
 
 struct EndpointConfig {
-  std::string kind = "postgres";  // postgres | mysql
+  Engine kind = Engine::kPostgres;
   std::string dsn;
   std::string password_file;
   // Connection string with the password (if any) added; never logged.
@@ -65,7 +77,7 @@ struct TableMapping {
 };
 
 struct StreamConfig {
-  std::string transport = "direct";
+  Transport transport = Transport::kDirect;
   std::string brokers;
   std::string topic_prefix = "stagesync";
   bool schemas_enable = true;                     // JsonConverter schemas.enable
@@ -86,18 +98,18 @@ struct MonitorConfig {
 struct ApplyConfig {
   size_t batch_rows = 50000;             // rows grouped into one target transaction at most
   Duration batch_delay = Duration(500);  // time a group may stay open at most
-  std::string on_error = "stop";         // stop | dead-letter
+  OnError on_error = OnError::kStop;
 };
 
 struct CutoverConfig {
   Duration max_lag = std::chrono::seconds(2);
-  std::string fence = "read-only";
+  FenceMode fence = FenceMode::kReadOnly;
   std::string fence_command;
   std::string unfence_command;  // with fence = "command": undoes it when the cutover fails
   std::vector<std::string> fence_roles;
   Duration drain_timeout = std::chrono::seconds(30);  // fenced: how long the marker may take
   std::string switch_command;
-  std::string verify = "count";
+  VerifyMode verify = VerifyMode::kCount;
   std::vector<std::string> checks;
 };
 

@@ -19,11 +19,11 @@ namespace stagesync::debezium {
 
 struct EncoderOptions {
   std::string topic_prefix = "stagesync";
-  std::string database;                   // source.db
-  bool schemas_enable = true;             // JsonConverter schemas.enable
-  std::string decimal_mode = "precise";   // precise | string | double
-  std::string interval_mode = "numeric";  // numeric | string
-  std::string source_kind = "postgres";   // postgres | mysql: which connector's source block
+  std::string database;                    // source.db
+  bool schemas_enable = true;              // JsonConverter schemas.enable
+  std::string decimal_mode = "precise";    // precise | string | double
+  std::string interval_mode = "numeric";   // numeric | string
+  Engine source_kind = Engine::kPostgres;  // which connector's source block
 };
 
 // One Kafka record. A value of nullopt is a tombstone (Kafka null value).
