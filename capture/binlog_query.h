@@ -9,9 +9,16 @@ namespace stagesync::capture::binlog {
 
 enum class QueryKind { kBegin, kCommit, kTruncate, kOther };
 
-// Classifies `sql` as the binlog holds it (the statement as the client sent it). For
-// kTruncate, `truncated_table` gets the table as written, "db.table" when qualified, with
-// `backquotes` removed.
-QueryKind ClassifyQuery(std::string_view sql, std::string* truncated_table);
+// The table a TRUNCATE names, unquoted. `schema` is empty when the statement does not
+// qualify the name: the table is then in the event's default database. `table` is empty when
+// the statement names no table ClassifyQuery can read.
+struct TruncatedTable {
+  std::string schema;
+  std::string table;
+};
+
+// Classifies `sql` as the binlog holds it: the statement as the client sent it, comments
+// included. For kTruncate, `truncated` gets the table.
+QueryKind ClassifyQuery(std::string_view sql, TruncatedTable* truncated);
 
 }  // namespace stagesync::capture::binlog

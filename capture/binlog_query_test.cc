@@ -14,7 +14,7 @@ struct QueryCase {
 class ClassifyQueryTest : public ::testing::TestWithParam<QueryCase> {};
 
 TEST_P(ClassifyQueryTest, Kind) {
-  std::string table = "untouched";
+  TruncatedTable table;
   EXPECT_EQ(ClassifyQuery(GetParam().sql, &table), GetParam().kind) << GetParam().sql;
 }
 
@@ -44,42 +44,108 @@ INSTANTIATE_TEST_SUITE_P(
                       QueryCase{"CREATE TABLE `begin` (i int)", QueryKind::kOther},
                       QueryCase{"INSERT INTO truncate_log VALUES (1)", QueryKind::kOther}));
 
-// The table a TRUNCATE names, or "-" when the statement is not classified as a TRUNCATE.
-std::string Truncated(std::string_view sql) {
-  std::string table;
-  return ClassifyQuery(sql, &table) == QueryKind::kTruncate ? table : "-";
+// (schema, table) of what a TRUNCATE names; ("-", "-") when `sql` is not classified as one.
+using Name = std::pair<std::string, std::string>;
+Name Truncated(std::string_view sql) {
+  TruncatedTable t{"-", "-"};
+  if (ClassifyQuery(sql, &t) != QueryKind::kTruncate) return {"-", "-"};
+  return {t.schema, t.table};
 }
 
 TEST(ClassifyTruncate, WithAndWithoutTheTableKeyword) {
-  EXPECT_EQ(Truncated("TRUNCATE t"), "t");
-  EXPECT_EQ(Truncated("TRUNCATE TABLE t"), "t");
-  EXPECT_EQ(Truncated("truncate table orders"), "orders");
-  EXPECT_EQ(Truncated("  TRUNCATE\n\tTABLE\n  t  "), "t");
+  EXPECT_EQ(Truncated("TRUNCATE t"), Name("", "t"));
+  EXPECT_EQ(Truncated("TRUNCATE TABLE t"), Name("", "t"));
+  EXPECT_EQ(Truncated("truncate table orders"), Name("", "orders"));
+  EXPECT_EQ(Truncated("  TRUNCATE\n\tTABLE\n  t  "), Name("", "t"));
 }
 
 TEST(ClassifyTruncate, ANameThatStartsWithTableIsTheName) {
-  EXPECT_EQ(Truncated("TRUNCATE tablex"), "tablex");
-  EXPECT_EQ(Truncated("TRUNCATE TABLE table_log"), "table_log");
-  EXPECT_EQ(Truncated("TRUNCATE `table`"), "table");
+  EXPECT_EQ(Truncated("TRUNCATE tablex"), Name("", "tablex"));
+  EXPECT_EQ(Truncated("TRUNCATE TABLE table_log"), Name("", "table_log"));
+  EXPECT_EQ(Truncated("TRUNCATE `table`"), Name("", "table"));
 }
 
 TEST(ClassifyTruncate, QualifiedAndBackquoted) {
-  EXPECT_EQ(Truncated("TRUNCATE TABLE shop.orders"), "shop.orders");
-  EXPECT_EQ(Truncated("TRUNCATE TABLE `shop`.`orders`"), "shop.orders");
-  EXPECT_EQ(Truncated("TRUNCATE `shop`.orders"), "shop.orders");
-  EXPECT_EQ(Truncated("TRUNCATE `order lines`"), "order lines");
+  EXPECT_EQ(Truncated("TRUNCATE TABLE shop.orders"), Name("shop", "orders"));
+  EXPECT_EQ(Truncated("TRUNCATE TABLE `shop`.`orders`"), Name("shop", "orders"));
+  EXPECT_EQ(Truncated("TRUNCATE `shop`.orders"), Name("shop", "orders"));
+  EXPECT_EQ(Truncated("TRUNCATE `order lines`"), Name("", "order lines"));
   // A doubled backquote is one backquote of the name.
-  EXPECT_EQ(Truncated("TRUNCATE `we``ird`"), "we`ird");
-  EXPECT_EQ(Truncated("TRUNCATE `Mixed_Case$1`"), "Mixed_Case$1");
-  EXPECT_EQ(Truncated("TRUNCATE Mixed_Case$1"), "Mixed_Case$1");
+  EXPECT_EQ(Truncated("TRUNCATE `we``ird`"), Name("", "we`ird"));
+  EXPECT_EQ(Truncated("TRUNCATE `Mixed_Case$1`"), Name("", "Mixed_Case$1"));
+  EXPECT_EQ(Truncated("TRUNCATE Mixed_Case$1"), Name("", "Mixed_Case$1"));
 }
 
 TEST(ClassifyTruncate, WhatFollowsTheNameIsNotPartOfIt) {
-  EXPECT_EQ(Truncated("TRUNCATE TABLE t;"), "t");
-  EXPECT_EQ(Truncated("TRUNCATE TABLE t WAIT 5"), "t");  // MariaDB's lock wait clause
-  EXPECT_EQ(Truncated("TRUNCATE t NOWAIT"), "t");
+  EXPECT_EQ(Truncated("TRUNCATE TABLE t;"), Name("", "t"));
+  EXPECT_EQ(Truncated("TRUNCATE TABLE t WAIT 5"), Name("", "t"));  // MariaDB's lock wait clause
+  EXPECT_EQ(Truncated("TRUNCATE t NOWAIT"), Name("", "t"));
   // TRUNCATE takes one table: the server rejects a list, so none reaches the binlog.
-  EXPECT_EQ(Truncated("TRUNCATE t, u"), "t");
+  EXPECT_EQ(Truncated("TRUNCATE t, u"), Name("", "t"));
+}
+
+// Clients keep comments (ORMs tag statements, tools prefix them) and the binlog holds the
+// statement as sent; each of these was missed before, and the target kept its rows.
+TEST(ClassifyTruncate, CommentsAnywhereBetweenTheWords) {
+  EXPECT_EQ(Truncated("/* app=orm */ TRUNCATE TABLE t"), Name("", "t"));
+  EXPECT_EQ(Truncated("/* a */ /* b */TRUNCATE t"), Name("", "t"));
+  EXPECT_EQ(Truncated("TRUNCATE /* x */ TABLE t"), Name("", "t"));
+  EXPECT_EQ(Truncated("TRUNCATE TABLE /* x */ t"), Name("", "t"));
+  EXPECT_EQ(Truncated("TRUNCATE/**/t"), Name("", "t"));
+  EXPECT_EQ(Truncated("TRUNCATE -- why\n t"), Name("", "t"));
+  EXPECT_EQ(Truncated("# lead\nTRUNCATE t"), Name("", "t"));
+  EXPECT_EQ(Truncated("-- lead\r\nTRUNCATE t"), Name("", "t"));
+  EXPECT_EQ(Truncated("TRUNCATE shop/* x */./* y */orders"), Name("shop", "orders"));
+  EXPECT_EQ(Truncated("/* app=orm */ CREATE TABLE t (i int)"), Name("-", "-"));
+}
+
+TEST(ClassifyTruncate, ACommentDoesNotHideTheName) {
+  // "--" without a space after it is not a comment: the name ends at the '-'.
+  EXPECT_EQ(Truncated("TRUNCATE t--x"), Name("", "t"));
+  // An unterminated comment is the end of the statement.
+  EXPECT_EQ(Truncated("TRUNCATE /* t"), Name("", ""));
+  EXPECT_EQ(Truncated("/* TRUNCATE t */ CREATE TABLE u (i int)"), Name("-", "-"));
+  EXPECT_EQ(Truncated("/* TRUNCATE t"), Name("-", "-"));
+}
+
+TEST(ClassifyTruncate, ExecutableCommentsAreCode) {
+  EXPECT_EQ(Truncated("/*!40000 TRUNCATE t */"), Name("", "t"));
+  EXPECT_EQ(Truncated("/*! TRUNCATE TABLE `d`.`t`*/"), Name("d", "t"));
+  EXPECT_EQ(Truncated("/*M!100101 TRUNCATE t */"), Name("", "t"));
+  EXPECT_EQ(Truncated("TRUNCATE /*!40000 TABLE */ t"), Name("", "t"));
+}
+
+// Unquoted names may hold any character beyond ASCII; the name used to stop at the first
+// such byte ("Täble" read as "T", which a case-insensitive selection pairs with table t).
+TEST(ClassifyTruncate, UnquotedNonAsciiNames) {
+  EXPECT_EQ(Truncated("TRUNCATE Täble"), Name("", "Täble"));
+  EXPECT_EQ(Truncated("TRUNCATE TABLE продажи.заказы"), Name("продажи", "заказы"));
+  EXPECT_EQ(Truncated("TRUNCATE `Täble`"), Name("", "Täble"));
+}
+
+// The server accepts space around the dot: "d . t" is table t of database d, not table d.
+TEST(ClassifyTruncate, SpaceAroundTheDot) {
+  EXPECT_EQ(Truncated("TRUNCATE d . t"), Name("d", "t"));
+  EXPECT_EQ(Truncated("TRUNCATE `d` .`t`"), Name("d", "t"));
+}
+
+// A quoted name may contain a dot: it is then one name, not database and table.
+TEST(ClassifyTruncate, ADotInsideQuotesIsPartOfTheName) {
+  EXPECT_EQ(Truncated("TRUNCATE `d.x`"), Name("", "d.x"));
+  EXPECT_EQ(Truncated("TRUNCATE `a.b`.`c.d`"), Name("a.b", "c.d"));
+}
+
+// sql_mode ANSI_QUOTES makes "..." an identifier; without it the server rejects the TRUNCATE.
+TEST(ClassifyTruncate, AnsiQuotes) {
+  EXPECT_EQ(Truncated("TRUNCATE \"d\".\"t\""), Name("d", "t"));
+  EXPECT_EQ(Truncated("TRUNCATE TABLE \"say \"\"hi\"\"\""), Name("", "say \"hi\""));
+}
+
+// Nothing readable after TRUNCATE: still a TRUNCATE (capture warns), with no table.
+TEST(ClassifyTruncate, NoReadableName) {
+  EXPECT_EQ(Truncated("TRUNCATE"), Name("", ""));
+  EXPECT_EQ(Truncated("TRUNCATE TABLE"), Name("", ""));
+  EXPECT_EQ(Truncated("TRUNCATE TABLE ;"), Name("", ""));
 }
 
 }  // namespace

@@ -238,7 +238,7 @@ class BinlogStream {
     if (body.size() < at + db_len + 1) return Status::Error("binlog: short query event");
     std::string db(body.substr(at, db_len));
     std::string_view statement = body.substr(at + db_len + 1);
-    std::string table;
+    binlog::TruncatedTable table;
     switch (ClassifyQuery(statement, &table)) {
       case QueryKind::kBegin:
         group_thread_ = static_cast<uint8_t>(body[0]) | static_cast<uint8_t>(body[1]) << 8 |
@@ -248,9 +248,14 @@ class BinlogStream {
       case QueryKind::kCommit:
         return OnCommit(begin, end);
       case QueryKind::kTruncate: {
-        auto dot = table.find('.');
-        std::string schema = dot == std::string::npos ? db : table.substr(0, dot);
-        std::string name = dot == std::string::npos ? table : table.substr(dot + 1);
+        const std::string schema = table.schema.empty() ? db : table.schema;
+        const std::string& name = table.table;
+        if (name.empty()) {
+          LOG_WARN("capture: a TRUNCATE at "
+                   << mysql::FormatPosition(any_file_, mysql::PositionFrom(file_sequence_, begin))
+                   << " names no table stagesync can read, so the target keeps its rows: "
+                   << statement.substr(0, 200));
+        }
         if (Selected(config_, schema + "." + name)) {
           TruncateChange t;
           auto known = tables_.find(schema + "." + name);
