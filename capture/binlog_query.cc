@@ -105,8 +105,24 @@ class Lexer {
 QueryKind ClassifyQuery(std::string_view sql, TruncatedTable* truncated) {
   Lexer lexer(sql);
   std::string first = lexer.Word();
-  if (first == "begin" || first == "xa") return QueryKind::kBegin;
-  if (first == "commit" || first == "rollback") return QueryKind::kCommit;
+  if (first == "begin") return QueryKind::kBegin;
+  if (first == "commit") return QueryKind::kCommit;
+  // The binlog keeps a transaction's SAVEPOINT (and, when it changed a non-transactional
+  // table, its ROLLBACK TO) among its rows: they are no boundary.
+  if (first == "savepoint" || first == "release") return QueryKind::kWithinTransaction;
+  if (first == "rollback") {
+    std::string next = lexer.Word();
+    if (next == "work") next = lexer.Word();
+    return next == "to" ? QueryKind::kWithinTransaction : QueryKind::kCommit;
+  }
+  if (first == "xa") {
+    // XA START x, rows, XA END x, then an XA_PREPARE event (or, for ONE PHASE, an XID one);
+    // XA COMMIT x or XA ROLLBACK x come later, in a group of their own.
+    std::string verb = lexer.Word();
+    if (verb == "start" || verb == "begin") return QueryKind::kBegin;
+    if (verb == "commit" || verb == "rollback") return QueryKind::kCommit;
+    return QueryKind::kWithinTransaction;
+  }
   if (first != "truncate") return QueryKind::kOther;
   Lexer after_table = lexer;
   if (after_table.Word() == "table") lexer = after_table;

@@ -1,5 +1,6 @@
 // What a binlog QUERY event's statement means for the change stream: a transaction's start or
-// end, a TRUNCATE to pass on, or anything else (DDL, which commits implicitly).
+// end, a statement inside one, a TRUNCATE to pass on, or anything else (DDL, which commits
+// implicitly).
 #pragma once
 
 #include <string>
@@ -7,7 +8,14 @@
 
 namespace stagesync::capture::binlog {
 
-enum class QueryKind { kBegin, kCommit, kTruncate, kOther };
+enum class QueryKind {
+  kBegin,   // BEGIN, XA START
+  kCommit,  // COMMIT, ROLLBACK, XA COMMIT, XA ROLLBACK
+  // Inside a transaction, ending nothing: SAVEPOINT, RELEASE SAVEPOINT, ROLLBACK TO, XA END.
+  kWithinTransaction,
+  kTruncate,
+  kOther,
+};
 
 // The table a TRUNCATE names, unquoted. `schema` is empty when the statement does not
 // qualify the name: the table is then in the event's default database. `table` is empty when

@@ -24,11 +24,33 @@ INSTANTIATE_TEST_SUITE_P(
                       QueryCase{" \n\tBEGIN", QueryKind::kBegin},
                       QueryCase{"XA START X'7831',X'',1", QueryKind::kBegin},
                       QueryCase{"xa start 'x1'", QueryKind::kBegin},
+                      QueryCase{"XA BEGIN 'x1'", QueryKind::kBegin},
+                      QueryCase{"/* tagged */ BEGIN", QueryKind::kBegin},
                       QueryCase{"COMMIT", QueryKind::kCommit},
                       QueryCase{"commit", QueryKind::kCommit},
                       // A rolled-back group in the binlog touched non-transactional tables,
                       // whose changes stay: it ends the group as COMMIT does.
-                      QueryCase{"ROLLBACK", QueryKind::kCommit}));
+                      QueryCase{"ROLLBACK", QueryKind::kCommit},
+                      QueryCase{"ROLLBACK WORK", QueryKind::kCommit},
+                      // The second phase of an XA transaction, in a group of its own.
+                      QueryCase{"XA COMMIT X'7831',X'',1", QueryKind::kCommit},
+                      QueryCase{"XA ROLLBACK X'7833',X'',1", QueryKind::kCommit},
+                      QueryCase{"XA COMMIT 'x2' ONE PHASE", QueryKind::kCommit}));
+
+// Written by MariaDB 10.11 between a transaction's rows. They used to end the transaction
+// there (SAVEPOINT as DDL, ROLLBACK TO as ROLLBACK): the target got it in two pieces, the
+// first committed alone.
+INSTANTIATE_TEST_SUITE_P(
+    InsideATransaction, ClassifyQueryTest,
+    ::testing::Values(QueryCase{"SAVEPOINT `sp1`", QueryKind::kWithinTransaction},
+                      QueryCase{"savepoint sp1", QueryKind::kWithinTransaction},
+                      QueryCase{"RELEASE SAVEPOINT `sp1`", QueryKind::kWithinTransaction},
+                      QueryCase{"ROLLBACK TO `sp3`", QueryKind::kWithinTransaction},
+                      QueryCase{"ROLLBACK TO SAVEPOINT sp3", QueryKind::kWithinTransaction},
+                      QueryCase{"ROLLBACK WORK TO SAVEPOINT sp3", QueryKind::kWithinTransaction},
+                      QueryCase{"rollback /* partial */ to sp3", QueryKind::kWithinTransaction},
+                      QueryCase{"XA END X'7831',X'',1", QueryKind::kWithinTransaction},
+                      QueryCase{"XA PREPARE X'7831',X'',1", QueryKind::kWithinTransaction}));
 
 INSTANTIATE_TEST_SUITE_P(
     NotBoundaries, ClassifyQueryTest,

@@ -247,6 +247,8 @@ class BinlogStream {
         return Status::Ok();
       case QueryKind::kCommit:
         return OnCommit(begin, end);
+      case QueryKind::kWithinTransaction:
+        return Status::Ok();
       case QueryKind::kTruncate: {
         const std::string schema = table.schema.empty() ? db : table.schema;
         const std::string& name = table.table;
