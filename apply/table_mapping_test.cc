@@ -242,5 +242,24 @@ TEST(WarnAboutMissingTargets, EachColumnWithoutATargetColumnIsNamed) {
                           "be dropped"}));
 }
 
+// PostgreSQL holds "Name" and "name" as two columns: when the target has only "name", it is
+// the source's "name", and "Name" has none (it used to be paired with "name" as well).
+TEST(Correspond, ATargetColumnAnotherSourceColumnNamesExactlyIsThatColumns) {
+  TableShape source{"app", "t", {"id", "Name", "name"}};
+  TargetTable target = Target("app", "t", {"id", "name"}, {0});
+  EXPECT_EQ(Correspond(Config{}, source, target).columns,
+            (std::vector<std::pair<std::string, std::string>>{{"id", "id"}, {"name", "name"}}));
+  std::vector<std::string> warnings;
+  WarnAboutMissingTargets(
+      Config{}, {source}, [&](const std::string&, const std::string&) { return target; },
+      &warnings);
+  EXPECT_EQ(warnings, (std::vector<std::string>{"source column app.t.Name has no target column; "
+                                                "its values will be dropped"}));
+  // Without the exact namesake, "Name" folds onto "name" as before.
+  source.columns = {"id", "Name"};
+  EXPECT_EQ(Correspond(Config{}, source, target).columns,
+            (std::vector<std::pair<std::string, std::string>>{{"id", "id"}, {"Name", "name"}}));
+}
+
 }  // namespace
 }  // namespace stagesync::apply

@@ -53,6 +53,35 @@ std::string Overriding(const TablePlan& plan, const std::vector<int>& cols) {
   return "";
 }
 
+// Per source column, the target column it feeds (-1: none): its mapped name by FindColumn's
+// rule, except that a target column another source column names exactly is that column's.
+// PostgreSQL holds "Name" and "name" as two columns; if the target has only "name", folding
+// "Name" onto it too would write the column twice.
+template <typename Columns, typename NameOf>
+std::vector<int> FedTargetColumns(const Config& config, const std::string& source_table,
+                                  const Columns& columns, NameOf name_of,
+                                  const TargetTable& target) {
+  std::vector<std::string> wanted;
+  for (const auto& c : columns)
+    wanted.push_back(MappedColumnName(config, source_table, name_of(c)));
+  std::vector<int> fed(wanted.size(), -1);
+  std::vector<bool> named_exactly(target.columns.size(), false);
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    fed[i] = target.FindColumn(wanted[i]);
+    if (fed[i] >= 0 && target.columns[fed[i]].name == wanted[i]) named_exactly[fed[i]] = true;
+  }
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    if (fed[i] >= 0 && named_exactly[fed[i]] && target.columns[fed[i]].name != wanted[i]) {
+      fed[i] = -1;
+    }
+  }
+  return fed;
+}
+
+const std::string& Itself(const std::string& name) {
+  return name;
+}
+
 }  // namespace
 
 std::pair<std::string, std::string> MappedTargetName(const Config& config,
@@ -77,11 +106,13 @@ TableCorrespondence Correspond(const Config& config, const TableShape& source,
   c.target_schema = target.schema;
   c.target_name = target.name;
   std::vector<std::string> source_of(target.columns.size());
-  for (const auto& column : source.columns) {
-    int t = target.FindColumn(MappedColumnName(config, source.QualifiedName(), column));
+  const std::vector<int> fed =
+      FedTargetColumns(config, source.QualifiedName(), source.columns, Itself, target);
+  for (size_t i = 0; i < source.columns.size(); ++i) {
+    int t = fed[i];
     if (t < 0 || target.columns[t].generated) continue;
-    c.columns.emplace_back(column, target.columns[t].name);
-    source_of[t] = column;
+    c.columns.emplace_back(source.columns[i], target.columns[t].name);
+    source_of[t] = source.columns[i];
   }
   for (int k : target.key) {
     if (k < 0 || source_of[k].empty()) {
@@ -113,9 +144,11 @@ void WarnAboutMissingTargets(const Config& config, const std::vector<TableShape>
                           ") does not exist yet: create or migrate staging before `run`");
       continue;
     }
-    for (const auto& c : t.columns) {
-      if (target->FindColumn(MappedColumnName(config, t.QualifiedName(), c)) < 0) {
-        warnings->push_back("source column " + t.QualifiedName() + "." + c +
+    const std::vector<int> fed =
+        FedTargetColumns(config, t.QualifiedName(), t.columns, Itself, *target);
+    for (size_t i = 0; i < t.columns.size(); ++i) {
+      if (fed[i] < 0) {
+        warnings->push_back("source column " + t.QualifiedName() + "." + t.columns[i] +
                             " has no target column; its values will be dropped");
       }
     }
@@ -206,13 +239,15 @@ Status BuildTablePlan(const Config& config, const RelationPtr& relation, const T
   plan->id = id;
   const std::string source_name = relation->QualifiedName();
   auto known_it = known.find(AsciiLower(source_name));
+  const std::vector<int> fed = FedTargetColumns(
+      config, source_name, relation->columns,
+      [](const SourceColumn& c) -> const std::string& { return c.name; }, target);
   plan->source_to_target.assign(relation->columns.size(), -1);
   for (size_t i = 0; i < relation->columns.size(); ++i) {
     const std::string& name = relation->columns[i].name;
     const std::string wanted = MappedColumnName(config, source_name, name);
-    int t = target.FindColumn(wanted);
-    if (t >= 0) {
-      plan->source_to_target[i] = t;
+    if (fed[i] >= 0) {
+      plan->source_to_target[i] = fed[i];
       continue;
     }
     bool was_known = known_it != known.end() && known_it->second.count(AsciiLower(name));
