@@ -100,6 +100,7 @@ std::optional<std::string> RenamedFrom(const SourceRelation& relation, const Tar
 Status BuildTablePlan(const Config& config, const RelationPtr& relation, const TargetTable& target,
                       const KnownSourceColumns& known, int id, TablePlan* plan,
                       std::vector<std::string>* warnings) {
+  *plan = TablePlan{};  // nothing of a plan built before carries over
   plan->relation = relation;
   plan->target = target;
   plan->id = id;

@@ -301,5 +301,26 @@ TEST(TablePlan, ATargetColumnAnotherSourceColumnMatchesExactlyIsNotFoldedOnto) {
                    .ok());
 }
 
+// A plan built over one that held another table's ends as a fresh one: the source identity
+// used to be appended to the old key.
+TEST(TablePlan, BuildingOverAnOldPlanKeepsNothingOfIt) {
+  std::vector<std::string> warnings;
+  auto by_identity = Relation({{"id", true}, {"email", false}});
+  TargetTable keyed_by_email = Table({"id", "email"}, {1});
+  TablePlan fresh;
+  ASSERT_TRUE(BuildTablePlan(Config{}, by_identity, keyed_by_email, {}, 2, &fresh, &warnings).ok());
+  TablePlan reused;
+  ASSERT_TRUE(BuildTablePlan(Config{}, Relation({{"a", true}, {"b", false}}), Table({"a", "b"}, {}),
+                             {}, 1, &reused, &warnings)
+                  .ok());
+  ASSERT_EQ(reused.key_source, (std::vector<int>{0}));
+  ASSERT_TRUE(
+      BuildTablePlan(Config{}, by_identity, keyed_by_email, {}, 2, &reused, &warnings).ok());
+  EXPECT_EQ(reused.key_source, fresh.key_source);
+  EXPECT_EQ(reused.key_unique, fresh.key_unique);
+  EXPECT_EQ(reused.keyless, fresh.keyless);
+  EXPECT_EQ(reused.source_to_target, fresh.source_to_target);
+}
+
 }  // namespace
 }  // namespace stagesync::apply
