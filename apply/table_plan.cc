@@ -55,99 +55,6 @@ std::string Overriding(const TablePlan& plan, const std::vector<int>& cols) {
 
 }  // namespace
 
-std::pair<std::string, std::string> MappedTargetName(const Config& config,
-                                                     const std::string& schema,
-                                                     const std::string& table) {
-  auto it = FindByName(config.mapping, schema + "." + table);
-  if (it != config.mapping.end() && !it->second.target_table.empty()) {
-    return pg::SplitQualified(it->second.target_table);
-  }
-  // "schema.*" = { table = "other.*" }: the whole schema (MySQL: database) moves.
-  it = FindByName(config.mapping, schema + ".*");
-  if (it != config.mapping.end()) {
-    const std::string& to = it->second.target_table;
-    return {to.substr(0, to.size() - 2), table};
-  }
-  return {schema, table};
-}
-
-TableCorrespondence Correspond(const Config& config, const TableShape& source,
-                               const TargetTable& target) {
-  TableCorrespondence c;
-  c.target_schema = target.schema;
-  c.target_name = target.name;
-  std::vector<std::string> source_of(target.columns.size());
-  for (const auto& column : source.columns) {
-    int t = target.FindColumn(MappedColumnName(config, source.QualifiedName(), column));
-    if (t < 0 || target.columns[t].generated) continue;
-    c.columns.emplace_back(column, target.columns[t].name);
-    source_of[t] = column;
-  }
-  for (int k : target.key) {
-    if (k < 0 || source_of[k].empty()) {
-      c.key.clear();  // the target's key is not all fed from the source
-      break;
-    }
-    c.key.push_back(source_of[k]);
-  }
-  return c;
-}
-
-std::set<std::pair<std::string, std::string>> SourceColumnSnapshot(
-    const std::vector<TableShape>& source_tables) {
-  std::set<std::pair<std::string, std::string>> out;
-  for (const auto& t : source_tables) {
-    for (const auto& c : t.columns) out.emplace(AsciiLower(t.QualifiedName()), AsciiLower(c));
-  }
-  return out;
-}
-
-void WarnAboutMissingTargets(const Config& config, const std::vector<TableShape>& source_tables,
-                             const TargetLookup& find, std::vector<std::string>* warnings) {
-  for (const auto& t : source_tables) {
-    auto [schema, name] = MappedTargetName(config, t.schema, t.name);
-    auto target = find(schema, name);
-    if (!target) {
-      warnings->push_back("target table " + schema + "." + name + " (for source " +
-                          t.QualifiedName() +
-                          ") does not exist yet: create or migrate staging before `run`");
-      continue;
-    }
-    for (const auto& c : t.columns) {
-      if (target->FindColumn(MappedColumnName(config, t.QualifiedName(), c)) < 0) {
-        warnings->push_back("source column " + t.QualifiedName() + "." + c +
-                            " has no target column; its values will be dropped");
-      }
-    }
-  }
-}
-
-void CheckMappedColumns(const Config& config, const TableShape& source, const TargetTable* target,
-                        std::vector<std::string>* problems) {
-  auto it = FindByName(config.mapping, source.QualifiedName());
-  if (it == config.mapping.end()) return;
-  auto list = [](const auto& names) {
-    std::string out;
-    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-    return out;
-  };
-  const std::string key = "mapping.\"" + it->first + "\".columns";
-  auto same = [](const std::string& n) -> const std::string& { return n; };
-  for (const auto& [from, to] : it->second.columns) {
-    if (FindName(source.columns, from, same) < 0) {
-      problems->push_back(key + ": source table " + source.QualifiedName() + " has no column " +
-                          from + " (it has " + list(source.columns) +
-                          "); write the source column's name on the left");
-    } else if (target && target->FindColumn(to) < 0) {
-      std::vector<std::string> names;
-      for (const auto& c : target->columns) names.push_back(c.name);
-      problems->push_back(key + "." + from + " = \"" + to + "\": target table " + target->schema +
-                          "." + target->name + " has no column " + to + " (it has " + list(names) +
-                          "); write the target column's name on the right");
-    }
-  }
-}
-
 std::string UnsentColumns(const TablePlan& plan, const std::vector<bool>& present) {
   std::string out;
   for (size_t i = 0; i < plan.source_to_target.size() && i < present.size(); ++i) {
@@ -166,14 +73,6 @@ std::string IncompleteRowMessage(const TablePlan& plan, const std::string& unsen
          "TABLE " +
          pg::QualifiedIdent(plan.relation->schema, plan.relation->name) +
          " REPLICA IDENTITY FULL; on the source so that updates carry them";
-}
-
-std::string MappedColumnName(const Config& config, const std::string& source_table,
-                             const std::string& column) {
-  auto it = FindByName(config.mapping, source_table);
-  if (it == config.mapping.end()) return column;
-  auto renamed = FindByName(it->second.columns, column);
-  return renamed == it->second.columns.end() ? column : renamed->second;
 }
 
 namespace {
@@ -201,18 +100,21 @@ std::optional<std::string> RenamedFrom(const SourceRelation& relation, const Tar
 Status BuildTablePlan(const Config& config, const RelationPtr& relation, const TargetTable& target,
                       const KnownSourceColumns& known, int id, TablePlan* plan,
                       std::vector<std::string>* warnings) {
+  *plan = TablePlan{};  // nothing of a plan built before carries over
   plan->relation = relation;
   plan->target = target;
   plan->id = id;
   const std::string source_name = relation->QualifiedName();
   auto known_it = known.find(AsciiLower(source_name));
+  std::vector<std::string> names;
+  for (const auto& c : relation->columns) names.push_back(c.name);
+  const std::vector<int> fed = FedTargetColumns(config, source_name, names, target);
   plan->source_to_target.assign(relation->columns.size(), -1);
   for (size_t i = 0; i < relation->columns.size(); ++i) {
     const std::string& name = relation->columns[i].name;
     const std::string wanted = MappedColumnName(config, source_name, name);
-    int t = target.FindColumn(wanted);
-    if (t >= 0) {
-      plan->source_to_target[i] = t;
+    if (fed[i] >= 0) {
+      plan->source_to_target[i] = fed[i];
       continue;
     }
     bool was_known = known_it != known.end() && known_it->second.count(AsciiLower(name));

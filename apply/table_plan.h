@@ -75,6 +75,14 @@ std::string IncompleteRowMessage(const TablePlan& plan, const std::string& unsen
 std::string MappedColumnName(const Config& config, const std::string& source_table,
                              const std::string& column);
 
+// Per source column of `source_table`, the index of the target column it feeds (-1: none):
+// its MappedColumnName as FindColumn pairs it, except that a target column another source
+// column names exactly is that one's. PostgreSQL holds "Name" and "name" as two columns; with
+// only "name" on the target, "Name" folded onto it too would write the column twice.
+std::vector<int> FedTargetColumns(const Config& config, const std::string& source_table,
+                                  const std::vector<std::string>& source_columns,
+                                  const TargetTable& target);
+
 // SQL for set-based statements over unnest()ed array parameters. `present` marks the source
 // columns carried by the rows (unchanged TOAST values are left out so they keep the target's
 // value). Parameter order: for kDelete the key columns; for kUpdate the (old) key columns,

@@ -9,6 +9,7 @@
 
 #include "binlog_connection.h"
 #include "binlog_decoder.h"
+#include "binlog_query.h"
 #include "sources.h"
 #include "stagesync/log.h"
 #include "stagesync/mysql.h"
@@ -18,6 +19,8 @@ namespace stagesync::capture {
 namespace {
 
 using binlog::Charset;
+using binlog::ClassifyQuery;
+using binlog::QueryKind;
 using binlog::RowsEvent;
 using binlog::RowsKind;
 using binlog::TableMap;
@@ -32,61 +35,6 @@ struct KnownTable {
   std::string signature;
   RelationPtr relation;
 };
-
-// What a QUERY event's statement means for the stream.
-enum class QueryKind { kBegin, kCommit, kTruncate, kOther };
-
-QueryKind ClassifyQuery(std::string_view sql, std::string* truncated_table) {
-  auto skip_space = [&] {
-    while (!sql.empty() && std::isspace(static_cast<unsigned char>(sql.front())))
-      sql.remove_prefix(1);
-  };
-  auto word = [&] {
-    skip_space();
-    size_t n = 0;
-    while (n < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[n])) || sql[n] == '_'))
-      ++n;
-    std::string w = AsciiLower(std::string(sql.substr(0, n)));
-    sql.remove_prefix(n);
-    return w;
-  };
-  std::string first = word();
-  if (first == "begin" || first == "xa") return QueryKind::kBegin;
-  if (first == "commit" || first == "rollback") return QueryKind::kCommit;
-  if (first != "truncate") return QueryKind::kOther;
-  skip_space();
-  std::string_view save = sql;
-  if (word() != "table") sql = save;
-  skip_space();
-  // An identifier, possibly qualified and `quoted`.
-  std::string name;
-  while (!sql.empty()) {
-    if (sql.front() == '`') {
-      sql.remove_prefix(1);
-      while (!sql.empty()) {
-        if (sql.front() == '`') {
-          if (sql.size() > 1 && sql[1] == '`') {
-            name += '`';
-            sql.remove_prefix(2);
-            continue;
-          }
-          sql.remove_prefix(1);
-          break;
-        }
-        name += sql.front();
-        sql.remove_prefix(1);
-      }
-    } else if (sql.front() == '.' || std::isalnum(static_cast<unsigned char>(sql.front())) ||
-               sql.front() == '_' || sql.front() == '$') {
-      name += sql.front();
-      sql.remove_prefix(1);
-    } else {
-      break;
-    }
-  }
-  *truncated_table = name;
-  return QueryKind::kTruncate;
-}
 
 class BinlogStream {
  public:
@@ -290,7 +238,7 @@ class BinlogStream {
     if (body.size() < at + db_len + 1) return Status::Error("binlog: short query event");
     std::string db(body.substr(at, db_len));
     std::string_view statement = body.substr(at + db_len + 1);
-    std::string table;
+    binlog::TruncatedTable table;
     switch (ClassifyQuery(statement, &table)) {
       case QueryKind::kBegin:
         group_thread_ = static_cast<uint8_t>(body[0]) | static_cast<uint8_t>(body[1]) << 8 |
@@ -299,10 +247,17 @@ class BinlogStream {
         return Status::Ok();
       case QueryKind::kCommit:
         return OnCommit(begin, end);
+      case QueryKind::kWithinTransaction:
+        return Status::Ok();
       case QueryKind::kTruncate: {
-        auto dot = table.find('.');
-        std::string schema = dot == std::string::npos ? db : table.substr(0, dot);
-        std::string name = dot == std::string::npos ? table : table.substr(dot + 1);
+        const std::string schema = table.schema.empty() ? db : table.schema;
+        const std::string& name = table.table;
+        if (name.empty()) {
+          LOG_WARN("capture: a TRUNCATE at "
+                   << mysql::FormatPosition(any_file_, mysql::PositionFrom(file_sequence_, begin))
+                   << " names no table stagesync can read, so the target keeps its rows: "
+                   << statement.substr(0, 200));
+        }
         if (Selected(config_, schema + "." + name)) {
           TruncateChange t;
           auto known = tables_.find(schema + "." + name);

@@ -13,6 +13,7 @@
 #include "stagesync/run.h"
 #include "stagesync/secrets.h"
 #include "stagesync/topics.h"
+#include "status_derivation.h"
 
 namespace stagesync::cutover {
 namespace {
@@ -68,25 +69,28 @@ int64_t FreshnessLimitUs(const Config& config) {
   return std::max<int64_t>(5'000'000, 3 * beat);
 }
 
-SyncStatus ReadStreamStatus(const Config& config, bool peek_slot) {
-  SyncStatus st;
+}  // namespace
+
+StreamDerivation DeriveStreamStatus(const Config& config, const StreamReads& reads) {
+  StreamDerivation out;
+  SyncStatus& st = out.status;
+  const apply::AppliedPosition& applied = reads.applied;
+  const capture::SourcePosition& source = reads.source;
   st.slot = config.source.slot;
-  apply::AppliedPosition applied;
-  if (Status s = apply::ReadAppliedPosition(config, &applied); !s.ok()) {
+  if (!reads.applied_read.ok()) {
     st.state = "error";
-    st.error = s.message();
-    return st;
+    st.error = reads.applied_read.message();
+    return out;
   }
-  capture::SourcePosition source;
-  if (Status s = capture::ReadSourcePosition(config, &source); !s.ok()) {
+  if (!reads.source_read.ok()) {
     st.state = "error";
-    st.error = s.message();
+    st.error = reads.source_read.message();
   }
   if (!applied.found) {
     st.state = "error";
     st.error = "the target has no bookkeeping for stream " + config.source.slot +
                ": run `stagesync setup`";
-    return st;
+    return out;
   }
   st.applied_position = capture::FormatSourcePosition(config, source, applied.lsn);
   st.events_applied = applied.events_applied;
@@ -99,14 +103,14 @@ SyncStatus ReadStreamStatus(const Config& config, bool peek_slot) {
     Lsn done = std::max(applied.lsn, source.slot_confirmed);
     st.source_bytes_behind = capture::SourceBytesBehind(source, done);
   }
-  if (st.state == "error") return st;
+  if (st.state == "error") return out;
   if (!source.slot_exists) {
     st.state = "error";
     st.error = (config.source.kind == Engine::kMysql
                     ? "stream " + config.source.slot + " has no start position on the source"
                     : "slot " + config.source.slot + " does not exist on the source") +
                ": run `stagesync setup`";
-    return st;
+    return out;
   }
   st.run_alive = source.slot_active && applied.live_at &&
                  applied.target_now - *applied.live_at <= FreshnessLimitUs(config);
@@ -121,18 +125,68 @@ SyncStatus ReadStreamStatus(const Config& config, bool peek_slot) {
     bool caught_up = st.source_bytes_behind && *st.source_bytes_behind == 0;
     st.lag_seconds = caught_up ? 0.0 : applied.live_lag_seconds.value_or(0.0);
     st.state = caught_up || applied.live_state.empty() ? "streaming" : applied.live_state;
-    return st;
+    return out;
   }
   if (st.state != "error") st.state = "idle";
-  if (source.slot_active || !peek_slot) {
-    // Something streams the slot but has not reported recently: lag is not knowable here.
-    return st;
+  // When something streams the slot but has not reported recently, the lag is not knowable
+  // here; when nothing does, the slot tells it.
+  out.lag_needs_peek = !source.slot_active;
+  return out;
+}
+
+double LagFromOldestPending(TimestampUs source_now, std::optional<TimestampUs> oldest) {
+  return oldest ? Seconds(source_now - *oldest) : 0.0;
+}
+
+// Capture and apply run apart: both must be up; the lag is capture's (what Kafka has not
+// confirmed) or, while apply has records in Kafka still to apply, the age of its last applied
+// commit, whichever is more (an upper bound: the oldest record not applied is younger).
+void DeriveKafkaStatus(const Config& config, const KafkaReads& reads, SyncStatus* st) {
+  st->kafka_lag = reads.kafka_lag;
+  const std::optional<capture::CaptureLive>& capture = reads.capture;
+  const double fresh = static_cast<double>(FreshnessLimitUs(config)) / 1e6;
+  if (!st->run_alive || !capture || capture->age_seconds > fresh) {
+    if (st->run_alive) st->state = "idle";
+    st->run_alive = false;
+    if (st->state == "idle") st->lag_seconds.reset();
+    return;
   }
+  if (!st->kafka_lag) {
+    st->lag_seconds.reset();
+    return;
+  }
+  int64_t pending = 0;
+  for (const auto& k : *st->kafka_lag) pending += k.lag;
+  double apply_lag = 0;
+  if (pending > 0 && st->applied_commit_time) {
+    apply_lag = Seconds(reads.now - *st->applied_commit_time);
+  }
+  st->lag_seconds = std::max(capture->lag_seconds, apply_lag);
+  st->state = run::LiveState(config, *st->lag_seconds);
+}
+
+void ApplyCutoverState(const std::string& cutover_state, SyncStatus* st) {
+  // While production is fenced, and once switched, that is where the sync stands.
+  if (cutover_state == "fenced") st->state = "fenced";
+  if (cutover_state == "done") st->state = "cutover_done";
+}
+
+namespace {
+
+SyncStatus ReadStreamStatus(const Config& config, bool peek_slot) {
+  StreamReads reads;
+  reads.applied_read = apply::ReadAppliedPosition(config, &reads.applied);
+  if (reads.applied_read.ok()) {
+    reads.source_read = capture::ReadSourcePosition(config, &reads.source);
+  }
+  StreamDerivation derived = DeriveStreamStatus(config, reads);
+  SyncStatus& st = derived.status;
   std::optional<TimestampUs> pending;
-  if (Status s =
-          capture::PeekOldestPendingCommit(config, applied.lsn, std::chrono::seconds(10), &pending);
-      s.ok()) {
-    st.lag_seconds = pending ? Seconds(source.source_now - *pending) : 0.0;
+  if (derived.lag_needs_peek && peek_slot &&
+      capture::PeekOldestPendingCommit(config, reads.applied.lsn, std::chrono::seconds(10),
+                                       &pending)
+          .ok()) {
+    st.lag_seconds = LagFromOldestPending(reads.source.source_now, pending);
   }
   return st;
 }
@@ -156,32 +210,12 @@ std::optional<std::vector<SyncStatus::KafkaLag>> KafkaConsumerLag(const Config& 
   return lags;
 }
 
-// Capture and apply run apart: both must be up; the lag is capture's (what Kafka has not
-// confirmed) or, while apply has records in Kafka still to apply, the age of its last applied
-// commit, whichever is more (an upper bound: the oldest record not applied is younger).
 void KafkaView(const Config& config, SyncStatus* st) {
-  st->kafka_lag = KafkaConsumerLag(config);
-  std::optional<capture::CaptureLive> capture;
-  (void)capture::ReadCaptureLive(config, &capture);
-  const double fresh = static_cast<double>(FreshnessLimitUs(config)) / 1e6;
-  if (!st->run_alive || !capture || capture->age_seconds > fresh) {
-    if (st->run_alive) st->state = "idle";
-    st->run_alive = false;
-    if (st->state == "idle") st->lag_seconds.reset();
-    return;
-  }
-  if (!st->kafka_lag) {
-    st->lag_seconds.reset();
-    return;
-  }
-  int64_t pending = 0;
-  for (const auto& k : *st->kafka_lag) pending += k.lag;
-  double apply_lag = 0;
-  if (pending > 0 && st->applied_commit_time) {
-    apply_lag = Seconds(NowUs() - *st->applied_commit_time);
-  }
-  st->lag_seconds = std::max(capture->lag_seconds, apply_lag);
-  st->state = run::LiveState(config, *st->lag_seconds);
+  KafkaReads reads;
+  reads.kafka_lag = KafkaConsumerLag(config);
+  (void)capture::ReadCaptureLive(config, &reads.capture);
+  reads.now = NowUs();
+  DeriveKafkaStatus(config, reads, st);
 }
 
 }  // namespace
@@ -190,11 +224,7 @@ SyncStatus ReadStatus(const Config& config, bool peek_slot) {
   SyncStatus st = ReadStreamStatus(config, peek_slot);
   if (config.stream.transport == Transport::kKafka && st.state != "error") KafkaView(config, &st);
   std::string state;
-  if (ReadCutoverRecord(config, &state, &st.cutover_json).ok()) {
-    // While production is fenced, and once switched, that is where the sync stands.
-    if (state == "fenced") st.state = "fenced";
-    if (state == "done") st.state = "cutover_done";
-  }
+  if (ReadCutoverRecord(config, &state, &st.cutover_json).ok()) ApplyCutoverState(state, &st);
   // The error comes from drivers and from the target's bookkeeping: both may quote a secret,
   // and the status goes to stdout, the monitor and the dashboard.
   st.error = ScrubSecrets(st.error);

@@ -1,6 +1,6 @@
 // Staging's schema is the new release's, not production's: extra target columns keep their
 // defaults, source-only columns are dropped with a warning, [mapping] renames, and names
-// match case-insensitively (exact matches first).
+// match case-insensitively (exact matches first, also when a namesake differs only in case).
 #include "sync_fixture.h"
 
 namespace stagesync::testing {
@@ -119,6 +119,20 @@ TEST_F(MappingTest, case_colliding_names_match_exactly) {
               INSERT INTO camelcase VALUES (1, 'plain');
               UPDATE "CamelCase" SET value = 'changed lower' WHERE "Id" = 1;)");
   EXPECT_TRUE(Converges({{R"("CamelCase")", R"("Id")"}, {"camelcase", "id"}}));
+}
+
+// The source has "Value" and value, staging only value: that is the source's value, and
+// "Value" (known at setup) is dropped. Both used to feed it, and every insert was rejected.
+TEST_F(MappingTest, a_case_colliding_source_column_the_target_lacks_is_dropped) {
+  OnSource(R"(CREATE TABLE "Mixed"(id int PRIMARY KEY, "Value" text, value text))");
+  OnTarget(R"(CREATE TABLE "Mixed"(id int PRIMARY KEY, value text))");
+  SetupOrFail();
+  StartRun();
+  OnSource(R"(INSERT INTO "Mixed" VALUES (1, 'upper', 'lower'), (2, 'only upper', NULL);
+              UPDATE "Mixed" SET value = 'changed', "Value" = 'x' WHERE id = 1;)");
+  EXPECT_TRUE(Converges({{R"("Mixed")", "id", R"("Mixed")", "id, value", "id, value"}}));
+  EXPECT_NE(RunLog().find("Mixed.Value has no target column"), std::string::npos) << RunLog();
+  EXPECT_TRUE(run_->Running()) << RunLog();
 }
 
 }  // namespace
