@@ -373,36 +373,4 @@ Status LoadConfig(const std::string& path, Config* out) {
   return ParseConfig(text.str(), path, out);
 }
 
-const char* Name(Engine engine) {
-  return engine == Engine::kMysql ? "mysql" : "postgres";
-}
-const char* Name(Transport transport) {
-  return transport == Transport::kKafka ? "kafka" : "direct";
-}
-const char* Name(FenceMode fence) {
-  switch (fence) {
-    case FenceMode::kCommand:
-      return "command";
-    case FenceMode::kNone:
-      return "none";
-    case FenceMode::kReadOnly:
-      break;
-  }
-  return "read-only";
-}
-const char* Name(VerifyMode verify) {
-  switch (verify) {
-    case VerifyMode::kChecksum:
-      return "checksum";
-    case VerifyMode::kNone:
-      return "none";
-    case VerifyMode::kCount:
-      break;
-  }
-  return "count";
-}
-const char* Name(OnError on_error) {
-  return on_error == OnError::kDeadLetter ? "dead-letter" : "stop";
-}
-
 }  // namespace stagesync

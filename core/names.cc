@@ -1,4 +1,5 @@
-// The one rule names pair up by (exact, then ASCII case only), and source.tables globs.
+// The one rule names pair up by (exact, then ASCII case only), source.tables globs, and
+// the names of the config's modes.
 #include <algorithm>
 
 #include "stagesync/config.h"
@@ -63,6 +64,38 @@ bool GlobMatch(const std::string& pattern, const std::string& name) {
   }
   while (p < pattern.size() && pattern[p] == '*') ++p;
   return p == pattern.size();
+}
+
+const char* Name(Engine engine) {
+  return engine == Engine::kMysql ? "mysql" : "postgres";
+}
+const char* Name(Transport transport) {
+  return transport == Transport::kKafka ? "kafka" : "direct";
+}
+const char* Name(FenceMode fence) {
+  switch (fence) {
+    case FenceMode::kCommand:
+      return "command";
+    case FenceMode::kNone:
+      return "none";
+    case FenceMode::kReadOnly:
+      break;
+  }
+  return "read-only";
+}
+const char* Name(VerifyMode verify) {
+  switch (verify) {
+    case VerifyMode::kChecksum:
+      return "checksum";
+    case VerifyMode::kNone:
+      return "none";
+    case VerifyMode::kCount:
+      break;
+  }
+  return "count";
+}
+const char* Name(OnError on_error) {
+  return on_error == OnError::kDeadLetter ? "dead-letter" : "stop";
 }
 
 }  // namespace stagesync
