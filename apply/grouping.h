@@ -32,7 +32,7 @@ class TransactionGrouping {
   // Rolls the open group back and forgets what is pending.
   virtual void Abandon() = 0;
   // Between batches, and once at the end (`final`): work that is not about one group.
-  virtual Status Tick(bool final) { return Status::Ok(); }
+  virtual Status Tick(bool /*final*/) { return Status::Ok(); }
   // How long to wait for events at most before calling Tick.
   virtual std::chrono::milliseconds MaxWait() const { return std::chrono::milliseconds(200); }
   // After the target committed the group that started at `started`: counters and progress.

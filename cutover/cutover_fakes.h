@@ -100,7 +100,7 @@ class FakeProduction : public Production {
     w_.Throw("write_marker");
     return w_.marker;
   }
-  std::vector<SourceCounter> Counters(const std::vector<TableShape>& tables) override {
+  std::vector<SourceCounter> Counters(const std::vector<TableShape>& /*tables*/) override {
     w_.Throw("source_counters");
     return {SourceCounter{"public", "t_id_seq", "t", "id", 42}};
   }
@@ -112,8 +112,8 @@ class FakeProduction : public Production {
 class FakeTargetCounters : public TargetCounters {
  public:
   explicit FakeTargetCounters(FakeWorld& w) : w_(w) {}
-  std::vector<std::string> Sync(const std::vector<SourceCounter>& counters,
-                                const std::vector<TableShape>& tables) override {
+  std::vector<std::string> Sync(const std::vector<SourceCounter>& /*counters*/,
+                                const std::vector<TableShape>& /*tables*/) override {
     w_.Throw("sync");
     return {"public.t_id_seq 7 -> 42"};
   }
