@@ -19,6 +19,16 @@ Status FromException(const std::exception& e, const std::string& prefix = "") {
   return Status::Error(prefix + pg::Describe(e));
 }
 
+// Connecting or reading the bookkeeping failed: an SQL error means the target is not set up
+// for this config (exit 2); anything else may pass, and is retried.
+Status SetupError(const std::exception& e) {
+  if (dynamic_cast<const pqxx::sql_error*>(&e)) {
+    return Status::Usage("target: " + pg::Describe(e) +
+                         " (did `stagesync setup` run with this config?)");
+  }
+  return Status::Transient("target: " + pg::Describe(e));
+}
+
 class PostgresSession : public TargetSession {
  public:
   explicit PostgresSession(const Config& config) : config_(config) {}
@@ -50,11 +60,8 @@ class PostgresSession : public TargetSession {
                      "events_applied = $4::int8, transactions_applied = $5::int8, "
                      "updated_at = clock_timestamp() "
                      "WHERE stream = $1");
-    } catch (const pqxx::sql_error& e) {
-      return Status::Usage("target: " + pg::Describe(e) +
-                           " (did `stagesync setup` run with this config?)");
     } catch (const std::exception& e) {
-      return Status::Transient("target: " + pg::Describe(e));
+      return SetupError(e);
     }
     return Status::Ok();
   }
@@ -81,11 +88,8 @@ class PostgresSession : public TargetSession {
                stream)) {
         (*known)[r[0].as<std::string>()].insert(r[1].as<std::string>());
       }
-    } catch (const pqxx::sql_error& e) {
-      return Status::Usage("target: " + pg::Describe(e) +
-                           " (did `stagesync setup` run with this config?)");
     } catch (const std::exception& e) {
-      return Status::Transient("target: " + pg::Describe(e));
+      return SetupError(e);
     }
     return Status::Ok();
   }
