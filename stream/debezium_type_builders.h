@@ -1,5 +1,5 @@
-// Short builders of FieldType values, shared by the PostgreSQL type mapping (debezium_types.cc)
-// and the JsonConverter schemas (debezium_schema.cc).
+// Short builders of FieldType values, shared by the PostgreSQL type mapping (debezium_types.cc),
+// the JsonConverter schemas (debezium_schema.cc) and the value decoder.
 #pragma once
 
 #include <memory>
