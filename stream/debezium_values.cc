@@ -48,7 +48,7 @@ std::string MoneyDigits(const std::string& t) {
   return out;
 }
 
-Status Bad(const FieldType& t, const std::string& text, const char* what) {
+Status Bad(const std::string& text, const char* what) {
   return Status::Error("value \"" + text.substr(0, 64) + "\" is not a valid " + what);
 }
 
@@ -90,7 +90,7 @@ Status WriteValue(JsonWriter& w, const FieldType& t, const Value& value) {
     case Kind::kInt16:
     case Kind::kInt32:
     case Kind::kInt64:
-      if (!IsJsonNumber(v)) return Bad(t, v, "integer");
+      if (!IsJsonNumber(v)) return Bad(v, "integer");
       w.RawValue(v.data(), v.size(), rapidjson::kNumberType);
       return Status::Ok();
     case Kind::kFloat:
@@ -116,7 +116,7 @@ Status WriteValue(JsonWriter& w, const FieldType& t, const Value& value) {
         scale = dot == std::string::npos ? 0 : static_cast<int>(text.size() - dot - 1);
       }
       std::string bytes;
-      if (!DecimalToUnscaledBytes(text, scale, &bytes)) return Bad(t, v, "decimal");
+      if (!DecimalToUnscaledBytes(text, scale, &bytes)) return Bad(v, "decimal");
       if (t.kind == Kind::kDecimal) {
         w.String(Base64Encode(bytes).c_str());
       } else {
@@ -131,7 +131,7 @@ Status WriteValue(JsonWriter& w, const FieldType& t, const Value& value) {
     }
     case Kind::kBytes: {
       std::string bytes;
-      if (!HexToBytes(v, &bytes)) return Bad(t, v, "bytea (hex) value");
+      if (!HexToBytes(v, &bytes)) return Bad(v, "bytea (hex) value");
       w.String(Base64Encode(bytes).c_str());
       return Status::Ok();
     }
@@ -142,7 +142,7 @@ Status WriteValue(JsonWriter& w, const FieldType& t, const Value& value) {
         w.Int64(v[0] == '-' ? INT32_MIN : INT32_MAX);
         return Status::Ok();
       }
-      if (!ParseDate(v, &p, &days)) return Bad(t, v, "date");
+      if (!ParseDate(v, &p, &days)) return Bad(v, "date");
       w.Int64(days);
       return Status::Ok();
     }
@@ -151,7 +151,7 @@ Status WriteValue(JsonWriter& w, const FieldType& t, const Value& value) {
     case Kind::kNanoTime: {
       size_t p = 0;
       int64_t micros;
-      if (!ParseClock(v, &p, &micros)) return Bad(t, v, "time");
+      if (!ParseClock(v, &p, &micros)) return Bad(v, "time");
       w.Int64(t.kind == Kind::kTime       ? micros / 1000
               : t.kind == Kind::kNanoTime ? micros * 1000
                                           : micros);
@@ -161,7 +161,7 @@ Status WriteValue(JsonWriter& w, const FieldType& t, const Value& value) {
     case Kind::kMicroTimestamp:
     case Kind::kNanoTimestamp: {
       int64_t micros;
-      if (!ParseTimestampMicros(v, &micros)) return Bad(t, v, "timestamp");
+      if (!ParseTimestampMicros(v, &micros)) return Bad(v, "timestamp");
       bool inf = micros == kPositiveInfinityMicros || micros == kNegativeInfinityMicros;
       w.Int64(inf                              ? micros
               : t.kind == Kind::kTimestamp     ? micros / 1000
@@ -175,14 +175,14 @@ Status WriteValue(JsonWriter& w, const FieldType& t, const Value& value) {
         w.String(v.c_str());
         return Status::Ok();
       }
-      if (!ParseTimestampMicros(v, &micros)) return Bad(t, v, "timestamptz");
+      if (!ParseTimestampMicros(v, &micros)) return Bad(v, "timestamptz");
       w.String(FormatTimestamp(micros, true).c_str());
       return Status::Ok();
     }
     case Kind::kZonedTime: {
       size_t p = 0;
       int64_t micros;
-      if (!ParseClock(v, &p, &micros)) return Bad(t, v, "timetz");
+      if (!ParseClock(v, &p, &micros)) return Bad(v, "timetz");
       int64_t offset = 0;
       if (p < v.size() && (v[p] == '+' || v[p] == '-')) {
         int sign = v[p] == '-' ? -1 : 1;
@@ -201,7 +201,7 @@ Status WriteValue(JsonWriter& w, const FieldType& t, const Value& value) {
     case Kind::kMicroDuration:
     case Kind::kInterval: {
       int64_t months, days, micros;
-      if (!ParseInterval(v, &months, &days, &micros)) return Bad(t, v, "interval");
+      if (!ParseInterval(v, &months, &days, &micros)) return Bad(v, "interval");
       if (t.kind == Kind::kInterval) {
         w.String(IsoInterval(months, days, micros).c_str());
       } else {
@@ -219,14 +219,14 @@ Status WriteValue(JsonWriter& w, const FieldType& t, const Value& value) {
         if (v[v.size() - 1 - i] == '1')
           bytes[i / 8] = static_cast<char>(bytes[i / 8] | (1 << (i % 8)));
         else if (v[v.size() - 1 - i] != '0')
-          return Bad(t, v, "bit string");
+          return Bad(v, "bit string");
       }
       w.String(Base64Encode(bytes).c_str());
       return Status::Ok();
     }
     case Kind::kPoint: {
       double x, y;
-      if (std::sscanf(v.c_str(), "(%lf,%lf)", &x, &y) != 2) return Bad(t, v, "point");
+      if (std::sscanf(v.c_str(), "(%lf,%lf)", &x, &y) != 2) return Bad(v, "point");
       auto comma = v.find(',');
       w.StartObject();
       w.Key("x");
@@ -242,7 +242,7 @@ Status WriteValue(JsonWriter& w, const FieldType& t, const Value& value) {
     }
     case Kind::kArray: {
       std::vector<std::optional<std::string>> items;
-      if (!ParseArray(v, &items)) return Bad(t, v, "one-dimensional array");
+      if (!ParseArray(v, &items)) return Bad(v, "one-dimensional array");
       w.StartArray();
       for (const auto& item : items) {
         if (Status s = WriteValue(w, *t.element, item ? Value::Text(*item) : Value::Null());

@@ -209,7 +209,7 @@ std::string CivilFromDays(int64_t z) {
   const unsigned d = doy - (153 * mp + 2) / 5 + 1;
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
   y += m <= 2;
-  char buf[32];
+  char buf[64];  // room for any year the arithmetic allows, not only real ones
   if (y <= 0) {
     std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u BC", static_cast<long long>(1 - y), m, d);
   } else {
