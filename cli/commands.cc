@@ -18,6 +18,7 @@
 #include "stagesync/log.h"
 #include "stagesync/run.h"
 #include "stagesync/secrets.h"
+#include "stagesync/verify.h"
 
 namespace stagesync::cli {
 namespace {
@@ -141,8 +142,8 @@ int StatusCommand(const Config& config, const Options& options) {
 
 int Verify(const Config& config, const Options& options) {
   const bool tty = isatty(STDERR_FILENO);
-  cutover::VerifyReport report;
-  Status s = cutover::Verify(
+  verify::VerifyReport report;
+  Status s = verify::Verify(
       config, options.checksum,
       [&](const std::string& table, size_t done, size_t total) {
         if (!tty) return;
@@ -155,7 +156,7 @@ int Verify(const Config& config, const Options& options) {
       },
       &report);
   if (!s.ok()) return Fail("verify", s);
-  Print(stdout, options.json ? cutover::VerifyJson(report) + "\n" : cutover::VerifyText(report));
+  Print(stdout, options.json ? verify::VerifyJson(report) + "\n" : verify::VerifyText(report));
   return report.equal() ? kExitOk : kExitDifferences;
 }
 

@@ -236,7 +236,7 @@ class Machine {
   Outcome Verify() {
     std::string out;
     if (config_.cutover.verify != "none") {
-      VerifyReport report;
+      verify::VerifyReport report;
       bool checksum = config_.cutover.verify == "checksum";
       if (Status s = world_.verify(checksum, &report); !s.ok()) throw StepFailure(s.message());
       if (!report.equal()) {

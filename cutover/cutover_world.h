@@ -15,6 +15,7 @@
 #include "stagesync/apply.h"
 #include "stagesync/cutover.h"
 #include "stagesync/kafka.h"
+#include "stagesync/verify.h"
 #include "target_counters.h"
 
 namespace stagesync::cutover {
@@ -48,7 +49,7 @@ struct CutoverWorld {
   std::unique_ptr<DrainProbe> drain;
   // Step 5: the table comparison; one `[cutover] checks` query, true when it passed, with
   // what it returned in *value (throws when it cannot run).
-  std::function<Status(bool checksum, VerifyReport* report)> verify;
+  std::function<Status(bool checksum, verify::VerifyReport* report)> verify;
   std::function<bool(const std::string& sql, std::string* value)> run_check;
   // fence_command, unfence_command and switch_command: the exit status (as RunShell).
   std::function<int(const std::string& command, const std::vector<std::string>& env)> run_shell;

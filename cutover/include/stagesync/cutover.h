@@ -1,5 +1,5 @@
-// cutover: where the sync stands (lag, positions, state), the monitor that shows it, `verify`,
-// and the cutover state machine that fences production and switches to the target.
+// cutover: where the sync stands (lag, positions, state), the monitor that shows it, and the
+// cutover state machine that fences production and switches to the target.
 #pragma once
 
 #include <atomic>
@@ -75,28 +75,6 @@ class MonitorServer {
   struct State;
   std::unique_ptr<State> state_;
 };
-
-// `verify`: one selected source table against its target table.
-struct TableVerdict {
-  std::string source_table, target_table;
-  int64_t source_rows = -1, target_rows = -1;
-  bool checksummed = false, checksum_equal = false;
-  std::vector<std::string> differences;  // the first few: missing rows, differing values
-  std::string note;                      // e.g. why the content was not compared
-  std::string error;                     // the table could not be compared
-};
-struct VerifyReport {
-  std::vector<TableVerdict> tables;
-  bool equal() const;
-};
-// Called before each table (and once at the end with an empty name), for a progress line.
-using VerifyProgress = std::function<void(const std::string& table, size_t done, size_t total)>;
-// Compares every selected table: row counts, and with `checksum` every row in key order,
-// values normalised across engines (numbers, booleans, bytes, timestamps, JSON).
-Status Verify(const Config& config, bool checksum, const VerifyProgress& progress,
-              VerifyReport* report);
-std::string VerifyJson(const VerifyReport& report);
-std::string VerifyText(const VerifyReport& report);
 
 // The cutover state machine (CONTRACT.md): gate on lag, fence production, drain through a
 // marker, sync sequences, verify, switch. Any failure before the switch completes unfences
