@@ -64,7 +64,7 @@ class Machine {
       if (!problems.empty()) return Status::Usage(problems.front());
     }
     // A `run` that has just started reports itself within a heartbeat or two.
-    SyncStatus st = world_.read_status();
+    monitor::SyncStatus st = world_.read_status();
     for (int i = 0; i < 20 && !st.run_alive && !stop_; ++i) {
       world_.sleep(std::chrono::milliseconds(250));
       st = world_.read_status();
@@ -133,7 +133,7 @@ class Machine {
     auto deadline = world_.now() + options_.timeout;
     std::string last = "unknown";
     while (true) {
-      SyncStatus st = world_.read_status();
+      monitor::SyncStatus st = world_.read_status();
       if (st.lag_seconds) last = ThreeDecimals(*st.lag_seconds) + " s";
       if (st.run_alive && st.lag_seconds && *st.lag_seconds <= max_lag) {
         return Done("lag " + last + " <= max_lag " + ThreeDecimals(max_lag) + " s");

@@ -167,7 +167,7 @@ inline CutoverWorld FakeWorld::World() {
   };
   w.read_status = [this] {
     Note("read_status");
-    SyncStatus st;
+    monitor::SyncStatus st;
     st.state = run_alive ? "streaming" : "idle";
     st.run_alive = run_alive;
     st.lag_seconds = lag_seconds;

@@ -15,6 +15,7 @@
 #include "stagesync/apply.h"
 #include "stagesync/cutover.h"
 #include "stagesync/kafka.h"
+#include "stagesync/monitor.h"
 #include "stagesync/verify.h"
 #include "target_counters.h"
 
@@ -45,7 +46,7 @@ struct CutoverWorld {
   std::function<std::unique_ptr<Production>()> open_production;
   std::function<std::unique_ptr<TargetCounters>()> open_target_counters;
   // The sync's status without peeking at the slot: the `run` streaming it must not be held up.
-  std::function<SyncStatus()> read_status;
+  std::function<monitor::SyncStatus()> read_status;
   std::unique_ptr<DrainProbe> drain;
   // Step 5: the table comparison; one `[cutover] checks` query, true when it passed, with
   // what it returned in *value (throws when it cannot run).

@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <sstream>
 
-#include "stagesync/cutover.h"
+#include "render.h"
 
-namespace stagesync::cutover {
+namespace stagesync::monitor {
 namespace {
 
 void Metric(std::ostringstream& out, const char* name, const char* help, const char* type,
@@ -121,4 +121,4 @@ std::string LiveStatusJson(const SyncStatus& status, const apply::ApplyMetrics::
   return json;
 }
 
-}  // namespace stagesync::cutover
+}  // namespace stagesync::monitor

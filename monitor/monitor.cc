@@ -13,50 +13,17 @@
 
 #include "dashboard_html.h"
 #include "http_server.h"
-#include "stagesync/cutover.h"
+#include "render.h"
 #include "stagesync/log.h"
 #include "stagesync/secrets.h"
 
-namespace stagesync::cutover {
+namespace stagesync::monitor {
 namespace {
 
 namespace http = boost::beast::http;
 using boost::asio::ip::tcp;
 
-// One point of the dashboard's charts.
-struct Sample {
-  double t = 0;  // unix seconds
-  std::string state;
-  std::optional<double> lag_seconds;
-  std::optional<int64_t> source_bytes_behind;
-  uint64_t events_applied = 0, transactions_applied = 0;
-};
-
 constexpr size_t kHistorySamples = 600;  // ten minutes at one a second
-
-std::string HistoryJson(const std::deque<Sample>& samples) {
-  std::ostringstream out;
-  out << "{\"interval_seconds\":1,\"samples\":[";
-  char num[64];
-  for (size_t i = 0; i < samples.size(); ++i) {
-    const Sample& s = samples[i];
-    std::snprintf(num, sizeof num, "%.3f", s.t);
-    out << (i ? "," : "") << "{\"t\":" << num << ",\"state\":\"" << s.state
-        << "\",\"lag_seconds\":";
-    if (s.lag_seconds) {
-      std::snprintf(num, sizeof num, "%.3f", *s.lag_seconds);
-      out << num;
-    } else {
-      out << "null";
-    }
-    out << ",\"source_bytes_behind\":"
-        << (s.source_bytes_behind ? std::to_string(*s.source_bytes_behind) : "null")
-        << ",\"events_applied\":" << s.events_applied
-        << ",\"transactions_applied\":" << s.transactions_applied << "}";
-  }
-  out << "]}";
-  return out.str();
-}
 
 // ReadStatus for many requests at once. A request waits for a read that starts after it
 // arrived, and every request waiting for the same read shares its result: 200 concurrent
@@ -109,6 +76,30 @@ bool SameSecret(std::string_view given, std::string_view expected) {
 }
 
 }  // namespace
+
+std::string HistoryJson(const std::deque<Sample>& samples) {
+  std::ostringstream out;
+  out << "{\"interval_seconds\":1,\"samples\":[";
+  char num[64];
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const Sample& s = samples[i];
+    std::snprintf(num, sizeof num, "%.3f", s.t);
+    out << (i ? "," : "") << "{\"t\":" << num << ",\"state\":\"" << s.state
+        << "\",\"lag_seconds\":";
+    if (s.lag_seconds) {
+      std::snprintf(num, sizeof num, "%.3f", *s.lag_seconds);
+      out << num;
+    } else {
+      out << "null";
+    }
+    out << ",\"source_bytes_behind\":"
+        << (s.source_bytes_behind ? std::to_string(*s.source_bytes_behind) : "null")
+        << ",\"events_applied\":" << s.events_applied
+        << ",\"transactions_applied\":" << s.transactions_applied << "}";
+  }
+  out << "]}";
+  return out.str();
+}
 
 struct MonitorServer::State {
   const Config& config;
@@ -253,4 +244,4 @@ void MonitorServer::Stop() {
   state_->sampler.join();
 }
 
-}  // namespace stagesync::cutover
+}  // namespace stagesync::monitor

@@ -7,14 +7,14 @@
 #include <map>
 #include <sstream>
 
-#include "record.h"
-#include "stagesync/cutover.h"
+#include "cutover_record.h"
 #include "stagesync/kafka.h"
+#include "stagesync/monitor.h"
 #include "stagesync/run.h"
 #include "stagesync/secrets.h"
 #include "stagesync/topics.h"
 
-namespace stagesync::cutover {
+namespace stagesync::monitor {
 namespace {
 
 std::string IsoTime(TimestampUs us) {
@@ -288,4 +288,4 @@ std::string StatusText(const SyncStatus& s) {
   return out.str();
 }
 
-}  // namespace stagesync::cutover
+}  // namespace stagesync::monitor
