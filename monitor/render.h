@@ -8,9 +8,14 @@
 #include <string>
 
 #include "stagesync/apply.h"
+#include "stagesync/json.h"
 #include "stagesync/monitor.h"
 
 namespace stagesync::monitor {
+
+// The status JSON's members, in the contract's order, into an object the caller has started
+// (StatusJson is exactly them; LiveStatusJson adds its own after them).
+void WriteStatusMembers(json::Writer& w, const SyncStatus& status);
 
 // The status in Prometheus' text exposition format (what GET /metrics serves); with `live`,
 // the running applier's per-table counters and batch-duration histogram too.

@@ -3,45 +3,37 @@
 #include "normalise.h"
 
 #include <rapidjson/document.h>
-#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
 #include "stagesync/config.h"
+#include "stagesync/json.h"
 
 namespace stagesync::verify {
 namespace {
 
-void CanonicalJson(const rapidjson::Value& v, std::string* out) {
+// Every object's members sorted by name: PostgreSQL's jsonb and MySQL's JSON keep them in
+// orders of their own.
+void WriteCanonical(const rapidjson::Value& v, json::Writer& w) {
   if (v.IsObject()) {
     std::vector<std::pair<std::string, const rapidjson::Value*>> members;
     for (const auto& m : v.GetObject()) members.emplace_back(m.name.GetString(), &m.value);
     std::sort(members.begin(), members.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
-    *out += '{';
-    for (size_t i = 0; i < members.size(); ++i) {
-      rapidjson::Value name(members[i].first.c_str(), members[i].first.size());
-      rapidjson::StringBuffer sb;
-      rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-      name.Accept(w);
-      *out += (i ? "," : "") + std::string(sb.GetString()) + ":";
-      CanonicalJson(*members[i].second, out);
+    w.StartObject();
+    for (const auto& [name, value] : members) {
+      w.Key(name);
+      WriteCanonical(*value, w);
     }
-    *out += '}';
+    w.EndObject();
   } else if (v.IsArray()) {
-    *out += '[';
-    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
-      if (i) *out += ',';
-      CanonicalJson(v[i], out);
-    }
-    *out += ']';
+    w.StartArray();
+    for (const auto& item : v.GetArray()) WriteCanonical(item, w);
+    w.EndArray();
   } else {
-    rapidjson::StringBuffer sb;
-    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-    v.Accept(w);
-    *out += sb.GetString();
+    w.Value(v);
   }
 }
 
@@ -86,9 +78,9 @@ std::string Normalise(Kind kind, const std::string& v) {
       rapidjson::Document d;
       d.Parse(v.c_str(), v.size());
       if (d.HasParseError()) return v;
-      std::string out;
-      CanonicalJson(d, &out);
-      return out;
+      json::Writer w;
+      WriteCanonical(d, w);
+      return w.str();
     }
     case Kind::kTime: {
       std::string s = v;

@@ -2,63 +2,33 @@
 #include <cstdio>
 #include <sstream>
 
+#include "stagesync/json.h"
 #include "stagesync/verify.h"
 
 namespace stagesync::verify {
-namespace {
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
-}  // namespace
 
 std::string VerifyJson(const VerifyReport& report) {
-  std::ostringstream out;
-  out << "{\"equal\":" << (report.equal() ? "true" : "false") << ",\"tables\":[";
-  for (size_t i = 0; i < report.tables.size(); ++i) {
-    const TableVerdict& t = report.tables[i];
-    out << (i ? "," : "") << "{\"source\":" << JsonString(t.source_table)
-        << ",\"target\":" << (t.target_table.empty() ? "null" : JsonString(t.target_table))
-        << ",\"source_rows\":" << t.source_rows << ",\"target_rows\":" << t.target_rows
-        << ",\"checksum\":"
-        << (t.checksummed ? (t.checksum_equal ? "\"equal\"" : "\"different\"") : "null")
-        << ",\"differences\":[";
-    for (size_t d = 0; d < t.differences.size(); ++d) {
-      out << (d ? "," : "") << JsonString(t.differences[d]);
+  json::Writer w;
+  w.StartObject().Key("equal").Bool(report.equal()).Key("tables").StartArray();
+  for (const TableVerdict& t : report.tables) {
+    w.StartObject();
+    w.Key("source").String(t.source_table).Key("target").StringOrNull(t.target_table);
+    w.Key("source_rows").Int(t.source_rows).Key("target_rows").Int(t.target_rows);
+    w.Key("checksum");
+    if (t.checksummed) {
+      w.String(t.checksum_equal ? "equal" : "different");
+    } else {
+      w.Null();
     }
-    out << "]";
-    if (!t.note.empty()) out << ",\"note\":" << JsonString(t.note);
-    if (!t.error.empty()) out << ",\"error\":" << JsonString(t.error);
-    out << "}";
+    w.Key("differences").StartArray();
+    for (const auto& d : t.differences) w.String(d);
+    w.EndArray();
+    if (!t.note.empty()) w.Key("note").String(t.note);
+    if (!t.error.empty()) w.Key("error").String(t.error);
+    w.EndObject();
   }
-  out << "]}";
-  return out.str();
+  w.EndArray().EndObject();
+  return w.str();
 }
 
 std::string VerifyText(const VerifyReport& report) {

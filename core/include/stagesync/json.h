@@ -1,6 +1,6 @@
-// The one JSON writer behind everything stagesync prints or serves as JSON (`status --json`,
-// /status, /history, the cutover's report, `verify --json`): RapidJSON's Writer, so escaping,
-// commas and the spelling of doubles are decided in one place.
+// The one JSON writer behind every JSON stagesync prints, serves or compares (`status --json`,
+// /status, /history, the cutover's report, `verify --json`, verify's canonical JSON values):
+// RapidJSON's Writer, so escaping, commas and the spelling of doubles are decided in one place.
 #pragma once
 
 #include <rapidjson/fwd.h>
