@@ -16,8 +16,10 @@
 #include "stagesync/capture.h"
 #include "stagesync/cutover.h"
 #include "stagesync/log.h"
+#include "stagesync/monitor.h"
 #include "stagesync/run.h"
 #include "stagesync/secrets.h"
+#include "stagesync/verify.h"
 
 namespace stagesync::cli {
 namespace {
@@ -98,12 +100,12 @@ int StatusCommand(const Config& config, const Options& options) {
   std::atomic<bool> stop{false};
   std::unique_ptr<run::StopSignals> signals;
   if (options.watch) signals = std::make_unique<run::StopSignals>(stop);
-  std::optional<cutover::SyncStatus> previous;
+  std::optional<monitor::SyncStatus> previous;
   auto previous_at = std::chrono::steady_clock::now();
   while (true) {
-    cutover::SyncStatus st = cutover::ReadStatus(config);
+    monitor::SyncStatus st = monitor::ReadStatus(config);
     auto now = std::chrono::steady_clock::now();
-    std::string text = options.json ? cutover::StatusJson(st) + "\n" : cutover::StatusText(st);
+    std::string text = options.json ? monitor::StatusJson(st) + "\n" : monitor::StatusText(st);
     if (options.watch && !options.json && previous) {
       // Rates between two refreshes: what the sync is doing right now.
       double secs = std::chrono::duration<double>(now - previous_at).count();
@@ -141,8 +143,8 @@ int StatusCommand(const Config& config, const Options& options) {
 
 int Verify(const Config& config, const Options& options) {
   const bool tty = isatty(STDERR_FILENO);
-  cutover::VerifyReport report;
-  Status s = cutover::Verify(
+  verify::VerifyReport report;
+  Status s = verify::Verify(
       config, options.checksum,
       [&](const std::string& table, size_t done, size_t total) {
         if (!tty) return;
@@ -155,7 +157,7 @@ int Verify(const Config& config, const Options& options) {
       },
       &report);
   if (!s.ok()) return Fail("verify", s);
-  Print(stdout, options.json ? cutover::VerifyJson(report) + "\n" : cutover::VerifyText(report));
+  Print(stdout, options.json ? verify::VerifyJson(report) + "\n" : verify::VerifyText(report));
   return report.equal() ? kExitOk : kExitDifferences;
 }
 
@@ -189,7 +191,7 @@ int Run(const Config& config, const Options&) {
   run::StopSignals signals(stop);
   // Outlives each restart of the pipeline, so the monitor's counters keep counting.
   auto metrics = std::make_shared<apply::ApplyMetrics>();
-  cutover::MonitorServer monitor(config, metrics);
+  monitor::MonitorServer monitor(config, metrics);
   if (Status s = monitor.Start(); !s.ok()) return Fail("run", s);
   if (Status s = run::RunDirect(config, metrics, stop); !s.ok()) return Fail("run", s);
   return kExitOk;
@@ -220,7 +222,7 @@ int Apply(const Config& config, const Options&) {
   run::StopSignals signals(stop);  // before the monitor, as in Run
   // apply serves the monitor in Kafka mode (capture, on the same config, does not). Several
   // apply processes may share the group: the first to bind monitor.listen serves it.
-  cutover::MonitorServer monitor(config);
+  monitor::MonitorServer monitor(config);
   if (Status s = monitor.Start(); !s.ok()) {
     LOG_WARN("apply: no monitor in this process: " << s.message());
   }

@@ -64,7 +64,7 @@ class Machine {
       if (!problems.empty()) return Status::Usage(problems.front());
     }
     // A `run` that has just started reports itself within a heartbeat or two.
-    SyncStatus st = world_.read_status();
+    monitor::SyncStatus st = world_.read_status();
     for (int i = 0; i < 20 && !st.run_alive && !stop_; ++i) {
       world_.sleep(std::chrono::milliseconds(250));
       st = world_.read_status();
@@ -133,7 +133,7 @@ class Machine {
     auto deadline = world_.now() + options_.timeout;
     std::string last = "unknown";
     while (true) {
-      SyncStatus st = world_.read_status();
+      monitor::SyncStatus st = world_.read_status();
       if (st.lag_seconds) last = ThreeDecimals(*st.lag_seconds) + " s";
       if (st.run_alive && st.lag_seconds && *st.lag_seconds <= max_lag) {
         return Done("lag " + last + " <= max_lag " + ThreeDecimals(max_lag) + " s");
@@ -237,7 +237,7 @@ class Machine {
   Outcome Verify() {
     std::string out;
     if (config_.cutover.verify != VerifyMode::kNone) {
-      VerifyReport report;
+      verify::VerifyReport report;
       bool checksum = config_.cutover.verify == VerifyMode::kChecksum;
       if (Status s = world_.verify(checksum, &report); !s.ok()) throw StepFailure(s.message());
       if (!report.equal()) {
@@ -252,9 +252,11 @@ class Machine {
                        : std::to_string(t.source_rows) + " vs " + std::to_string(t.target_rows) +
                              " rows" + (t.differences.empty() ? "" : ", " + t.differences[0]));
         }
-        throw StepFailure("verify (" + std::string(Name(config_.cutover.verify)) + ") found differences: " + diff);
+        throw StepFailure("verify (" + std::string(Name(config_.cutover.verify)) +
+                          ") found differences: " + diff);
       }
-      out = std::to_string(report.tables.size()) + " tables equal (" + Name(config_.cutover.verify) + ")";
+      out = std::to_string(report.tables.size()) + " tables equal (" +
+            Name(config_.cutover.verify) + ")";
     } else {
       out = "no table comparison (cutover.verify = none)";
     }

@@ -31,7 +31,7 @@ class FakeWorld {
   Lsn kafka_confirmed = 1000;
   std::vector<kafka::PartitionEnd> partition_ends = {{"stagesync.public.t", 0, 7}};
   std::vector<apply::KafkaPosition> apply_offsets = {{"stagesync.public.t", 0, 7, 0}};
-  VerifyReport verify_report = EqualTables();
+  verify::VerifyReport verify_report = EqualTables();
   std::map<std::string, std::string> check_results;  // sql -> its value; others cannot run
   std::map<std::string, int> exit_status;            // shell command -> exit status (else 0)
   // Called with each call's name as it is made: to interrupt, or to let time pass, there.
@@ -43,9 +43,9 @@ class FakeWorld {
   std::chrono::steady_clock::time_point now{};
   std::atomic<bool> stop{false};
 
-  static VerifyReport EqualTables() {
-    VerifyReport r;
-    TableVerdict t;
+  static verify::VerifyReport EqualTables() {
+    verify::VerifyReport r;
+    verify::TableVerdict t;
     t.source_table = t.target_table = "public.t";
     t.source_rows = t.target_rows = 3;
     r.tables.push_back(t);
@@ -167,14 +167,14 @@ inline CutoverWorld FakeWorld::World() {
   };
   w.read_status = [this] {
     Note("read_status");
-    SyncStatus st;
+    monitor::SyncStatus st;
     st.state = run_alive ? "streaming" : "idle";
     st.run_alive = run_alive;
     st.lag_seconds = lag_seconds;
     return st;
   };
   w.drain = std::make_unique<FakeDrain>(*this);
-  w.verify = [this](bool checksum, VerifyReport* report) {
+  w.verify = [this](bool checksum, verify::VerifyReport* report) {
     *report = verify_report;
     return Fail(checksum ? "verify checksum" : "verify");
   };

@@ -219,5 +219,69 @@ TEST(CutoverReportEdges, json_and_text_use_the_contracts_words) {
   }
 }
 
+// The report JSON of a whole cutover and of a failed one: doubles at their shortest, an error
+// with a newline and quotes escaped, what was undone.
+TEST(CutoverReportEdges, json_of_a_success_and_of_a_failure) {
+  CutoverReport r;
+  r.started_at = 1700000000000001;
+  const char* names[] = {"gate", "fence", "marker", "sequences", "verify", "switch"};
+  for (const char* name : names) r.steps.push_back(CutoverStep{name});
+  r.state = CutoverState::kFenced;
+  r.steps[0].status = r.steps[1].status = StepStatus::kOk;
+  r.steps[0].seconds = 0.25;
+  r.steps[0].detail = "lag 0.100 s <= max_lag 2.000 s";
+  r.steps[1].seconds = 0.0123;
+  r.steps[1].detail = "database prod read-only; 3 sessions ended";
+  r.steps[2].status = StepStatus::kRunning;
+  CutoverReport failed = r;
+
+  r.state = CutoverState::kDone;
+  for (size_t i = 2; i < 6; ++i) {
+    r.steps[i].status = StepStatus::kOk;
+    r.steps[i].seconds = 0.1 * static_cast<double>(i) + 1e-7;
+    r.steps[i].detail = "ok " + std::to_string(i);
+  }
+  r.downtime_seconds = 0.36912345678;
+  EXPECT_EQ(
+      CutoverJson(r),
+      "{\"state\":\"done\",\"dry_run\":false,\"started_at_us\":1700000000000001,"
+      "\"step\":null,\"downtime_seconds\":0.36912345678,\"failed_step\":null,"
+      "\"error\":null,\"unfenced\":null,\"steps\":[{\"name\":\"gate\","
+      "\"status\":\"ok\",\"seconds\":0.25,\"detail\":\"lag 0.100 s <= max_lag 2.000 s\"},"
+      "{\"name\":\"fence\",\"status\":\"ok\",\"seconds\":0.0123,\"detail\":\"database prod read-"
+      "only; 3 sessions ended\"},{\"name\":\"marker\",\"status\":\"ok\","
+      "\"seconds\":0.20000010000000002,\"detail\":\"ok 2\"},{\"name\":\"sequences\","
+      "\"status\":\"ok\",\"seconds\":0.30000010000000007,\"detail\":\"ok 3\"},"
+      "{\"name\":\"verify\",\"status\":\"ok\",\"seconds\":0.4000001,"
+      "\"detail\":\"ok 4\"},{\"name\":\"switch\",\"status\":\"ok\",\"seconds\":0.5000001,"
+      "\"detail\":\"ok 5\"}]}");
+
+  failed.state = CutoverState::kFailed;
+  failed.steps[2].status = StepStatus::kFailed;
+  failed.steps[2].seconds = 30.000001;
+  failed.steps[2].detail = failed.error =
+      "the marker at 0/3000060 was not applied within cutover.drain_timeout 30s (applied: "
+      "0/3000000); is `stagesync run` up and applying?\nsecond line \"quoted\"";
+  failed.failed_step = "marker";
+  failed.unfenced = "target counters restored; database prod writable again";
+  EXPECT_EQ(
+      CutoverJson(failed),
+      "{\"state\":\"failed\",\"dry_run\":false,\"started_at_us\":1700000000000001,"
+      "\"step\":null,\"downtime_seconds\":null,\"failed_step\":\"marker\","
+      "\"error\":\"the marker at 0/3000060 was not applied within cutover.drain_timeout 30s (app"
+      "lied: 0/3000000); is `stagesync run` up and applying?\\nsecond line \\\"quoted\\\"\","
+      "\"unfenced\":\"target counters restored; database prod writable again\","
+      "\"steps\":[{\"name\":\"gate\",\"status\":\"ok\",\"seconds\":0.25,"
+      "\"detail\":\"lag 0.100 s <= max_lag 2.000 s\"},{\"name\":\"fence\","
+      "\"status\":\"ok\",\"seconds\":0.0123,\"detail\":\"database prod read-only; 3 sessions end"
+      "ed\"},{\"name\":\"marker\",\"status\":\"failed\",\"seconds\":30.000001,"
+      "\"detail\":\"the marker at 0/3000060 was not applied within cutover.drain_timeout 30s (ap"
+      "plied: 0/3000000); is `stagesync run` up and applying?\\nsecond line \\\"quoted\\\"\"},"
+      "{\"name\":\"sequences\",\"status\":\"pending\",\"seconds\":null,"
+      "\"detail\":\"\"},{\"name\":\"verify\",\"status\":\"pending\","
+      "\"seconds\":null,\"detail\":\"\"},{\"name\":\"switch\",\"status\":\"pending\","
+      "\"seconds\":null,\"detail\":\"\"}]}");
+}
+
 }  // namespace
 }  // namespace stagesync::cutover

@@ -1,13 +1,11 @@
 // The cutover's report at its edges: the contract's words for states, the JSON that `status`,
 // the monitor and `cutover --json` show, and the text for a terminal.
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <cstdio>
 #include <sstream>
 
 #include "report_format.h"
 #include "stagesync/cutover.h"
+#include "stagesync/json.h"
 
 namespace stagesync::cutover {
 
@@ -50,53 +48,29 @@ const char* CutoverStateName(CutoverState state) {
 }
 
 std::string CutoverJson(const CutoverReport& r) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  auto str = [&](const char* key, const std::string& v) {
-    w.Key(key);
-    if (v.empty()) {
-      w.Null();
-    } else {
-      w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
-    }
-  };
-  auto num = [&](const char* key, const std::optional<double>& v) {
-    w.Key(key);
-    if (v) {
-      w.Double(*v);
-    } else {
-      w.Null();
-    }
-  };
-  w.StartObject();
-  str("state", CutoverStateName(r.state));
-  w.Key("dry_run");
-  w.Bool(r.dry_run);
-  w.Key("started_at_us");
-  w.Int64(r.started_at);
   std::string current;
   for (const auto& s : r.steps) {
     if (s.status == StepStatus::kRunning) current = s.name;
   }
-  str("step", current);
-  num("downtime_seconds", r.downtime_seconds);
-  str("failed_step", r.failed_step);
-  str("error", r.error);
-  str("unfenced", r.unfenced);
-  w.Key("steps");
-  w.StartArray();
+  json::Writer w;
+  w.StartObject();
+  w.Key("state").StringOrNull(CutoverStateName(r.state));
+  w.Key("dry_run").Bool(r.dry_run);
+  w.Key("started_at_us").Int(r.started_at);
+  w.Key("step").StringOrNull(current);
+  w.Key("downtime_seconds").DoubleOrNull(r.downtime_seconds);
+  w.Key("failed_step").StringOrNull(r.failed_step);
+  w.Key("error").StringOrNull(r.error);
+  w.Key("unfenced").StringOrNull(r.unfenced);
+  w.Key("steps").StartArray();
   for (const auto& s : r.steps) {
-    w.StartObject();
-    str("name", s.name);
-    str("status", StepStatusName(s.status));
-    num("seconds", s.seconds);
-    w.Key("detail");
-    w.String(s.detail.c_str(), static_cast<rapidjson::SizeType>(s.detail.size()));
-    w.EndObject();
+    w.StartObject().Key("name").StringOrNull(s.name);
+    w.Key("status").StringOrNull(StepStatusName(s.status));
+    w.Key("seconds").DoubleOrNull(s.seconds);
+    w.Key("detail").String(s.detail).EndObject();
   }
-  w.EndArray();
-  w.EndObject();
-  return buf.GetString();
+  w.EndArray().EndObject();
+  return w.str();
 }
 
 std::string CutoverText(const CutoverReport& r) {

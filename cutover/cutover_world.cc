@@ -90,10 +90,10 @@ CutoverWorld WorldFromConfig(const Config& config) {
   };
   w.open_production = [&config] { return Production::Open(config); };
   w.open_target_counters = [&config] { return TargetCounters::Open(config); };
-  w.read_status = [&config] { return ReadStatus(config, /*peek_slot=*/false); };
+  w.read_status = [&config] { return monitor::ReadStatus(config, /*peek_slot=*/false); };
   w.drain = std::make_unique<BookkeepingDrain>(config);
-  w.verify = [&config](bool checksum, VerifyReport* report) {
-    return Verify(config, checksum, nullptr, report);
+  w.verify = [&config](bool checksum, verify::VerifyReport* report) {
+    return verify::Verify(config, checksum, nullptr, report);
   };
   w.run_check = [&config](const std::string& sql, std::string* value) {
     return CheckPasses(config, sql, value);

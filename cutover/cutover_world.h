@@ -15,6 +15,8 @@
 #include "stagesync/apply.h"
 #include "stagesync/cutover.h"
 #include "stagesync/kafka.h"
+#include "stagesync/monitor.h"
+#include "stagesync/verify.h"
 #include "target_counters.h"
 
 namespace stagesync::cutover {
@@ -44,11 +46,11 @@ struct CutoverWorld {
   std::function<std::unique_ptr<Production>()> open_production;
   std::function<std::unique_ptr<TargetCounters>()> open_target_counters;
   // The sync's status without peeking at the slot: the `run` streaming it must not be held up.
-  std::function<SyncStatus()> read_status;
+  std::function<monitor::SyncStatus()> read_status;
   std::unique_ptr<DrainProbe> drain;
   // Step 5: the table comparison; one `[cutover] checks` query, true when it passed, with
   // what it returned in *value (throws when it cannot run).
-  std::function<Status(bool checksum, VerifyReport* report)> verify;
+  std::function<Status(bool checksum, verify::VerifyReport* report)> verify;
   std::function<bool(const std::string& sql, std::string* value)> run_check;
   // fence_command, unfence_command and switch_command: the exit status (as RunShell).
   std::function<int(const std::string& command, const std::vector<std::string>& env)> run_shell;

@@ -1,3 +1,5 @@
+// The cutover's progress record on the target: created on the first write, upserted after
+// every change of the report (monitor/cutover_record.cc reads it).
 #include "record.h"
 
 #include "stagesync/mysql.h"
@@ -59,43 +61,6 @@ Status CutoverRecord::Write(const std::string& state, const std::string& report_
     conn_.reset();  // the next write reconnects
     return Status::Error("recording the cutover's progress on the target: " +
                          std::string(e.what()));
-  }
-  return Status::Ok();
-}
-
-Status ReadCutoverRecord(const Config& config, std::string* state, std::string* report_json) {
-  state->clear();
-  report_json->clear();
-  try {
-    if (config.target.kind == Engine::kMysql) {
-      auto conn = mysql::Connect(config.target);
-      bool exists = !mysql::Query(*conn,
-                                  "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = "
-                                  "'stagesync' AND TABLE_NAME = 'cutover'")
-                         .empty();
-      auto rows = exists ? mysql::Query(*conn,
-                                        "SELECT state, report FROM stagesync.cutover WHERE "
-                                        "stream = " +
-                                            mysql::QuoteLiteral(config.source.slot))
-                         : mysql::Rows{};
-      if (!rows.empty()) {
-        *state = rows[0][0];
-        *report_json = rows[0][1];
-      }
-    } else {
-      auto conn = pg::Connect(config.target, "stagesync-status");
-      pqxx::nontransaction tx(*conn);
-      if (tx.exec1("SELECT to_regclass('stagesync.cutover') IS NOT NULL")[0].as<bool>()) {
-        auto r = tx.exec_params("SELECT state, report FROM stagesync.cutover WHERE stream = $1",
-                                config.source.slot);
-        if (!r.empty()) {
-          *state = r[0][0].as<std::string>();
-          *report_json = r[0][1].as<std::string>();
-        }
-      }
-    }
-  } catch (const std::exception& e) {
-    return Status::Error("reading the cutover's progress on the target: " + std::string(e.what()));
   }
   return Status::Ok();
 }

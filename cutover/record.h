@@ -1,5 +1,6 @@
-// The last cutover's report, kept on the target (stagesync.cutover) so that `status`, the
-// monitor and the dashboard show its progress from any process.
+// The cutover keeps its report on the target (stagesync.cutover, one row per stream) so that
+// `status`, the monitor and the dashboard show its progress from any process; the monitor
+// reads it (monitor/cutover_record.h).
 #pragma once
 
 #include <memory>
@@ -23,8 +24,5 @@ class CutoverRecord {
   struct Connection;
   std::unique_ptr<Connection> conn_;
 };
-
-// state and report "" when no cutover has run for this stream.
-Status ReadCutoverRecord(const Config& config, std::string* state, std::string* report_json);
 
 }  // namespace stagesync::cutover

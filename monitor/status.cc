@@ -1,3 +1,5 @@
+// `status`: where the sync stands, read from the target's bookkeeping, the source's position
+// and (transport = kafka) the brokers, and written as the contract's JSON and as text.
 #include <rapidjson/document.h>
 
 #include <algorithm>
@@ -7,15 +9,17 @@
 #include <map>
 #include <sstream>
 
-#include "record.h"
-#include "stagesync/cutover.h"
+#include "cutover_record.h"
+#include "render.h"
+#include "stagesync/json.h"
 #include "stagesync/kafka.h"
+#include "stagesync/monitor.h"
 #include "stagesync/run.h"
 #include "stagesync/secrets.h"
 #include "stagesync/topics.h"
 #include "status_derivation.h"
 
-namespace stagesync::cutover {
+namespace stagesync::monitor {
 namespace {
 
 std::string IsoTime(TimestampUs us) {
@@ -27,35 +31,6 @@ std::string IsoTime(TimestampUs us) {
   char out[64];
   std::snprintf(out, sizeof out, "%s.%06lldZ", buf, static_cast<long long>(us % 1000000));
   return out;
-}
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
 }
 
 double Seconds(int64_t us) {
@@ -232,43 +207,41 @@ SyncStatus ReadStatus(const Config& config, bool peek_slot) {
   return st;
 }
 
-std::string StatusJson(const SyncStatus& s) {
-  std::ostringstream out;
-  auto opt_num = [](const auto& v) -> std::string {
-    if (!v) return "null";
-    std::ostringstream o;
-    o << *v;
-    return o.str();
-  };
-  out << "{\"state\":" << JsonString(s.state);
-  if (s.lag_seconds) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.3f", *s.lag_seconds);
-    out << ",\"lag_seconds\":" << buf;
+void WriteStatusMembers(json::Writer& w, const SyncStatus& s) {
+  w.Key("state").String(s.state);
+  w.Key("lag_seconds").FixedOrNull(s.lag_seconds, 3);
+  w.Key("source_bytes_behind").IntOrNull(s.source_bytes_behind);
+  w.Key("applied_position").String(s.applied_position);
+  w.Key("events_applied").Uint(s.events_applied);
+  w.Key("transactions_applied").Uint(s.transactions_applied);
+  w.Key("source_position").StringOrNull(s.source_position);
+  w.Key("slot").String(s.slot);
+  w.Key("applied_commit_time");
+  if (s.applied_commit_time) {
+    w.String(IsoTime(*s.applied_commit_time));
   } else {
-    out << ",\"lag_seconds\":null";
+    w.Null();
   }
-  out << ",\"source_bytes_behind\":" << opt_num(s.source_bytes_behind)
-      << ",\"applied_position\":" << JsonString(s.applied_position)
-      << ",\"events_applied\":" << s.events_applied
-      << ",\"transactions_applied\":" << s.transactions_applied << ",\"source_position\":"
-      << (s.source_position.empty() ? "null" : JsonString(s.source_position))
-      << ",\"slot\":" << JsonString(s.slot) << ",\"applied_commit_time\":"
-      << (s.applied_commit_time ? JsonString(IsoTime(*s.applied_commit_time)) : "null")
-      << ",\"run_alive\":" << (s.run_alive ? "true" : "false");
-  if (!s.error.empty()) out << ",\"error\":" << JsonString(s.error);
-  if (!s.cutover_json.empty()) out << ",\"cutover\":" << s.cutover_json;
+  w.Key("run_alive").Bool(s.run_alive);
+  // The contract's fields above are always there; these only when they say something.
+  if (!s.error.empty()) w.Key("error").String(s.error);
+  if (!s.cutover_json.empty()) w.Key("cutover").Raw(s.cutover_json);
   if (s.kafka_lag) {
-    out << ",\"kafka_consumer_lag\":[";
-    for (size_t i = 0; i < s.kafka_lag->size(); ++i) {
-      const auto& k = (*s.kafka_lag)[i];
-      out << (i ? "," : "") << "{\"topic\":" << JsonString(k.topic)
-          << ",\"partition\":" << k.partition << ",\"lag\":" << k.lag << "}";
+    w.Key("kafka_consumer_lag").StartArray();
+    for (const auto& k : *s.kafka_lag) {
+      w.StartObject().Key("topic").String(k.topic);
+      w.Key("partition").Int(k.partition).Key("lag").Int(k.lag).EndObject();
     }
-    out << "]";
+    w.EndArray();
   }
-  out << "}";
-  return out.str();
+}
+
+std::string StatusJson(const SyncStatus& s) {
+  json::Writer w;
+  w.StartObject();
+  WriteStatusMembers(w, s);
+  w.EndObject();
+  return w.str();
 }
 
 std::string StatusText(const SyncStatus& s) {
@@ -318,47 +291,4 @@ std::string StatusText(const SyncStatus& s) {
   return out.str();
 }
 
-std::string VerifyJson(const VerifyReport& report) {
-  std::ostringstream out;
-  out << "{\"equal\":" << (report.equal() ? "true" : "false") << ",\"tables\":[";
-  for (size_t i = 0; i < report.tables.size(); ++i) {
-    const TableVerdict& t = report.tables[i];
-    out << (i ? "," : "") << "{\"source\":" << JsonString(t.source_table)
-        << ",\"target\":" << (t.target_table.empty() ? "null" : JsonString(t.target_table))
-        << ",\"source_rows\":" << t.source_rows << ",\"target_rows\":" << t.target_rows
-        << ",\"checksum\":"
-        << (t.checksummed ? (t.checksum_equal ? "\"equal\"" : "\"different\"") : "null")
-        << ",\"differences\":[";
-    for (size_t d = 0; d < t.differences.size(); ++d) {
-      out << (d ? "," : "") << JsonString(t.differences[d]);
-    }
-    out << "]";
-    if (!t.note.empty()) out << ",\"note\":" << JsonString(t.note);
-    if (!t.error.empty()) out << ",\"error\":" << JsonString(t.error);
-    out << "}";
-  }
-  out << "]}";
-  return out.str();
-}
-
-std::string VerifyText(const VerifyReport& report) {
-  std::ostringstream out;
-  char line[256];
-  std::snprintf(line, sizeof line, "%-40s %12s %12s  %s\n", "table", "source", "target", "result");
-  out << line;
-  for (const TableVerdict& t : report.tables) {
-    bool same =
-        t.error.empty() && t.source_rows == t.target_rows && (!t.checksummed || t.checksum_equal);
-    std::string result = !t.error.empty() ? "ERROR: " + t.error
-                         : same ? (t.checksummed ? "equal (rows and content)" : "equal (rows)")
-                                : "DIFFERENT";
-    std::snprintf(line, sizeof line, "%-40s %12lld %12lld  ", t.source_table.c_str(),
-                  static_cast<long long>(t.source_rows), static_cast<long long>(t.target_rows));
-    out << line << result << (t.note.empty() ? "" : " (" + t.note + ")") << "\n";
-    for (const auto& d : t.differences) out << "    " << d << "\n";
-  }
-  out << (report.equal() ? "all tables equal\n" : "differences found\n");
-  return out.str();
-}
-
-}  // namespace stagesync::cutover
+}  // namespace stagesync::monitor

@@ -3,9 +3,10 @@
 #include <cstdio>
 #include <sstream>
 
-#include "stagesync/cutover.h"
+#include "render.h"
+#include "stagesync/json.h"
 
-namespace stagesync::cutover {
+namespace stagesync::monitor {
 namespace {
 
 void Metric(std::ostringstream& out, const char* name, const char* help, const char* type,
@@ -14,9 +15,11 @@ void Metric(std::ostringstream& out, const char* name, const char* help, const c
       << name << " " << value << "\n";
 }
 
+// Seconds as Prometheus and the live JSON spell them: "%.9g".
+constexpr int kDigits = 9;
 std::string Number(double v) {
   char buf[48];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
+  std::snprintf(buf, sizeof buf, "%.*g", kDigits, v);
   return buf;
 }
 
@@ -97,28 +100,21 @@ std::string MetricsText(const SyncStatus& s, const apply::ApplyMetrics::Snapshot
 }
 
 std::string LiveStatusJson(const SyncStatus& status, const apply::ApplyMetrics::Snapshot& live) {
-  std::string json = StatusJson(status);
-  std::ostringstream extra;
-  extra << ",\"tables\":[";
-  bool first = true;
+  json::Writer w;
+  w.StartObject();
+  WriteStatusMembers(w, status);
+  w.Key("tables").StartArray();
   for (const auto& [table, ops] : live.tables) {
-    std::string name;
-    for (char c : table) {
-      if (c == '"' || c == '\\') name += '\\';
-      name += c;
-    }
-    extra << (first ? "" : ",") << "{\"table\":\"" << name << "\"";
-    for (int op = 0; op < apply::ApplyMetrics::kOps; ++op) {
-      extra << ",\"" << kOpNames[op] << "\":" << ops[op];
-    }
-    extra << "}";
-    first = false;
+    w.StartObject().Key("table").String(table);
+    for (int op = 0; op < apply::ApplyMetrics::kOps; ++op) w.Key(kOpNames[op]).Uint(ops[op]);
+    w.EndObject();
   }
-  extra << "],\"apply_batch\":{\"count\":" << live.batch_count
-        << ",\"sum_seconds\":" << Number(live.batch_sum_seconds)
-        << ",\"last_seconds\":" << Number(live.last_batch_seconds) << "}";
-  json.insert(json.size() - 1, extra.str());  // before the closing brace
-  return json;
+  w.EndArray();
+  w.Key("apply_batch").StartObject().Key("count").Uint(live.batch_count);
+  w.Key("sum_seconds").Significant(live.batch_sum_seconds, kDigits);
+  w.Key("last_seconds").Significant(live.last_batch_seconds, kDigits).EndObject();
+  w.EndObject();
+  return w.str();
 }
 
-}  // namespace stagesync::cutover
+}  // namespace stagesync::monitor

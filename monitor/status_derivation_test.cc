@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace stagesync::cutover {
+namespace stagesync::monitor {
 namespace {
 
 constexpr TimestampUs kSecond = 1'000'000;
@@ -292,4 +292,4 @@ TEST(LagFromOldestPending, TheOldestHeldTransactionsAgeOrZero) {
 }
 
 }  // namespace
-}  // namespace stagesync::cutover
+}  // namespace stagesync::monitor

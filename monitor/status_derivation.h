@@ -7,9 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "stagesync/cutover.h"
+#include "stagesync/apply.h"
+#include "stagesync/capture.h"
+#include "stagesync/monitor.h"
 
-namespace stagesync::cutover {
+namespace stagesync::monitor {
 
 // What `status` reads for the stream, each read with its outcome.
 struct StreamReads {
@@ -43,4 +45,4 @@ void DeriveKafkaStatus(const Config& config, const KafkaReads& reads, SyncStatus
 // The last cutover's recorded state ("fenced", "done", ...; "" for none) over the sync's.
 void ApplyCutoverState(const std::string& cutover_state, SyncStatus* status);
 
-}  // namespace stagesync::cutover
+}  // namespace stagesync::monitor

@@ -7,56 +7,23 @@
 #include <functional>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <thread>
 #include <vector>
 
 #include "dashboard_html.h"
 #include "http_server.h"
-#include "stagesync/cutover.h"
+#include "render.h"
+#include "stagesync/json.h"
 #include "stagesync/log.h"
 #include "stagesync/secrets.h"
 
-namespace stagesync::cutover {
+namespace stagesync::monitor {
 namespace {
 
 namespace http = boost::beast::http;
 using boost::asio::ip::tcp;
 
-// One point of the dashboard's charts.
-struct Sample {
-  double t = 0;  // unix seconds
-  std::string state;
-  std::optional<double> lag_seconds;
-  std::optional<int64_t> source_bytes_behind;
-  uint64_t events_applied = 0, transactions_applied = 0;
-};
-
 constexpr size_t kHistorySamples = 600;  // ten minutes at one a second
-
-std::string HistoryJson(const std::deque<Sample>& samples) {
-  std::ostringstream out;
-  out << "{\"interval_seconds\":1,\"samples\":[";
-  char num[64];
-  for (size_t i = 0; i < samples.size(); ++i) {
-    const Sample& s = samples[i];
-    std::snprintf(num, sizeof num, "%.3f", s.t);
-    out << (i ? "," : "") << "{\"t\":" << num << ",\"state\":\"" << s.state
-        << "\",\"lag_seconds\":";
-    if (s.lag_seconds) {
-      std::snprintf(num, sizeof num, "%.3f", *s.lag_seconds);
-      out << num;
-    } else {
-      out << "null";
-    }
-    out << ",\"source_bytes_behind\":"
-        << (s.source_bytes_behind ? std::to_string(*s.source_bytes_behind) : "null")
-        << ",\"events_applied\":" << s.events_applied
-        << ",\"transactions_applied\":" << s.transactions_applied << "}";
-  }
-  out << "]}";
-  return out.str();
-}
 
 // ReadStatus for many requests at once. A request waits for a read that starts after it
 // arrived, and every request waiting for the same read shares its result: 200 concurrent
@@ -109,6 +76,20 @@ bool SameSecret(std::string_view given, std::string_view expected) {
 }
 
 }  // namespace
+
+std::string HistoryJson(const std::deque<Sample>& samples) {
+  json::Writer w;
+  w.StartObject().Key("interval_seconds").Int(1).Key("samples").StartArray();
+  for (const Sample& s : samples) {
+    w.StartObject().Key("t").Fixed(s.t, 3).Key("state").String(s.state);
+    w.Key("lag_seconds").FixedOrNull(s.lag_seconds, 3);
+    w.Key("source_bytes_behind").IntOrNull(s.source_bytes_behind);
+    w.Key("events_applied").Uint(s.events_applied);
+    w.Key("transactions_applied").Uint(s.transactions_applied).EndObject();
+  }
+  w.EndArray().EndObject();
+  return w.str();
+}
 
 struct MonitorServer::State {
   const Config& config;
@@ -253,4 +234,4 @@ void MonitorServer::Stop() {
   state_->sampler.join();
 }
 
-}  // namespace stagesync::cutover
+}  // namespace stagesync::monitor

@@ -4,7 +4,7 @@
 
 #include "status_derivation.h"
 
-namespace stagesync::cutover {
+namespace stagesync::monitor {
 namespace {
 
 constexpr TimestampUs kSecond = 1'000'000;
@@ -133,4 +133,4 @@ TEST(ApplyCutoverState, OtherCutoverStatesLeaveTheSyncsState) {
 }
 
 }  // namespace
-}  // namespace stagesync::cutover
+}  // namespace stagesync::monitor

@@ -13,7 +13,7 @@
 
 #include "stagesync/log.h"
 
-namespace stagesync::cutover {
+namespace stagesync::monitor {
 namespace {
 
 namespace net = boost::asio;
@@ -213,4 +213,4 @@ void HttpServer::Stop() {
   impl_->running.reset();  // closes the acceptor and every connection left
 }
 
-}  // namespace stagesync::cutover
+}  // namespace stagesync::monitor

@@ -12,7 +12,7 @@
 #include <functional>
 #include <memory>
 
-namespace stagesync::cutover {
+namespace stagesync::monitor {
 
 struct HttpLimits {
   // Connections served at once; more are answered 503 at once. A waiting request holds no
@@ -58,4 +58,4 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace stagesync::cutover
+}  // namespace stagesync::monitor
