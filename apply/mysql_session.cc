@@ -251,14 +251,6 @@ class MysqlSession : public TargetSession {
     return Status::Ok();
   }
 
-  // InnoDB's commit is durable (innodb_flush_log_at_trx_commit = 1, the default).
-  Status Committed(Lsn applied, Lsn* durable) override {
-    *durable = applied;
-    return Status::Ok();
-  }
-  Status Durable(bool, Lsn*) override { return Status::Ok(); }
-  bool AwaitingDurability() const override { return false; }
-
  private:
   Status Exec(const std::string& sql) {
     try {

@@ -96,12 +96,6 @@ class FakeSession : public TargetSession {
   Status LoadKafkaPositions(const std::string&, std::vector<KafkaPosition>*) override {
     return Status::Ok();
   }
-  Status Committed(Lsn applied, Lsn* durable) override {
-    *durable = applied;
-    return Status::Ok();
-  }
-  Status Durable(bool, Lsn*) override { return Status::Ok(); }
-  bool AwaitingDurability() const override { return false; }
 
  private:
   Status Call(const std::string& what) {

@@ -67,11 +67,15 @@ class TargetSession {
 
   // Durability, for acknowledging the source: after the group ending at `applied`
   // committed, and between groups (`force`: make the target flush now). `durable` is moved
-  // up to the end of the newest group the target has made durable.
-  virtual Status Committed(Lsn applied, Lsn* durable) = 0;
-  virtual Status Durable(bool force, Lsn* durable) = 0;
+  // up to the end of the newest group the target has made durable. By default a commit is
+  // durable when it returns (InnoDB with innodb_flush_log_at_trx_commit = 1, the default).
+  virtual Status Committed(Lsn applied, Lsn* durable) {
+    *durable = applied;
+    return Status::Ok();
+  }
+  virtual Status Durable(bool /*force*/, Lsn* /*durable*/) { return Status::Ok(); }
   // Commits are waiting to be made durable (the applier then checks more often).
-  virtual bool AwaitingDurability() const = 0;
+  virtual bool AwaitingDurability() const { return false; }
 };
 
 // The engines' sessions, connected and set up for applying (target.kind picks one).
