@@ -104,6 +104,15 @@ void ReadEndpoint(Reader& r, const toml::table& t, const std::string& prefix, En
   }
 }
 
+// A relative rule file is looked for in the current directory, then beside the config.
+std::string RulesPath(const std::string& file, const std::string& config_path) {
+  std::filesystem::path p(file);
+  std::error_code ec;
+  if (p.is_absolute() || std::filesystem::exists(p, ec)) return file;
+  std::filesystem::path beside = std::filesystem::path(config_path).parent_path() / p;
+  return std::filesystem::exists(beside, ec) ? beside.string() : file;
+}
+
 }  // namespace
 
 std::string EndpointConfig::ConnectionString() const {
@@ -152,16 +161,10 @@ Status ParseConfig(const std::string& toml_text, const std::string& origin, Conf
   Config cfg;
   cfg.path = origin;
   toml::table root;
-  try {
-    root = toml::parse(toml_text, origin);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream msg;
-    msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column
-        << ": not valid TOML: " << e.description();
-    return Status::Usage(msg.str());
-  }
+  if (Status s = ParseToml(toml_text, origin, &root); !s.ok()) return s;
   Reader r(origin);
-  r.CheckKeys(root, "", {"source", "target", "stream", "mapping", "monitor", "cutover", "apply"});
+  r.CheckKeys(root, "",
+              {"source", "target", "stream", "mapping", "monitor", "cutover", "apply", "upgrade"});
 
   if (const auto* t = Section(r, root, "source")) {
     r.CheckKeys(*t, "source.",
@@ -345,7 +348,18 @@ Status ParseConfig(const std::string& toml_text, const std::string& origin, Conf
     }
   }
 
+  if (const auto* t = Section(r, root, "upgrade")) {
+    r.CheckKeys(*t, "upgrade.", {"rules"});
+    r.String(*t, "upgrade.", "rules", &cfg.upgrade.rules_file);
+  }
+
   if (r.HasProblems()) return Status::Usage(r.Joined());
+  if (!cfg.upgrade.rules_file.empty()) {
+    if (Status s = LoadUpgradeRules(RulesPath(cfg.upgrade.rules_file, origin), &cfg.upgrade.rules);
+        !s.ok()) {
+      return s;
+    }
+  }
   *out = std::move(cfg);
   return Status::Ok();
 }

@@ -6,12 +6,26 @@
 
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "stagesync/config.h"
 
 namespace stagesync {
+
+// Parses a TOML file's text; a syntax error is a usage error naming origin:line:column.
+inline Status ParseToml(const std::string& text, const std::string& origin, toml::table* out) {
+  try {
+    *out = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column
+        << ": not valid TOML: " << e.description();
+    return Status::Usage(msg.str());
+  }
+  return Status::Ok();
+}
 
 // Collects every problem in one pass so the user fixes the file once.
 class Reader {

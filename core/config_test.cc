@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 namespace stagesync {
 namespace {
 
@@ -264,6 +267,25 @@ TEST(Config, PasswordFromFileJoinsTheConnectionString) {
   e.dsn = "postgresql://u@h/db";
   e.password = "p@ss word";
   EXPECT_EQ(e.ConnectionString(), "postgresql://u@h/db?password=p%40ss%20word");
+}
+
+TEST(Config, UpgradeRulesAreReadFromTheFileBesideTheConfigOrNamedAsMissing) {
+  const std::string dir = ::testing::TempDir() + "/stagesync_rules_test";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/release.toml")
+      << "[[rename]]\ntable = \"orders\"\nfrom = \"total\"\nto = \"amount\"\n";
+  Config c;
+  Status s = ParseConfig(std::string(kMinimal) + "[upgrade]\nrules = \"release.toml\"\n",
+                         dir + "/stagesync.toml", &c);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(c.upgrade.rules.renamed.size(), 1u);
+  EXPECT_EQ(c.upgrade.rules.path, dir + "/release.toml");
+
+  s = ParseConfig(std::string(kMinimal) + "[upgrade]\nrules = \"missing.toml\"\n",
+                  dir + "/stagesync.toml", &c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("upgrade.rules: cannot read \"missing.toml\""), std::string::npos)
+      << s.message();
 }
 
 }  // namespace

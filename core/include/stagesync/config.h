@@ -11,6 +11,7 @@
 
 #include "stagesync/change.h"
 #include "stagesync/status.h"
+#include "stagesync/upgrade_rules.h"
 
 namespace stagesync {
 
@@ -113,6 +114,11 @@ struct CutoverConfig {
   std::vector<std::string> checks;
 };
 
+struct UpgradeConfig {
+  std::string rules_file;  // as the config names it; "" for none
+  UpgradeRules rules;      // read from it
+};
+
 struct Config {
   std::string path;
   SourceConfig source;
@@ -122,6 +128,7 @@ struct Config {
   MonitorConfig monitor;
   ApplyConfig apply;
   CutoverConfig cutover;
+  UpgradeConfig upgrade;
 };
 
 // Reads and validates the file. Any problem (unknown key, wrong type, bad value) is a usage
