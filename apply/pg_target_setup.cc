@@ -20,8 +20,47 @@ Status PrepareTarget(const Config& config, const std::vector<TableShape>& source
              : PreparePostgresTarget(config, source_tables, warnings);
 }
 
+void CheckUpgradeRules(const Config& config, const std::vector<TableShape>& source_tables,
+                       std::vector<std::string>* problems) {
+  const UpgradeRules& rules = config.upgrade.rules;
+  for (const auto& r : rules.renamed) {
+    bool found = false;
+    for (const auto& t : source_tables) {
+      if (!RuleTableNames(r.table, t.schema, t.name)) continue;
+      found = FindName(t.columns, r.from,
+                       [](const std::string& c) -> std::string_view { return c; }) >= 0;
+      if (!found) {
+        problems->push_back("upgrade.rules " + rules.path + ": [[rename]] rule \"" + r.name +
+                            "\": source table " + t.QualifiedName() + " has no column " + r.from +
+                            ": write the column as the source names it");
+      }
+      found = true;
+    }
+    if (!found) {
+      problems->push_back("upgrade.rules " + rules.path + ": [[rename]] rule \"" + r.name +
+                          "\": no selected source table is " + r.table +
+                          ": name a table of source.tables");
+    }
+  }
+  RefuseUnappliedRules(config, problems);
+}
+
+void RefuseUnappliedRules(const Config& config, std::vector<std::string>* problems) {
+  const UpgradeRules& rules = config.upgrade.rules;
+  auto refuse = [&](const char* kind, const std::string& name) {
+    problems->push_back("upgrade.rules " + rules.path + ": " + kind + " rule \"" + name +
+                        "\" is not applied by this build (only [[rename]] is yet): remove it, "
+                        "or run the release's script for it on staging before the switch");
+  };
+  for (const auto& c : rules.computed) refuse(c.is_default ? "[[default]]" : "[[compute]]", c.name);
+  for (const auto& a : rules.after) refuse("[[after]]", a.name);
+  for (const auto& d : rules.dropped) refuse("[[drop]]", d.name);
+  for (const auto& s : rules.splits) refuse("[[split]]", s.name);
+}
+
 Status CheckTargetMapping(const Config& config, const std::vector<TableShape>& source_tables,
                           std::vector<std::string>* problems) {
+  CheckUpgradeRules(config, source_tables, problems);
   return config.target.kind == Engine::kMysql
              ? CheckMysqlTargetMapping(config, source_tables, problems)
              : CheckPostgresTargetMapping(config, source_tables, problems);
@@ -29,6 +68,7 @@ Status CheckTargetMapping(const Config& config, const std::vector<TableShape>& s
 
 Status CheckMappingColumns(const Config& config, const std::vector<TableShape>& source_tables,
                            std::vector<std::string>* problems) {
+  CheckUpgradeRules(config, source_tables, problems);
   return config.target.kind == Engine::kMysql
              ? CheckMysqlMappingColumns(config, source_tables, problems)
              : CheckPostgresMappingColumns(config, source_tables, problems);

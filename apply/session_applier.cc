@@ -293,6 +293,9 @@ bool SessionApplier::TargetTableExists(const std::string& schema, const std::str
 namespace {
 
 Status OpenSessionApplier(const Config& config, std::unique_ptr<SessionApplierHandle>* out) {
+  std::vector<std::string> refused;
+  RefuseUnappliedRules(config, &refused);
+  if (!refused.empty()) return Status::Usage(refused.front());
   std::unique_ptr<TargetSession> session;
   Status s = config.target.kind == Engine::kMysql ? OpenMysqlSession(config, &session)
                                                   : OpenPostgresSession(config, &session);

@@ -77,6 +77,14 @@ void WarnAboutMissingTargets(const Config& config, const std::vector<TableShape>
 
 void CheckMappedColumns(const Config& config, const TableShape& source, const TargetTable* target,
                         std::vector<std::string>* problems) {
+  for (const auto& r : config.upgrade.rules.renamed) {
+    if (target && RuleTableNames(r.table, source.schema, source.name) &&
+        target->FindColumn(r.to) < 0) {
+      problems->push_back("upgrade.rules " + config.upgrade.rules.path + ": [[rename]] rule \"" +
+                          r.name + "\": target table " + target->schema + "." + target->name +
+                          " has no column " + r.to + ": write the column as the release names it");
+    }
+  }
   auto it = FindByName(config.mapping, source.QualifiedName());
   if (it == config.mapping.end()) return;
   auto list = [](const auto& names) {
@@ -104,9 +112,16 @@ void CheckMappedColumns(const Config& config, const TableShape& source, const Ta
 std::string MappedColumnName(const Config& config, const std::string& source_table,
                              const std::string& column) {
   auto it = FindByName(config.mapping, source_table);
-  if (it == config.mapping.end()) return column;
-  auto renamed = FindByName(it->second.columns, column);
-  return renamed == it->second.columns.end() ? column : renamed->second;
+  if (it != config.mapping.end()) {
+    auto renamed = FindByName(it->second.columns, column);
+    if (renamed != it->second.columns.end()) return renamed->second;
+  }
+  // The release's renames ([upgrade] rules) after the config's own.
+  auto dot = source_table.find('.');
+  std::string by_rule =
+      config.upgrade.rules.RenameOf(dot == std::string::npos ? "" : source_table.substr(0, dot),
+                                    source_table.substr(dot + 1), column);
+  return by_rule.empty() ? column : by_rule;
 }
 
 std::vector<int> FedTargetColumns(const Config& config, const std::string& source_table,

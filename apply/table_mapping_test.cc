@@ -263,3 +263,62 @@ TEST(Correspond, ATargetColumnAnotherSourceColumnNamesExactlyIsThatColumns) {
 
 }  // namespace
 }  // namespace stagesync::apply
+
+namespace stagesync::apply {
+namespace {
+
+Config WithRenameRule() {
+  Config c;
+  Status s = ParseUpgradeRules(
+      "[[rename]]\nname = \"total is amount\"\ntable = \"orders\"\nfrom = \"total\"\nto = "
+      "\"amount\"\n",
+      "rules.toml", &c.upgrade.rules);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return c;
+}
+
+TEST(MappedColumnName, TheReleasesRenameRulesFeedTheirNewColumnAfterTheConfigsOwn) {
+  Config c = WithRenameRule();
+  EXPECT_EQ(MappedColumnName(c, "shop.orders", "TOTAL"), "amount");
+  EXPECT_EQ(MappedColumnName(c, "shop.lines", "total"), "total");
+  c.mapping["shop.orders"].columns["total"] = "sum";
+  EXPECT_EQ(MappedColumnName(c, "shop.orders", "total"), "sum");
+}
+
+TEST(CheckUpgradeRules, ARenameNamesASourceAndATargetColumnAndOtherKindsAreRefusedByName) {
+  Config c = WithRenameRule();
+  std::vector<std::string> problems;
+  CheckUpgradeRules(c, {TableShape{"shop", "orders", {"id", "sum"}}}, &problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("\"total is amount\": source table shop.orders has no column total"),
+            std::string::npos)
+      << problems[0];
+  problems.clear();
+  CheckUpgradeRules(c, {TableShape{"shop", "lines", {"id"}}}, &problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("no selected source table is orders"), std::string::npos);
+
+  problems.clear();
+  TargetTable target;
+  target.schema = "shop";
+  target.name = "orders";
+  target.columns.resize(1);
+  target.columns[0].name = "total";
+  CheckMappedColumns(c, TableShape{"shop", "orders", {"id", "total"}}, &target, &problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("target table shop.orders has no column amount"), std::string::npos)
+      << problems[0];
+
+  problems.clear();
+  ASSERT_TRUE(
+      ParseUpgradeRules("[[drop]]\ntable = \"x\"\nreason = \"gone\"\n", "r.toml", &c.upgrade.rules)
+          .ok());
+  CheckUpgradeRules(c, {}, &problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("[[drop]] rule \"drop x\" is not applied by this build"),
+            std::string::npos)
+      << problems[0];
+}
+
+}  // namespace
+}  // namespace stagesync::apply

@@ -1,6 +1,8 @@
 // Staging's schema is the new release's, not production's: extra target columns keep their
 // defaults, source-only columns are dropped with a warning, [mapping] renames, and names
 // match case-insensitively (exact matches first, also when a namesake differs only in case).
+#include <fstream>
+
 #include "sync_fixture.h"
 
 namespace stagesync::testing {
@@ -91,6 +93,36 @@ TEST_F(MappingTest, mapping_renames_columns_and_tables) {
       Converges({{"um_user", "um_id", "um_user", "um_id, um_user_name, um_tenant_id",
                   "um_id, um_username, um_tenant_id"},
                  {"um_role", "um_id", "um_role_v2", "um_id, um_role_name", "um_id, role_name"}}));
+}
+
+// The release's rule file renames a column; a kind of rule apply does not evaluate yet is
+// refused by setup (exit 2, naming the rule) rather than left to do nothing.
+TEST_F(MappingTest, upgrade_rule_renames_a_column_and_unapplied_rules_are_refused) {
+  OnSource("CREATE TABLE orders(id int PRIMARY KEY, total numeric)");
+  OnTarget("CREATE TABLE orders(id int PRIMARY KEY, amount numeric)");
+  const std::string rules = config_path_ + ".rules.toml";
+  auto write_rules = [&](const std::string& text) {
+    std::ofstream(rules) << text;
+    spec_.extra_toml = "[upgrade]\nrules = \"" + rules + "\"\n";
+  };
+  write_rules(
+      "[[rename]]\nname = \"total is amount\"\ntable = \"orders\"\nfrom = \"total\"\nto = "
+      "\"amount\"\n[[compute]]\nname = \"doubled\"\ntable = \"orders\"\ncolumn = "
+      "\"amount\"\nvalue = \":total * 2\"\n");
+  WriteConfig();
+  CommandResult refused = Stagesync({"setup"});
+  EXPECT_EQ(refused.exit_code, 2) << refused.Describe();
+  EXPECT_NE(refused.err.find("[[compute]] rule \"doubled\" is not applied"), std::string::npos)
+      << refused.err;
+
+  write_rules(
+      "[[rename]]\nname = \"total is amount\"\ntable = \"orders\"\nfrom = \"total\"\nto = "
+      "\"amount\"\n");
+  SetupOrFail();
+  StartRun();
+  OnSource(R"(INSERT INTO orders VALUES (1, 10.5), (2, 20);
+              UPDATE orders SET total = 21 WHERE id = 2;)");
+  EXPECT_TRUE(Converges({{"orders", "id", "orders", "id, total", "id, amount"}}));
 }
 
 TEST_F(MappingTest, names_match_case_insensitively) {

@@ -35,6 +35,13 @@ Status PrepareTarget(const Config& config, const std::vector<TableShape>& source
 Status CheckMappingColumns(const Config& config, const std::vector<TableShape>& source_tables,
                            std::vector<std::string>* problems);
 
+// The [upgrade] rules this build applies: column renames, each of which must name a column of
+// a selected source table. The other kinds are read and checked by the rule file's reader
+// but refused here, one problem per rule, until apply evaluates them: a rule that silently
+// did nothing would leave staging unlike the release.
+void CheckUpgradeRules(const Config& config, const std::vector<TableShape>& source_tables,
+                       std::vector<std::string>* problems);
+
 // Every selected source table must map onto a target table, and its [mapping] columns onto
 // columns that exist; lists each that does not.
 Status CheckTargetMapping(const Config& config, const std::vector<TableShape>& source_tables,
