@@ -227,6 +227,17 @@ Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop, std::a
       bool data = problem.ok() && (rec.kind == debezium::DecodedRecord::Kind::kRow ||
                                    rec.kind == debezium::DecodedRecord::Kind::kTruncate);
       if (data) problem = topics::CheckRoute(config, m.topic, rec.schema, rec.table);
+      if (!rec.table.empty() && config.upgrade.rules.DropOf(rec.schema, rec.table)) {
+        // The release has no such table: dropped on purpose, whatever the record holds (a
+        // record without schemas cannot even be typed by a target table that does not exist).
+        if (excluded_seen.insert(rec.schema + "." + rec.table).second) {
+          LOG_INFO("apply: dropping the records of "
+                   << rec.schema << "." << rec.table << " on purpose ([[drop]] rule \""
+                   << config.upgrade.rules.DropOf(rec.schema, rec.table)->name << "\")");
+        }
+        data = false;
+        problem = Status::Ok();
+      }
       if (data && problem.ok() && !config.source.Selects(rec.schema + "." + rec.table)) {
         // On its own topic but left out by source.tables / exclude: the config's choice.
         if (excluded_seen.insert(rec.schema + "." + rec.table).second) {

@@ -189,6 +189,31 @@ class MysqlSession : public TargetSession {
     return Status::Ok();
   }
 
+  // Statement by statement: the connection does not run several in one request.
+  Status RunAfter(const TablePlan& plan, const std::vector<WrittenRow>& rows) override {
+    std::vector<std::vector<std::string>> per_rule;
+    std::string failed;
+    LiteralOf literal = [&](const Value& v, const TargetColumn* c) {
+      std::string lit;
+      if (!c) return v.is_null() ? std::string("NULL") : mysql::QuoteLiteral(v.text);
+      if (Status s = MysqlLiteral(*c, v, &lit); !s.ok()) failed = s.message();
+      return lit;
+    };
+    if (Status s = AfterStatements(plan, rows, literal, &per_rule); !s.ok()) return s;
+    if (!failed.empty()) return AfterError(plan, plan.after[0], failed);
+    for (size_t r = 0; r < per_rule.size(); ++r) {
+      for (const auto& statement : per_rule[r]) {
+        try {
+          stmt_->execute(statement);
+        } catch (const sql::SQLException& e) {
+          if (mysql::IsConnectionLost(e)) return FromException(e);
+          return AfterError(plan, plan.after[r], mysql::Describe(e));
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
   // TRUNCATE would commit implicitly in MySQL: DELETE keeps it inside the group.
   Status Truncate(const std::vector<TargetTable>& tables, const TruncateChange&) override {
     for (const auto& t : tables) {

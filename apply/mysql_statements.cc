@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "rule_plan.h"
 #include "stagesync/mysql.h"
 
 namespace stagesync::apply {
@@ -72,6 +73,30 @@ Status Tuple_(const TablePlan& plan, const std::vector<int>& sources, const Tupl
   }
   *out += ')';
   return Status::Ok();
+}
+
+// A parameter's value as a literal: typed by the target column it feeds, else a string.
+Status ParamLiteral(const TablePlan& plan, int source_col, const Value& value, std::string* out) {
+  if (const TargetColumn* col = FedColumn(plan, source_col)) return MysqlLiteral(*col, value, out);
+  *out = value.is_null() ? "NULL" : QuoteLiteral(value.text);
+  return Status::Ok();
+}
+
+// A computed column's value for a row of `values`, parenthesized.
+Status ComputedValue(const TablePlan& plan, const PlanComputed& c, const Tuple& values,
+                     std::string* out) {
+  std::vector<std::string> literals(c.params.size());
+  for (size_t i = 0; i < c.params.size(); ++i) {
+    if (Status s = ParamLiteral(plan, c.params[i], values[c.params[i]], &literals[i]); !s.ok()) {
+      return Status::Error("parameter :" + c.rule.value.params[i] + ": " + s.message());
+    }
+  }
+  *out = "(" + c.rule.value.Render([&](size_t i) { return "(" + literals[i] + ")"; }) + ")";
+  return Status::Ok();
+}
+
+std::string ComputedName(const TablePlan& plan, const PlanComputed& c) {
+  return QuoteIdent(plan.target.columns[c.target_column].name);
 }
 
 // WHERE clause locating a row: by the plan's key, or (keyless) by the whole old image with
@@ -171,11 +196,21 @@ Status MysqlUpsert(const TablePlan& plan, const std::vector<const Tuple*>& image
                    const std::vector<bool>& present, std::string* sql) {
   std::vector<int> cols = Written(plan, present);
   if (cols.empty()) return Status::Error("no column of " + plan.TargetName() + " to write");
-  *sql = "INSERT INTO " + Table(plan) + " (" + Columns(plan, cols) + ") VALUES ";
+  const std::vector<const PlanComputed*> computed = ComputedFor(plan, RowOp::kInsert, present);
+  std::string computed_cols;
+  for (const PlanComputed* c : computed) computed_cols += ", " + ComputedName(plan, *c);
+  *sql = "INSERT INTO " + Table(plan) + " (" + Columns(plan, cols) + computed_cols + ") VALUES ";
   sql->reserve(images.size() * 64);
   for (size_t r = 0; r < images.size(); ++r) {
     if (r) *sql += ", ";
     if (Status s = Tuple_(plan, cols, *images[r], sql); !s.ok()) return s;
+    for (const PlanComputed* c : computed) {
+      std::string value;
+      if (Status s = ComputedValue(plan, *c, *images[r], &value); !s.ok()) {
+        return Status::Error(c->label + ": " + s.message());
+      }
+      sql->insert(sql->size() - 1, ", " + value);
+    }
   }
   // Rows of a keyless table are only ever appended: a unique index over nullable columns
   // must reject a duplicate, as the source's insert would, not turn it into an update.
@@ -184,6 +219,27 @@ Status MysqlUpsert(const TablePlan& plan, const std::vector<const Tuple*>& image
   for (size_t i = 0; i < cols.size(); ++i) {
     std::string c = QuoteIdent(plan.target.columns[plan.source_to_target[cols[i]]].name);
     *sql += (i ? ", " : "") + c + " = VALUES(" + c + ")";
+  }
+  // Replayed onto a row staging has: computed again from this image; defaults stay.
+  for (const PlanComputed* c : computed) {
+    if (c->rule.is_default) continue;
+    std::string name = ComputedName(plan, *c);
+    *sql += ", " + name + " = VALUES(" + name + ")";
+  }
+  // Rules for updates only: over the values the row would have been inserted with.
+  for (const PlanComputed* c : ComputedFor(plan, RowOp::kUpdate, present)) {
+    if (std::find(computed.begin(), computed.end(), c) != computed.end()) continue;
+    std::vector<std::string> values;
+    for (size_t i = 0; i < c->params.size(); ++i) {
+      if (std::find(cols.begin(), cols.end(), c->params[i]) == cols.end()) {
+        return Status::Error(c->label + ": parameter :" + c->rule.value.params[i] +
+                             " names a source column the target does not have; a rule on "
+                             "update only may read only columns written to the target");
+      }
+      values.push_back("VALUES(" + QuoteIdent(FedColumn(plan, c->params[i])->name) + ")");
+    }
+    *sql += ", " + ComputedName(plan, *c) + " = (" +
+            c->rule.value.Render([&](size_t i) { return "(" + values[i] + ")"; }) + ")";
   }
   return Status::Ok();
 }
@@ -234,6 +290,14 @@ Status MysqlSingle(const TablePlan& plan, const RowChange& c, std::string* sql,
           return Status::Error("column " + col.name + ": " + s.message());
         }
         *sql += (i ? ", " : "") + QuoteIdent(col.name) + " = " + lit;
+      }
+      for (const PlanComputed* rule :
+           ComputedFor(plan, RowOp::kUpdate, PresentColumns(c.new_tuple, width))) {
+        std::string value;
+        if (Status s = ComputedValue(plan, *rule, c.new_tuple, &value); !s.ok()) {
+          return Status::Error(rule->label + ": " + s.message());
+        }
+        *sql += (sql->back() == ' ' ? "" : ", ") + ComputedName(plan, *rule) + " = " + value;
       }
       if (Status s = Locate(plan, c, sql); !s.ok()) return s;
       if (!plan.keyless && UnsentColumns(plan, PresentColumns(c.new_tuple, width)).empty()) {

@@ -10,6 +10,7 @@
 
 #include "bookkeeping_sql.h"
 #include "engines.h"
+#include "rule_plan.h"
 #include "stagesync/apply.h"
 #include "stagesync/mysql.h"
 #include "table_plan.h"
@@ -68,6 +69,38 @@ Status ConnectOrDsnProblem(const Config& config, std::unique_ptr<sql::Connection
     return TargetDsnProblem(mysql::Describe(e));
   }
   return Status::Ok();
+}
+
+// Each table's [mapping] columns and [upgrade] rules against the target; `require` makes a
+// missing target table a problem (run's preflight), else it may come later (setup).
+void CheckTables(const Config& config, const std::vector<TableShape>& source_tables,
+                 sql::Connection& conn, bool require, std::vector<std::string>* problems) {
+  const std::string db = DatabaseOf(config);
+  std::vector<RuleProbe> probes;
+  for (const auto& t : source_tables) {
+    auto [schema, name] = MappedTargetName(config, t.schema, t.name);
+    auto target = LoadMysqlTargetTable(conn, schema, name, db);
+    if (!target && require && !config.upgrade.rules.DropOf(t.schema, t.name)) {
+      problems->push_back("source table " + t.QualifiedName() + " has no target table " + schema +
+                          "." + name +
+                          ": create it on the target, map it in [mapping], or leave it out "
+                          "with source.exclude");
+    }
+    const TargetTable* found = target ? &*target : nullptr;
+    CheckMappedColumns(config, t, found, problems);
+    CheckTableRules(
+        config, t, found, [](const TargetColumn*) { return std::string("NULL"); }, problems,
+        &probes);
+  }
+  for (const auto& p : probes) {
+    // A server-side PREPARE resolves every table and column without running anything.
+    try {
+      mysql::Exec(conn, "PREPARE stagesync_rule_probe FROM " + QuoteLiteral(p.sql));
+      mysql::Exec(conn, "DEALLOCATE PREPARE stagesync_rule_probe");
+    } catch (const sql::SQLException& e) {
+      problems->push_back(ProbeProblem(p, mysql::Describe(e)));
+    }
+  }
 }
 
 Status TargetError(const std::exception& e) {
@@ -234,18 +267,7 @@ Status CheckMysqlTargetMapping(const Config& config, const std::vector<TableShap
     if (bookkeeping.empty()) {
       problems->push_back("the target has no stagesync bookkeeping: run `stagesync setup` first");
     }
-    const std::string db = DatabaseOf(config);
-    for (const auto& t : source_tables) {
-      auto [schema, name] = MappedTargetName(config, t.schema, t.name);
-      auto target = LoadMysqlTargetTable(*conn, schema, name, db);
-      if (!target) {
-        problems->push_back("source table " + t.QualifiedName() + " has no target table " + schema +
-                            "." + name +
-                            ": create it on the target, map it in [mapping], or leave it out "
-                            "with source.exclude");
-      }
-      CheckMappedColumns(config, t, target ? &*target : nullptr, problems);
-    }
+    CheckTables(config, source_tables, *conn, /*require=*/true, problems);
   } catch (const std::exception& e) {
     return Status::Usage("target: " + mysql::Describe(e));
   }
@@ -257,12 +279,7 @@ Status CheckMysqlMappingColumns(const Config& config, const std::vector<TableSha
   std::unique_ptr<sql::Connection> conn;
   if (Status s = ConnectOrDsnProblem(config, &conn); !s.ok()) return s;
   try {
-    const std::string db = DatabaseOf(config);
-    for (const auto& t : source_tables) {
-      auto [schema, name] = MappedTargetName(config, t.schema, t.name);
-      auto target = LoadMysqlTargetTable(*conn, schema, name, db);
-      CheckMappedColumns(config, t, target ? &*target : nullptr, problems);
-    }
+    CheckTables(config, source_tables, *conn, /*require=*/false, problems);
   } catch (const std::exception& e) {
     return Status::Usage("target: " + mysql::Describe(e));
   }

@@ -44,7 +44,8 @@ class PostgresSession : public TargetSession {
       s.exec0("SET statement_timeout = 0");
       s.exec0("SET lock_timeout = 0");
       s.exec0("SET idle_in_transaction_session_timeout = 0");
-      s.exec0("SET search_path = pg_catalog, pg_temp");
+      // Our statements name every table with its schema; rule SQL finds its tables here.
+      s.exec0("SET search_path = " + RuleSearchPath(config_));
       try {
         // No FK/trigger firing, so order between tables inside a batch cannot fail on
         // foreign keys.
@@ -157,6 +158,29 @@ class PostgresSession : public TargetSession {
       return Status::Error(pg::Describe(e) + RejectedColumn(plan, c));
     } catch (const std::exception& e) {
       return FromException(e);
+    }
+    return Status::Ok();
+  }
+
+  // A rule's statements for all rows in one round trip (simple query protocol).
+  Status RunAfter(const TablePlan& plan, const std::vector<WrittenRow>& rows) override {
+    std::vector<std::vector<std::string>> per_rule;
+    LiteralOf literal = [&](const Value& v, const TargetColumn* c) {
+      std::string lit = v.is_null() ? "NULL" : tx_->quote(v.text);
+      return c ? "(" + lit + "::" + c->cast_type + ")" : lit;
+    };
+    if (Status s = AfterStatements(plan, rows, literal, &per_rule); !s.ok()) return s;
+    for (size_t r = 0; r < per_rule.size(); ++r) {
+      if (per_rule[r].empty()) continue;
+      std::string sql;
+      for (const auto& statement : per_rule[r]) sql += statement + ";\n";
+      try {
+        tx_->exec0(sql);
+      } catch (const pqxx::broken_connection& e) {
+        return FromException(e);
+      } catch (const std::exception& e) {
+        return AfterError(plan, plan.after[r], pg::Describe(e));
+      }
     }
     return Status::Ok();
   }

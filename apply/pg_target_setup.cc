@@ -5,57 +5,19 @@
 
 #include "bookkeeping_sql.h"
 #include "engines.h"
+#include "rule_plan.h"
 #include "stagesync/apply.h"
 #include "stagesync/pg.h"
 #include "table_plan.h"
 #include "target_catalog.h"
 
 namespace stagesync::apply {
-namespace {}  // namespace
 
 Status PrepareTarget(const Config& config, const std::vector<TableShape>& source_tables,
                      std::vector<std::string>* warnings) {
   return config.target.kind == Engine::kMysql
              ? PrepareMysqlTarget(config, source_tables, warnings)
              : PreparePostgresTarget(config, source_tables, warnings);
-}
-
-void CheckUpgradeRules(const Config& config, const std::vector<TableShape>& source_tables,
-                       std::vector<std::string>* problems) {
-  const UpgradeRules& rules = config.upgrade.rules;
-  for (const auto& r : rules.renamed) {
-    bool found = false;
-    for (const auto& t : source_tables) {
-      if (!RuleTableNames(r.table, t.schema, t.name)) continue;
-      found = FindName(t.columns, r.from,
-                       [](const std::string& c) -> std::string_view { return c; }) >= 0;
-      if (!found) {
-        problems->push_back("upgrade.rules " + rules.path + ": [[rename]] rule \"" + r.name +
-                            "\": source table " + t.QualifiedName() + " has no column " + r.from +
-                            ": write the column as the source names it");
-      }
-      found = true;
-    }
-    if (!found) {
-      problems->push_back("upgrade.rules " + rules.path + ": [[rename]] rule \"" + r.name +
-                          "\": no selected source table is " + r.table +
-                          ": name a table of source.tables");
-    }
-  }
-  RefuseUnappliedRules(config, problems);
-}
-
-void RefuseUnappliedRules(const Config& config, std::vector<std::string>* problems) {
-  const UpgradeRules& rules = config.upgrade.rules;
-  auto refuse = [&](const char* kind, const std::string& name) {
-    problems->push_back("upgrade.rules " + rules.path + ": " + kind + " rule \"" + name +
-                        "\" is not applied by this build (only [[rename]] is yet): remove it, "
-                        "or run the release's script for it on staging before the switch");
-  };
-  for (const auto& c : rules.computed) refuse(c.is_default ? "[[default]]" : "[[compute]]", c.name);
-  for (const auto& a : rules.after) refuse("[[after]]", a.name);
-  for (const auto& d : rules.dropped) refuse("[[drop]]", d.name);
-  for (const auto& s : rules.splits) refuse("[[split]]", s.name);
 }
 
 Status CheckTargetMapping(const Config& config, const std::vector<TableShape>& source_tables,
@@ -87,6 +49,44 @@ Status ConnectOrDsnProblem(const Config& config, const char* application_name,
   return Status::Ok();
 }
 
+// Each table's [mapping] columns and [upgrade] rules against the target; `require` makes a
+// missing target table a problem (run's preflight), else it may come later (setup).
+void CheckTables(const Config& config, const std::vector<TableShape>& source_tables,
+                 pqxx::connection& conn, bool require, std::vector<std::string>* problems) {
+  std::vector<RuleProbe> probes;
+  {
+    pqxx::read_transaction tx(conn);
+    for (const auto& t : source_tables) {
+      auto [schema, name] = MappedTargetName(config, t.schema, t.name);
+      auto target = LoadTargetTable(tx, schema, name);
+      if (!target && require && !config.upgrade.rules.DropOf(t.schema, t.name)) {
+        problems->push_back("source table " + t.QualifiedName() + " has no target table " + schema +
+                            "." + name +
+                            ": create it on the target, map it in [mapping], or "
+                            "leave it out with source.exclude");
+      }
+      const TargetTable* found = target ? &*target : nullptr;
+      CheckMappedColumns(config, t, found, problems);
+      CheckTableRules(
+          config, t, found,
+          [](const TargetColumn* c) { return "NULL::" + (c ? c->cast_type : "text"); }, problems,
+          &probes);
+    }
+  }
+  if (probes.empty()) return;
+  pqxx::nontransaction q(conn);
+  q.exec0("SET search_path = " + RuleSearchPath(config));
+  for (const auto& p : probes) {
+    // PREPARE resolves every table, column, function and type without running anything.
+    try {
+      q.exec0("PREPARE stagesync_rule_probe AS " + p.sql);
+      q.exec0("DEALLOCATE stagesync_rule_probe");
+    } catch (const pqxx::sql_error& e) {
+      problems->push_back(ProbeProblem(p, pg::Describe(e)));
+    }
+  }
+}
+
 }  // namespace
 
 Status CheckPostgresMappingColumns(const Config& config,
@@ -95,12 +95,7 @@ Status CheckPostgresMappingColumns(const Config& config,
   std::unique_ptr<pqxx::connection> conn;
   if (Status s = ConnectOrDsnProblem(config, "stagesync-check", &conn); !s.ok()) return s;
   try {
-    pqxx::read_transaction tx(*conn);
-    for (const auto& t : source_tables) {
-      auto [schema, name] = MappedTargetName(config, t.schema, t.name);
-      auto target = LoadTargetTable(tx, schema, name);
-      CheckMappedColumns(config, t, target ? &*target : nullptr, problems);
-    }
+    CheckTables(config, source_tables, *conn, /*require=*/false, problems);
   } catch (const std::exception& e) {
     return Status::Usage("target: " + pg::Describe(e));
   }
@@ -183,24 +178,16 @@ Status CheckPostgresTargetMapping(const Config& config,
   std::unique_ptr<pqxx::connection> conn;
   if (Status s = ConnectOrDsnProblem(config, "stagesync-check", &conn); !s.ok()) return s;
   try {
-    pqxx::read_transaction tx(*conn);
-    auto bookkeeping = tx.exec(
-        "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = 'stagesync' AND c.relname = 'applied_position'");
-    if (bookkeeping.empty()) {
-      problems->push_back("the target has no stagesync bookkeeping: run `stagesync setup` first");
-    }
-    for (const auto& t : source_tables) {
-      auto [schema, name] = MappedTargetName(config, t.schema, t.name);
-      auto target = LoadTargetTable(tx, schema, name);
-      if (!target) {
-        problems->push_back("source table " + t.QualifiedName() + " has no target table " + schema +
-                            "." + name +
-                            ": create it on the target, map it in [mapping], or "
-                            "leave it out with source.exclude");
+    {
+      pqxx::read_transaction tx(*conn);
+      auto bookkeeping = tx.exec(
+          "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+          "WHERE n.nspname = 'stagesync' AND c.relname = 'applied_position'");
+      if (bookkeeping.empty()) {
+        problems->push_back("the target has no stagesync bookkeeping: run `stagesync setup` first");
       }
-      CheckMappedColumns(config, t, target ? &*target : nullptr, problems);
     }
+    CheckTables(config, source_tables, *conn, /*require=*/true, problems);
   } catch (const std::exception& e) {
     return Status::Usage("target: " + pg::Describe(e));
   }

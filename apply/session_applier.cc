@@ -85,18 +85,42 @@ Status SessionApplier::RowError(const RowChange& c, const Status& cause) const {
   auto it = plans_.find(c.relation.get());
   std::string key = it != plans_.end() ? DescribeKey(*it->second, c) : "";
   std::string target = it != plans_.end() ? it->second->TargetName() : "?";
+  std::string computed;  // a computed column's rule may be what failed
+  if (it != plans_.end() && c.op != RowOp::kDelete) {
+    for (const PlanComputed& p : it->second->computed) {
+      computed += (computed.empty() ? " (the statement computes " : ", ") +
+                  it->second->target.columns[p.target_column].name + " by " + p.label;
+    }
+    if (!computed.empty()) computed += ")";
+  }
   return Status::Error(
       "apply of " + std::string(OpName(c.op)) + " on " + c.relation->QualifiedName() + " key " +
       key + " at " + DescribePosition(config.source.kind, c.lsn) + " into " + target +
-      " failed: " + cause.message() +
+      " failed: " + cause.message() + computed +
       ". Nothing after the last applied position was committed; fix the "
       "target and start `stagesync " +
       (config.stream.transport == Transport::kKafka ? "apply" : "run") + "` again.");
 }
 
+Status SessionApplier::RunAfter(const TablePlan& plan, const std::vector<WrittenRow>& rows) {
+  if (plan.after.empty()) return Status::Ok();
+  return session_->RunAfter(plan, rows);
+}
+
 Status SessionApplier::WriteRow(const TablePlan& plan, const RowChange& c) {
   Status s = session_->WriteRow(plan, c);
+  if (s.ok() && !plan.after.empty()) {
+    Tuple key = plan.keyless ? Tuple{} : KeyOf(plan, c);
+    const Tuple& image = c.op == RowOp::kDelete ? c.old_tuple : c.new_tuple;
+    s = RunAfter(plan, {WrittenRow{c.op, &key, image.empty() ? nullptr : &image}});
+  }
   return s.ok() ? s : RowError(c, s);
+}
+
+bool SessionApplier::Dropped(const SourceRelation& relation) {
+  auto [it, fresh] = dropped_.try_emplace(&relation, false);
+  if (fresh) it->second = config.upgrade.rules.DropOf(relation.schema, relation.name) != nullptr;
+  return it->second;
 }
 
 Status SessionApplier::ReplayRowByRow(const std::string& batch_error) {
@@ -117,6 +141,7 @@ Status SessionApplier::FlushAll() {
   for (auto& [id, batch] : batches_) {
     if (batch.empty()) continue;
     written = session_->WriteBatch(batch);
+    if (written.ok()) written = RunAfter(*batch.plan(), WrittenRows(batch));
     if (!written.ok()) break;
   }
   if (written.ok()) written = session_->ReleaseSavepoint();
@@ -127,10 +152,16 @@ Status SessionApplier::FlushAll() {
   for (auto& [id, batch] : batches_) batch.Clear();
   raw_.clear();
   raw_bytes_ = 0;
+  last_queued_ = nullptr;
   return Status::Ok();
 }
 
 Status SessionApplier::Queue(TablePlan& plan, RowChange& c, bool append) {
+  bool rules = !plan.computed.empty() || !plan.after.empty();
+  if (last_queued_ && last_queued_ != &plan && (rules || !last_queued_->after.empty())) {
+    if (Status s = FlushAll(); !s.ok()) return s;
+  }
+  last_queued_ = &plan;
   auto& batch = batches_.try_emplace(plan.id, &plan).first->second;
   if (append) {
     batch.Append(c);
@@ -144,7 +175,7 @@ Status SessionApplier::Queue(TablePlan& plan, RowChange& c, bool append) {
 }
 
 Status SessionApplier::ApplyRow(RowChange& c) {
-  if (skipping || IsHeartbeat(*c.relation)) return Status::Ok();
+  if (skipping || IsHeartbeat(*c.relation) || Dropped(*c.relation)) return Status::Ok();
   TablePlan* plan = nullptr;
   if (Status s = PlanFor(c.relation, &plan); !s.ok()) return s;
   txn_has_data = true;
@@ -166,7 +197,7 @@ Status SessionApplier::ApplyTruncate(const TruncateChange& t) {
   std::vector<TargetTable> tables;
   std::string list;
   for (const auto& rel : t.relations) {
-    if (IsHeartbeat(*rel)) continue;
+    if (IsHeartbeat(*rel) || Dropped(*rel)) continue;
     auto [schema, name] = MappedTargetName(config, rel->schema, rel->name);
     std::optional<TargetTable> target;
     if (Status s = session_->LoadTable(schema, name, &target); !s.ok()) return s;
@@ -222,6 +253,7 @@ void SessionApplier::Abandon() {
   open_ = false;
   raw_.clear();
   raw_bytes_ = 0;
+  last_queued_ = nullptr;
   for (auto& [id, batch] : batches_) batch.Clear();
   group_events = group_txns = 0;
   group_rows = 0;

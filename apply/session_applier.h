@@ -82,6 +82,9 @@ class SessionApplier : public TransactionGrouping {
   Status RowError(const RowChange& change, const Status& cause) const;
   Status Queue(TablePlan& plan, RowChange& change, bool append);
   const TargetTable* CachedTable(const std::string& schema, const std::string& table);
+  // Whether an [upgrade] [[drop]] rule drops the relation's changes.
+  bool Dropped(const SourceRelation& relation);
+  Status RunAfter(const TablePlan& plan, const std::vector<WrittenRow>& rows);
 
   std::unique_ptr<TargetSession> session_;
   bool open_ = false;
@@ -90,6 +93,10 @@ class SessionApplier : public TransactionGrouping {
   std::map<int, TableBatch> batches_;  // by plan id
   std::vector<RowChange> raw_;         // the batched changes in order, for the fallback
   size_t raw_bytes_ = 0;
+  // The plan of the newest queued row: rows of tables with rules are written in the order the
+  // source made them relative to other tables, since rules read and write other tables.
+  const TablePlan* last_queued_ = nullptr;
+  std::unordered_map<const SourceRelation*, bool> dropped_;
   std::set<std::string> warned_;
   int next_plan_id_ = 1;
   std::map<std::string, std::optional<TargetTable>> table_cache_;  // schemaless decoding

@@ -80,6 +80,9 @@ class FakeSession : public TargetSession {
     }
     return Call("row " + t[0].text);
   }
+  Status RunAfter(const TablePlan&, const std::vector<WrittenRow>&) override {
+    return Status::Ok();
+  }
   Status Truncate(const std::vector<TargetTable>&, const TruncateChange&) override {
     rows.clear();
     return Call("truncate");

@@ -57,6 +57,12 @@ std::set<std::pair<std::string, std::string>> SourceColumnSnapshot(
 void WarnAboutMissingTargets(const Config& config, const std::vector<TableShape>& source_tables,
                              const TargetLookup& find, std::vector<std::string>* warnings) {
   for (const auto& t : source_tables) {
+    if (const DroppedTable* d = config.upgrade.rules.DropOf(t.schema, t.name)) {
+      warnings->push_back("the changes of source table " + t.QualifiedName() +
+                          " are dropped on purpose by [[drop]] rule \"" + d->name +
+                          "\" (upgrade.rules " + config.upgrade.rules.path + "): " + d->reason);
+      continue;
+    }
     auto [schema, name] = MappedTargetName(config, t.schema, t.name);
     auto target = find(schema, name);
     if (!target) {

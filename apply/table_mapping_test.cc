@@ -285,12 +285,13 @@ TEST(MappedColumnName, TheReleasesRenameRulesFeedTheirNewColumnAfterTheConfigsOw
   EXPECT_EQ(MappedColumnName(c, "shop.orders", "total"), "sum");
 }
 
-TEST(CheckUpgradeRules, ARenameNamesASourceAndATargetColumnAndOtherKindsAreRefusedByName) {
+TEST(CheckUpgradeRules, ARenameNamesASourceAndATargetColumnAndEveryRuleASelectedTable) {
   Config c = WithRenameRule();
   std::vector<std::string> problems;
   CheckUpgradeRules(c, {TableShape{"shop", "orders", {"id", "sum"}}}, &problems);
   ASSERT_EQ(problems.size(), 1u);
-  EXPECT_NE(problems[0].find("\"total is amount\": source table shop.orders has no column total"),
+  EXPECT_NE(problems[0].find("\"total is amount\" (upgrade.rules rules.toml): source table "
+                             "shop.orders has no column total"),
             std::string::npos)
       << problems[0];
   problems.clear();
@@ -315,9 +316,35 @@ TEST(CheckUpgradeRules, ARenameNamesASourceAndATargetColumnAndOtherKindsAreRefus
           .ok());
   CheckUpgradeRules(c, {}, &problems);
   ASSERT_EQ(problems.size(), 1u);
-  EXPECT_NE(problems[0].find("[[drop]] rule \"drop x\" is not applied by this build"),
+  EXPECT_NE(problems[0].find("[[drop]] rule \"drop x\" (upgrade.rules r.toml): no selected "
+                             "source table is x"),
             std::string::npos)
       << problems[0];
+
+  problems.clear();
+  ASSERT_TRUE(ParseUpgradeRules(R"toml(
+[[compute]]
+table = "nowhere"
+column = "c"
+value = "1"
+[[split]]
+table = "orders"
+[[split.into]]
+table = "big"
+when = ":total > 100"
+[[split.into]]
+table = "small"
+)toml",
+                                "r.toml", &c.upgrade.rules)
+                  .ok());
+  CheckUpgradeRules(c, {TableShape{"shop", "orders", {"id", "total"}}}, &problems);
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_NE(problems[0].find("no selected source table is written to nowhere"), std::string::npos)
+      << problems[0];
+  EXPECT_NE(problems[1].find("[[split]] rule \"split orders\" (upgrade.rules r.toml) is not "
+                             "applied by this build"),
+            std::string::npos)
+      << problems[1];
 }
 
 }  // namespace

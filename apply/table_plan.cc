@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "rule_plan.h"
 #include "stagesync/log.h"
 #include "stagesync/pg.h"
 
@@ -182,8 +183,52 @@ Status BuildTablePlan(const Config& config, const RelationPtr& relation, const T
       plan->keyless = true;
     }
   }
-  return Status::Ok();
+  return ResolvePlanRules(config, plan);
 }
+
+namespace {
+
+bool Contains(const std::vector<int>& v, int x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+// The computed columns a statement of this shape writes: in its insert (with ON CONFLICT) and
+// in its update.
+struct ShapeRules {
+  std::vector<const PlanComputed*> insert, update;
+};
+ShapeRules RulesOf(const TablePlan& plan, const StatementShape& shape) {
+  ShapeRules r;
+  if (shape.op == RowOp::kDelete) return r;
+  bool inserts = shape.op == RowOp::kInsert || shape.insert_missing || plan.keyless;
+  bool updates = shape.op == RowOp::kUpdate && !shape.insert_missing;
+  if (inserts) r.insert = ComputedFor(plan, RowOp::kInsert, shape.present);
+  if (updates) r.update = ComputedFor(plan, RowOp::kUpdate, shape.present);
+  return r;
+}
+
+// Source columns the shape's rules read that it does not write: extra text parameters. An
+// update and the insert of the rows it did not find take the same parameters, so both
+// statements' rules count.
+std::vector<int> RuleOnlyParams(const TablePlan& plan, const StatementShape& shape) {
+  const std::vector<int> written = WrittenColumns(plan, shape.present);
+  std::vector<int> out;
+  ShapeRules rules = RulesOf(plan, shape);
+  if (shape.op == RowOp::kUpdate) {
+    rules.insert = ComputedFor(plan, RowOp::kInsert, shape.present);
+    rules.update = ComputedFor(plan, RowOp::kUpdate, shape.present);
+  }
+  for (const auto* part : {&rules.insert, &rules.update}) {
+    for (const PlanComputed* c : *part) {
+      for (int p : c->params) {
+        if (!Contains(written, p) && !Contains(out, p)) out.push_back(p);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 std::vector<ParamSource> StatementParams(const TablePlan& plan, const StatementShape& shape) {
   std::vector<ParamSource> out;
@@ -194,6 +239,7 @@ std::vector<ParamSource> StatementParams(const TablePlan& plan, const StatementS
     }
     if (shape.op != RowOp::kDelete) {
       for (int c : WrittenColumns(plan, shape.present)) out.push_back({ParamSource::From::kNew, c});
+      for (int c : RuleOnlyParams(plan, shape)) out.push_back({ParamSource::From::kNew, c});
     }
     return out;
   }
@@ -204,6 +250,7 @@ std::vector<ParamSource> StatementParams(const TablePlan& plan, const StatementS
   }
   if (shape.op != RowOp::kDelete) {
     for (int c : WrittenColumns(plan, shape.present)) out.push_back({ParamSource::From::kNew, c});
+    for (int c : RuleOnlyParams(plan, shape)) out.push_back({ParamSource::From::kNew, c});
   }
   return out;
 }
@@ -243,6 +290,32 @@ std::string BuildStatement(const TablePlan& plan, const StatementShape& shape) {
     aliases.push_back(a);
     new_expr.push_back(ValueExpr("v." + a, c));
   }
+  // Computed columns: each parameter is the row's typed value where the statement writes the
+  // column, else an extra text parameter.
+  const ShapeRules rules = RulesOf(plan, shape);
+  const std::vector<int> extra = RuleOnlyParams(plan, shape);
+  for (size_t i = 0; i < extra.size(); ++i) {
+    std::string a = "r" + std::to_string(i + 1);
+    unnest_args.push_back("$" + std::to_string(++n) + "::text[]");
+    aliases.push_back(a);
+  }
+  auto param_expr = [&](int source_col) {
+    for (size_t i = 0; i < cols.size(); ++i) {
+      if (cols[i] == source_col) return new_expr[i];
+    }
+    auto at = std::find(extra.begin(), extra.end(), source_col) - extra.begin();
+    return "v.r" + std::to_string(at + 1);
+  };
+  auto computed_expr = [&](const PlanComputed* c) {
+    return "(" + c->rule.value.Render([&](size_t i) {
+      return "(" + param_expr(c->params[i]) + ")";
+    }) + ")";
+  };
+  std::string computed_cols, computed_values;
+  for (const PlanComputed* c : rules.insert) {
+    computed_cols += ", " + QuoteIdent(plan.target.columns[c->target_column].name);
+    computed_values += ", " + computed_expr(c);
+  }
   auto join = [](const std::vector<std::string>& parts, const std::string& sep) {
     std::string out;
     for (const auto& p : parts) out += (out.empty() ? "" : sep) + p;
@@ -250,7 +323,7 @@ std::string BuildStatement(const TablePlan& plan, const StatementShape& shape) {
   };
   const std::string source =
       "unnest(" + join(unnest_args, ", ") + ") AS v(" + join(aliases, ", ") + ")";
-  const std::string insert_cols = InsertColumnList(plan, cols);
+  const std::string insert_cols = InsertColumnList(plan, cols) + computed_cols;
   const std::string overriding = Overriding(plan, cols);
 
   std::vector<std::string> key_match;  // t.key = v.k
@@ -270,11 +343,16 @@ std::string BuildStatement(const TablePlan& plan, const StatementShape& shape) {
     if (!shape.key_change && !plan.keyless && IsKeyColumn(plan, cols[i])) continue;
     set_list.push_back(QuoteIdent(c.name) + " = " + new_expr[i]);
   }
+  for (const PlanComputed* c : rules.update) {
+    set_list.push_back(QuoteIdent(plan.target.columns[c->target_column].name) + " = " +
+                       computed_expr(c));
+  }
+  const std::string insert_values = join(new_expr, ", ") + computed_values;
 
   switch (shape.op) {
     case RowOp::kInsert: {
       std::string sql = "INSERT INTO " + table + " AS t (" + insert_cols + ")" + overriding +
-                        " SELECT " + join(new_expr, ", ") + " FROM " + source;
+                        " SELECT " + insert_values + " FROM " + source;
       if (plan.keyless) return sql;
       std::vector<std::string> conflict_cols, updates;
       for (int k : plan.key_source) conflict_cols.push_back(QuoteIdent(TargetOf(plan, k).name));
@@ -282,6 +360,12 @@ std::string BuildStatement(const TablePlan& plan, const StatementShape& shape) {
         const TargetColumn& c = TargetOf(plan, cols[i]);
         if (IsKeyColumn(plan, cols[i]) || c.identity_always) continue;
         updates.push_back(QuoteIdent(c.name) + " = excluded." + QuoteIdent(c.name));
+      }
+      // Replayed onto a row staging has: computed again from this image; defaults stay.
+      for (const PlanComputed* c : rules.insert) {
+        if (c->rule.is_default) continue;
+        std::string name = QuoteIdent(plan.target.columns[c->target_column].name);
+        updates.push_back(name + " = excluded." + name);
       }
       return sql + " ON CONFLICT (" + join(conflict_cols, ", ") + ") DO " +
              (updates.empty() ? "NOTHING" : "UPDATE SET " + join(updates, ", "));
@@ -305,7 +389,7 @@ std::string BuildStatement(const TablePlan& plan, const StatementShape& shape) {
                       : "u AS (UPDATE " + table + " AS t SET " + join(set_list, ", ") +
                             " FROM v WHERE t.ctid = " + row + " RETURNING 1)";
         return "WITH v AS (SELECT * FROM " + source + "), " + located + " INSERT INTO " + table +
-               " (" + insert_cols + ")" + overriding + " SELECT " + join(new_expr, ", ") +
+               " (" + insert_cols + ")" + overriding + " SELECT " + insert_values +
                " FROM v WHERE NOT EXISTS (SELECT 1 FROM u)";
       }
       if (shape.insert_missing) {
@@ -315,8 +399,8 @@ std::string BuildStatement(const TablePlan& plan, const StatementShape& shape) {
                            key_expr[i]);
         }
         return "INSERT INTO " + table + " AS t (" + insert_cols + ")" + overriding + " SELECT " +
-               join(new_expr, ", ") + " FROM " + source + " WHERE NOT EXISTS (SELECT 1 FROM " +
-               table + " AS x WHERE " + join(lookup, " AND ") + ") ON CONFLICT DO NOTHING";
+               insert_values + " FROM " + source + " WHERE NOT EXISTS (SELECT 1 FROM " + table +
+               " AS x WHERE " + join(lookup, " AND ") + ") ON CONFLICT DO NOTHING";
       }
       // Keys are unique within a batch, so the rows affected count the rows found.
       if (set_list.empty()) {

@@ -13,18 +13,34 @@
 #include "stagesync/change.h"
 #include "stagesync/config.h"
 #include "stagesync/status.h"
+#include "stagesync/upgrade_rules.h"
 #include "target_catalog.h"
 
 namespace stagesync::apply {
 
+// An [upgrade] rule resolved against one plan: the source column of each of its parameters.
+struct PlanComputed {
+  ComputedColumn rule;
+  std::string label;        // the rule, for messages
+  int target_column = -1;   // into target.columns
+  std::vector<int> params;  // source column per rule.value.params
+};
+struct PlanAfter {
+  AfterStatement rule;
+  std::string label;
+  std::vector<int> params;  // source column per rule.statement.params
+};
+
 struct TablePlan {
   RelationPtr relation;
   TargetTable target;
-  int id = 0;                         // unique per plan, names its prepared statements
-  std::vector<int> source_to_target;  // per source column: target column, or -1 (dropped)
-  std::vector<int> key_source;        // source columns that locate a target row
-  bool key_unique = false;            // key_source is the target's primary/unique key
-  bool keyless = false;               // no usable key: rows are located by their full old image
+  int id = 0;                          // unique per plan, names its prepared statements
+  std::vector<int> source_to_target;   // per source column: target column, or -1 (dropped)
+  std::vector<int> key_source;         // source columns that locate a target row
+  bool key_unique = false;             // key_source is the target's primary/unique key
+  bool keyless = false;                // no usable key: rows are located by their full old image
+  std::vector<PlanComputed> computed;  // [[compute]] and [[default]] rules on the target table
+  std::vector<PlanAfter> after;        // [[after]] rules on the target table
 
   std::string TargetName() const { return target.schema + "." + target.name; }
 };

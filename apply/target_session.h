@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "batch.h"
+#include "rule_plan.h"
 #include "stagesync/apply.h"
 #include "stagesync/config.h"
 #include "table_plan.h"
@@ -53,6 +54,9 @@ class TargetSession {
   virtual Status WriteBatch(const TableBatch& batch) = 0;
   // One change exactly as the source made it.
   virtual Status WriteRow(const TablePlan& plan, const RowChange& change) = 0;
+  // The plan's [[after]] rules for `rows`, just written, in order; each parameter bound as the
+  // row's value. An error names the rule; the fallback then names the row.
+  virtual Status RunAfter(const TablePlan& plan, const std::vector<WrittenRow>& rows) = 0;
   // Empties `tables` inside the open transaction.
   virtual Status Truncate(const std::vector<TargetTable>& tables, const TruncateChange& t) = 0;
 

@@ -200,6 +200,9 @@ SyncStatus ReadStatus(const Config& config, bool peek_slot) {
   if (config.stream.transport == Transport::kKafka && st.state != "error") KafkaView(config, &st);
   std::string state;
   if (ReadCutoverRecord(config, &state, &st.cutover_json).ok()) ApplyCutoverState(state, &st);
+  for (const auto& d : config.upgrade.rules.dropped) {
+    st.dropped_tables.push_back({d.table, d.name, d.reason});
+  }
   // The error comes from drivers and from the target's bookkeeping: both may quote a secret,
   // and the status goes to stdout, the monitor and the dashboard.
   st.error = ScrubSecrets(st.error);
@@ -226,6 +229,14 @@ void WriteStatusMembers(json::Writer& w, const SyncStatus& s) {
   // The contract's fields above are always there; these only when they say something.
   if (!s.error.empty()) w.Key("error").String(s.error);
   if (!s.cutover_json.empty()) w.Key("cutover").Raw(s.cutover_json);
+  if (!s.dropped_tables.empty()) {
+    w.Key("dropped_tables").StartArray();
+    for (const auto& d : s.dropped_tables) {
+      w.StartObject().Key("table").String(d.table).Key("rule").String(d.rule);
+      w.Key("reason").String(d.reason).EndObject();
+    }
+    w.EndArray();
+  }
   if (s.kafka_lag) {
     w.Key("kafka_consumer_lag").StartArray();
     for (const auto& k : *s.kafka_lag) {
@@ -259,6 +270,9 @@ std::string StatusText(const SyncStatus& s) {
       << "events applied        " << s.events_applied << "\n"
       << "transactions applied  " << s.transactions_applied << "\n";
   if (!s.error.empty()) out << "error                 " << s.error << "\n";
+  for (const auto& d : s.dropped_tables) {
+    out << "dropped by rule       " << d.table << " (" << d.rule << ": " << d.reason << ")\n";
+  }
   if (s.kafka_lag) {
     int64_t total = 0;
     std::string behind;

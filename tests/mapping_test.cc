@@ -95,9 +95,9 @@ TEST_F(MappingTest, mapping_renames_columns_and_tables) {
                  {"um_role", "um_id", "um_role_v2", "um_id, um_role_name", "um_id, role_name"}}));
 }
 
-// The release's rule file renames a column; a kind of rule apply does not evaluate yet is
-// refused by setup (exit 2, naming the rule) rather than left to do nothing.
-TEST_F(MappingTest, upgrade_rule_renames_a_column_and_unapplied_rules_are_refused) {
+// The release's rule file renames a column; a rule computing a column the source already
+// feeds is refused by setup (exit 2, naming the rule and the feeding column).
+TEST_F(MappingTest, upgrade_rule_renames_a_column_and_a_rule_computing_a_fed_column_is_refused) {
   OnSource("CREATE TABLE orders(id int PRIMARY KEY, total numeric)");
   OnTarget("CREATE TABLE orders(id int PRIMARY KEY, amount numeric)");
   const std::string rules = config_path_ + ".rules.toml";
@@ -112,7 +112,8 @@ TEST_F(MappingTest, upgrade_rule_renames_a_column_and_unapplied_rules_are_refuse
   WriteConfig();
   CommandResult refused = Stagesync({"setup"});
   EXPECT_EQ(refused.exit_code, 2) << refused.Describe();
-  EXPECT_NE(refused.err.find("[[compute]] rule \"doubled\" is not applied"), std::string::npos)
+  EXPECT_NE(refused.err.find("[[compute]] rule \"doubled\""), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("orders.amount is fed by source column total"), std::string::npos)
       << refused.err;
 
   write_rules(

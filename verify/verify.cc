@@ -114,6 +114,12 @@ Status Verify(const Config& config, bool checksum, const VerifyProgress& progres
     if (progress) progress(table.QualifiedName(), done++, check.tables.size());
     TableVerdict v;
     v.source_table = table.QualifiedName();
+    if (const DroppedTable* d = config.upgrade.rules.DropOf(table.schema, table.name)) {
+      v.note = "not compared: its changes are dropped on purpose by [[drop]] rule \"" + d->name +
+               "\" (" + d->reason + ")";
+      report->tables.push_back(std::move(v));
+      continue;
+    }
     std::optional<apply::TableCorrespondence> c;
     if (Status s = apply::ResolveTargetTable(config, table, &c); !s.ok()) return s;
     if (!c) {

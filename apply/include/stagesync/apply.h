@@ -35,10 +35,11 @@ Status PrepareTarget(const Config& config, const std::vector<TableShape>& source
 Status CheckMappingColumns(const Config& config, const std::vector<TableShape>& source_tables,
                            std::vector<std::string>* problems);
 
-// The [upgrade] rules this build applies: column renames, each of which must name a column of
-// a selected source table. The other kinds are read and checked by the rule file's reader
-// but refused here, one problem per rule, until apply evaluates them: a rule that silently
-// did nothing would leave staging unlike the release.
+// The [upgrade] rules against the selected source tables: each rename names a source column,
+// each drop a selected table, each computed column and after-statement a table the stream
+// writes. The engines' target checks then check each rule against its target table and have
+// the target prepare its SQL. Kinds apply does not evaluate yet ([[split]]) are refused, one
+// problem per rule: a rule that silently did nothing would leave staging unlike the release.
 void CheckUpgradeRules(const Config& config, const std::vector<TableShape>& source_tables,
                        std::vector<std::string>* problems);
 

@@ -41,6 +41,11 @@ struct SyncStatus {
     int64_t lag = 0;
   };
   std::optional<std::vector<KafkaLag>> kafka_lag;
+  // Source tables whose changes the [upgrade] rules drop on purpose ([[drop]]).
+  struct DroppedTable {
+    std::string table, rule, reason;
+  };
+  std::vector<DroppedTable> dropped_tables;
 };
 
 // Reads the status from the databases; works whether or not `run` is up. With nothing

@@ -1,0 +1,73 @@
+// The [upgrade] rules as apply evaluates them: resolved against a plan, chosen per statement,
+// bound to a written row, and checked against the target before the window.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "batch.h"
+#include "table_plan.h"
+
+namespace stagesync::apply {
+
+// "[[compute]] rule \"NAME\" (upgrade.rules FILE)", for messages.
+std::string RuleLabel(const Config& config, const char* kind, const std::string& name);
+std::string RuleLabel(const Config& config, const ComputedColumn& rule);
+
+// Resolves the [[compute]], [[default]] and [[after]] rules on plan->target against
+// plan->relation (called by BuildTablePlan). A rule that does not fit is an error naming the
+// rule, the table and the fix (CheckTableRules finds the same before the window).
+Status ResolvePlanRules(const Config& config, TablePlan* plan);
+
+// The computed columns a row carrying the source columns `present` gets when it is inserted
+// (kInsert) or updated (kUpdate): rules for that change whose parameters the row carries.
+std::vector<const PlanComputed*> ComputedFor(const TablePlan& plan, RowOp op,
+                                             const std::vector<bool>& present);
+
+// A row as written, for [[after]] rules: `image` is empty for a delete of a keyed plan, whose
+// parameters then come from `key` (the plan's key_source values).
+struct WrittenRow {
+  RowOp op;
+  const Tuple* key;
+  const Tuple* image;
+};
+// The written rows of a coalesced batch, in its order, a delete-then-insert as both.
+std::vector<WrittenRow> WrittenRows(const TableBatch& batch);
+// The value of source column `column` for a written row; nullptr when the row does not carry it.
+const Value* WrittenValue(const TablePlan& plan, const WrittenRow& row, int column);
+
+// The statements of the plan's [[after]] rules for `rows`: per rule (plan.after's order), one
+// per row the rule acts on, in row order, each parameter written as `literal(value, target
+// column fed by it or nullptr)`. A row without a parameter's value is an error naming both.
+using LiteralOf = std::function<std::string(const Value&, const TargetColumn*)>;
+Status AfterStatements(const TablePlan& plan, const std::vector<WrittenRow>& rows,
+                       const LiteralOf& literal, std::vector<std::vector<std::string>>* per_rule);
+// An [[after]] rule's failure on the target, naming the rule and the table.
+Status AfterError(const TablePlan& plan, const PlanAfter& a, const std::string& error);
+
+// The target column source column `column` feeds, or nullptr.
+const TargetColumn* FedColumn(const TablePlan& plan, int column);
+
+// Checks the rules on the target table that source table `source` maps to (`target`: nullptr
+// if it does not exist yet) and appends, per rule, one statement for the target to prepare in
+// which each parameter is `typed_null(target column fed by it, or nullptr)`: an unknown table
+// or column, or an expression the target rejects, is then named before the window.
+struct RuleProbe {
+  std::string label;  // the rule, for messages
+  std::string table;  // the target table
+  std::string sql;
+};
+using TypedNull = std::function<std::string(const TargetColumn*)>;
+void CheckTableRules(const Config& config, const TableShape& source, const TargetTable* target,
+                     const TypedNull& typed_null, std::vector<std::string>* problems,
+                     std::vector<RuleProbe>* probes);
+
+// The problem a probe the target would not prepare is: the rule, the table, the target's words.
+std::string ProbeProblem(const RuleProbe& probe, const std::string& error);
+
+// PostgreSQL's search_path for rule SQL: pg_catalog first (no user object shadows a built-in),
+// then the schemas of the rules' tables (public for a table written without one).
+std::string RuleSearchPath(const Config& config);
+
+}  // namespace stagesync::apply
