@@ -177,8 +177,12 @@ Status MysqlLiteral(const TargetColumn& column, const Value& value, std::string*
       return Status::Error("value " + v + " cannot be stored in MySQL's " + t);
     }
     std::string text = v;
-    // timestamptz text comes in UTC (the session's zone), as "+00"; MySQL takes it bare.
-    for (const char* suffix : {"+00:00", "+00"}) {
+    // Debezium's ZonedTimestamp (a MySQL TIMESTAMP through Kafka) is ISO 8601 in UTC:
+    // 2024-01-02T03:04:05Z.
+    if (text.size() > 10 && text[10] == 'T') text[10] = ' ';
+    // timestamptz text comes in UTC (the session's zone), as "+00" (or "Z"); MySQL takes it
+    // bare.
+    for (const char* suffix : {"+00:00", "+00", "Z"}) {
       std::string s(suffix);
       if (text.size() > s.size() && text.compare(text.size() - s.size(), s.size(), s) == 0) {
         text.resize(text.size() - s.size());

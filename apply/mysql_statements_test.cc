@@ -22,6 +22,8 @@ TEST(MysqlLiteral, ByTargetType) {
   EXPECT_EQ(Lit("blob", Value::Text("\\x")), "''");
   EXPECT_EQ(Lit("bit", Value::Text("0101")), "b'0101'");
   EXPECT_EQ(Lit("datetime", Value::Text("2024-01-02 03:04:05.5+00")), "'2024-01-02 03:04:05.5'");
+  // A MySQL TIMESTAMP through Kafka: Debezium's ZonedTimestamp, ISO 8601 in UTC.
+  EXPECT_EQ(Lit("timestamp", Value::Text("2026-12-02T13:50:11.25Z")), "'2026-12-02 13:50:11.25'");
   EXPECT_EQ(Lit("varchar", Value::Text("it's \\ ok")), "'it''s \\\\ ok'");
   EXPECT_EQ(Lit("double", Value::Text("1e+308")), "1e+308");
   EXPECT_EQ(Lit("double", Value::Text("0.30000000000000004")), "0.30000000000000004e0");
