@@ -18,6 +18,10 @@ std::string FixturesDir() {
   return STAGESYNC_FIXTURES_DIR;
 }
 
+std::string RepoDir() {
+  return STAGESYNC_REPO_DIR;
+}
+
 void SyncTest::StartClusters(std::vector<std::pair<std::string, std::string>> source_settings) {
   if (!source_) source_ = std::make_unique<PgCluster>(std::move(source_settings));
   if (!target_) target_ = std::make_unique<PgCluster>();

@@ -28,6 +28,8 @@ using std::chrono_literals::operator""s;
 std::string StagesyncBinary();
 // ../shared/fixtures of the repository.
 std::string FixturesDir();
+// The repository (its sql/ and deploy/ files).
+std::string RepoDir();
 
 struct StatusResult {
   CommandResult command;
