@@ -12,8 +12,10 @@
 # few seconds; then `stagesync cutover` under the live workload (lag gate 2 s, production fenced
 # read-only, marker drained, sequences synced, row counts verified plus the 4.2.0 checkpoint:
 # UM_DOMAIN, UM_SYSTEM_USER, UM_SYSTEM_ROLE and UM_SYSTEM_USER_ROLE exist on staging; the
-# switch_command applies the staging-only domain fixup and records the switch in a file, as
-# repointing the applications would); the workload's writes fail from the fence on, as
+# switch_command records the switch in a file, as repointing the applications would); the
+# 4.2.0 data the migration computes (a new tenant's UM_DOMAIN rows, UM_DOMAIN_ID) is kept by
+# the shipped upgrade rules (deploy/upgrades/wso2-carbon-4.1.x-to-4.2.0/) while the sync runs,
+# so the downtime holds no fixup; the workload's writes fail from the fence on, as
 # intended; its report with the downtime is printed; then the workload stops, and every table
 # is compared (row counts and md5 of the rows on the columns both sides have), exit non-zero on
 # any difference. Production is left read-only by the fence; the servers are thrown away.
@@ -21,12 +23,13 @@
 # DEMO_ENGINE=mysql runs the same steps on two throwaway MariaDB servers (deploy/lib/mysql.sh):
 # WSO2's MySQL 4.1.x schema, sql/demo/mysql/{seed,workload}.sql, a source with kind = "mysql"
 # (binlog, server_id 4711), mariadb-dump --single-transaction | mariadb as the copy, WSO2's
-# official MySQL migration (it drops UM_CLAIM_BEHAVIOR, which is therefore left out of the
-# sync), "caught up" read from `status --json` (lag_seconds 0, source_bytes_behind 0),
-# compare_mysql and sql/demo/mysql/staging-domain-fixup.sql. The MySQL workload runs as a
-# non-privileged user `app` (root has READ_ONLY ADMIN, which read_only does not stop), its
-# routines with SQL SECURITY INVOKER. DEMO_TRANSPORT=kafka is PostgreSQL-only here; its cutover
-# drains through Kafka (the marker confirmed by Kafka, then every partition applied).
+# official MySQL migration (it drops UM_CLAIM_BEHAVIOR, whose changes the rule file's [[drop]]
+# drops on purpose), "caught up" read from `status --json` (lag_seconds 0, source_bytes_behind
+# 0), and compare_mysql. The MySQL workload runs as a non-privileged user `app` (root has
+# READ_ONLY ADMIN, which read_only does not stop), its routines with SQL SECURITY INVOKER.
+# DEMO_TRANSPORT=kafka (either engine) runs capture and apply through librdkafka's mock
+# cluster; its cutover drains through Kafka (the marker confirmed by Kafka, then every
+# partition applied).
 #
 # Environment: DEMO_ENGINE (postgres or mysql, default postgres), DEMO_SECONDS (workload time
 # after `run` starts, default 45), DEMO_TPS (workload transactions per second, default 40),
@@ -50,6 +53,7 @@ FIXTURES=${STAGESYNC_FIXTURES:-$ROOT/../shared/fixtures}
 WSO2=$FIXTURES/wso2
 SCHEMA_41=$WSO2/carbon-4.1.x/postgresql.sql
 MIGRATION=$WSO2/derived/postgresql-migration-4.1.x_to_4.2.0.DERIVED.sql
+RULES=$ROOT/deploy/upgrades/wso2-carbon-4.1.x-to-4.2.0/postgresql.toml
 DB=wso2carbon
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -58,15 +62,14 @@ die() { echo "demo: $*" >&2; exit 1; }
 case $ENGINE in
   postgres) ;;
   mysql)
-    [[ $TRANSPORT == direct ]] || die "DEMO_TRANSPORT=$TRANSPORT: the MySQL demo runs with the direct transport only"
     [[ $DEMO_TENANTS =~ ^[0-9]+$ && $DEMO_USERS =~ ^[0-9]+$ ]] || die "DEMO_TENANTS and DEMO_USERS must be numbers"
     SCHEMA_41=$WSO2/carbon-4.1.x/mysql.sql
     # WSO2's official migration runs unchanged on MariaDB 10.11.
     MIGRATION=$WSO2/migration-4.1.x_to_4.2.0/userstore_db/mysql.sql
-    # Tables the MySQL migration drops: staging has no table for their changes, so they are
-    # left out of the sync (the workload does not write them) and the comparison expects them
-    # to be missing on staging.
+    # Tables the MySQL migration drops: the rule file drops their changes on purpose, and the
+    # comparison expects them to be missing on staging.
     DROPPED_TABLES=(UM_CLAIM_BEHAVIOR)
+    RULES=$ROOT/deploy/upgrades/wso2-carbon-4.1.x-to-4.2.0/mysql.toml
     ;;
   *) die "DEMO_ENGINE=$ENGINE: use postgres or mysql" ;;
 esac
@@ -120,7 +123,7 @@ if [[ $ENGINE == mysql ]]; then
   # Tables without a primary key or a unique key over NOT NULL columns cannot be replicated by
   # key (setup's rule); WSO2 has four (registry link tables the user store does not write).
   # They are left out of the sync (and not written by the workload); the final comparison
-  # still checks them. So are the tables the migration drops (DROPPED_TABLES).
+  # still checks them.
   NOKEY_TABLES=$(my_val prod "$DB" "SELECT GROUP_CONCAT(CONCAT('\"$DB.', t.TABLE_NAME, '\"') ORDER BY t.TABLE_NAME SEPARATOR ', ')
     FROM information_schema.TABLES t
     WHERE t.TABLE_SCHEMA = '$DB' AND t.TABLE_TYPE = 'BASE TABLE'
@@ -128,7 +131,6 @@ if [[ $ENGINE == mysql ]]; then
                         JOIN information_schema.COLUMNS c USING (TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME)
                       WHERE s.TABLE_SCHEMA = t.TABLE_SCHEMA AND s.TABLE_NAME = t.TABLE_NAME AND s.NON_UNIQUE = 0
                       GROUP BY s.INDEX_NAME HAVING SUM(c.IS_NULLABLE = 'YES') = 0)")
-  for t in "${DROPPED_TABLES[@]}"; do NOKEY_TABLES+=", \"$DB.$t\""; done
 
   cat >"$CFG" <<EOF
 # stagesync demo config (written by deploy/demo.sh, DEMO_ENGINE=mysql)
@@ -146,6 +148,9 @@ dsn = "$(my_dsn staging $DB)"
 [monitor]
 listen = "127.0.0.1:$(free_port)"
 heartbeat_interval = "1s"
+
+[upgrade]
+rules = "$RULES"
 EOF
 else
   step "2. start production and staging (PostgreSQL 15, wal_level=logical, loopback)"
@@ -190,31 +195,31 @@ dsn = "$(pg_dsn staging $DB)"
 [monitor]
 listen = "127.0.0.1:$(free_port)"
 heartbeat_interval = "1s"
+
+[upgrade]
+rules = "$RULES"
 EOF
 fi
 {
   # The cutover. The checks are WSO2's checkpoint for the new release: its new user-store
   # tables exist on staging. The switch hook stands in for repointing the applications: it
-  # applies the staging-only domain rules to the rows written during the window (step 9) and
-  # writes the applications' datasource file, with the time of the switch.
+  # writes the applications' datasource file, with the time of the switch. Nothing else runs
+  # in the downtime: the upgrade rules kept staging's 4.2.0 data all along.
   if [[ $ENGINE == mysql ]]; then
     table_check() {
       echo "SELECT COUNT(*) = 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$DB' AND LOWER(TABLE_NAME) = '$1'"
     }
-    fixup_cmd="mariadb --no-defaults --default-character-set=utf8mb4 -h 127.0.0.1 -P ${MY_PORT[staging]} -u root $DB <'$ROOT/sql/demo/mysql/staging-domain-fixup.sql'"
     staging_url=$(my_dsn staging $DB)
   else
     table_check() {
       echo "SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = 'public' AND lower(table_name) = '$1')"
     }
-    fixup_cmd="psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p ${PG_PORT[staging]} -U postgres -d $DB -f '$ROOT/sql/demo/staging-domain-fixup.sql' >/dev/null"
     staging_url=$(pg_dsn staging $DB)
   fi
   cat >"$WORK/switch.sh" <<EOF
 #!/usr/bin/env bash
-# switch_command: finish staging, then point the applications at it (here: their datasource file).
+# switch_command: point the applications at staging (here: their datasource file).
 set -euo pipefail
-$fixup_cmd
 printf 'datasource = "%s"\nswitched_at = "%s"\n' '$staging_url' "\$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" >'$WORK/app-datasource.toml'
 EOF
   cat >>"$CFG" <<EOF
@@ -346,7 +351,7 @@ if [[ $ENGINE == mysql ]]; then
         'UM_SYSTEM_USER_ROLE', 'UM_MODULE', 'UM_MODULE_ACTIONS', 'UM_SHARED_USER_ROLE', 'UM_ACCOUNT_MAPPING')))"
   for t in "${DROPPED_TABLES[@]}"; do
     if [[ -z $(my_val staging "$DB" "SHOW TABLES LIKE '$t'") ]]; then
-      echo "dropped by the migration: $t (left out of the sync)"
+      echo "dropped by the migration: $t (its changes dropped on purpose by the upgrade rules)"
     fi
   done
 else
@@ -431,8 +436,8 @@ done
 STEP_NO=8
 next_step() { STEP_NO=$((STEP_NO + 1)); step "$STEP_NO. $*"; }
 
-# What WSO2's 4.2.0 migration computes once (domain rows, UM_DOMAIN_ID) and rows written by
-# production during the window therefore lack on staging.
+# What WSO2's 4.2.0 migration computes (domain rows, UM_DOMAIN_ID): rows written by production
+# during the window get it from the upgrade rules, so nothing is missing on staging.
 domain_counts() { # domain_counts PREFIX
   if [[ $ENGINE == mysql ]]; then
     my_val staging "$DB" "SELECT CONCAT('$1', 'tenants without their PRIMARY/SYSTEM/INTERNAL UM_DOMAIN rows: ', (SELECT COUNT(*) FROM UM_TENANT t
@@ -444,14 +449,13 @@ domain_counts() { # domain_counts PREFIX
       (SELECT count(*) FROM um_role_permission WHERE um_domain_id IS NULL))"
   fi
 }
-if [[ $ENGINE == mysql ]]; then FIXUP=sql/demo/mysql/staging-domain-fixup.sql; else FIXUP=sql/demo/staging-domain-fixup.sql; fi
 
 downtime=""
 {
-  next_step "what the 4.2.0 migration would have added to rows written during the window"
-  domain_counts ""
-  echo "stagesync copies what production writes; production (4.1.x) has no such data. $FIXUP applies the"
-  echo "migration's rules to those rows; the cutover's switch_command runs it, after the last write is in."
+  next_step "the 4.2.0 data of rows written during the window, kept by the upgrade rules while the sync runs"
+  domain_counts "before the cutover: "
+  echo "production (4.1.x) has no such data; ${RULES#"$ROOT"/} computes it in the same"
+  echo "target transaction as the rows (\"$BIN status\" names the tables it drops). The cutover runs no fixup."
 
   next_step "stagesync cutover while the workload goes on (gate lag <= 2 s, fence, drain, sequences, verify + checks, switch)"
   touch "$WORK/cutover" # from here on, the workload's errors caused by the fence are expected
@@ -490,11 +494,13 @@ deadline=$((SECONDS + 180))
 while [[ $TRANSPORT == kafka ]]; do
   # Through Kafka the target has no single applied LSN: wait until the tables match.
   check_run_alive
-  if compare_pg "$(pg_dsn prod $DB)" "$(pg_dsn staging $DB)" public >/dev/null 2>&1; then break; fi
+  if [[ $ENGINE == mysql ]]; then
+    if compare_mysql "$(my_dsn prod $DB)" "$(my_dsn staging $DB)" "${DROPPED_TABLES[@]}" >/dev/null 2>&1; then break; fi
+  elif compare_pg "$(pg_dsn prod $DB)" "$(pg_dsn staging $DB)" public >/dev/null 2>&1; then break; fi
   ((SECONDS < deadline)) || { tail -20 "$WORK/apply.log" >&2; die "staging did not catch up within 180 s"; }
   sleep 2
 done
-while [[ $ENGINE == mysql ]]; do
+while [[ $ENGINE == mysql && $TRANSPORT != kafka ]]; do
   # The workload has stopped: caught up once status reads lag 0 and no binlog bytes between
   # production's current position and the applied one (file:pos).
   check_run_alive
@@ -535,7 +541,7 @@ else
 fi
 
 next_step "staging after the switch: the 4.2.0 data for rows written during the window"
-domain_counts "after the switch (fixup run by switch_command): "
+domain_counts "after the switch (no fixup ran): "
 
 next_step "stop stagesync run (SIGTERM)"
 run_rc=0
