@@ -77,21 +77,12 @@ void CheckTables(const Config& config, const std::vector<TableShape>& source_tab
                  sql::Connection& conn, bool require, std::vector<std::string>* problems) {
   const std::string db = DatabaseOf(config);
   std::vector<RuleProbe> probes;
-  for (const auto& t : source_tables) {
-    auto [schema, name] = MappedTargetName(config, t.schema, t.name);
-    auto target = LoadMysqlTargetTable(conn, schema, name, db);
-    if (!target && require && !config.upgrade.rules.DropOf(t.schema, t.name)) {
-      problems->push_back("source table " + t.QualifiedName() + " has no target table " + schema +
-                          "." + name +
-                          ": create it on the target, map it in [mapping], or leave it out "
-                          "with source.exclude");
-    }
-    const TargetTable* found = target ? &*target : nullptr;
-    CheckMappedColumns(config, t, found, problems);
-    CheckTableRules(
-        config, t, found, [](const TargetColumn*) { return std::string("NULL"); }, problems,
-        &probes);
-  }
+  CheckTargetTables(
+      config, source_tables,
+      [&](const std::string& schema, const std::string& name) {
+        return LoadMysqlTargetTable(conn, schema, name, db);
+      },
+      require, [](const TargetColumn*) { return std::string("NULL"); }, problems, &probes);
   for (const auto& p : probes) {
     // A server-side PREPARE resolves every table and column without running anything.
     try {

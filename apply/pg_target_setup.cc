@@ -56,22 +56,13 @@ void CheckTables(const Config& config, const std::vector<TableShape>& source_tab
   std::vector<RuleProbe> probes;
   {
     pqxx::read_transaction tx(conn);
-    for (const auto& t : source_tables) {
-      auto [schema, name] = MappedTargetName(config, t.schema, t.name);
-      auto target = LoadTargetTable(tx, schema, name);
-      if (!target && require && !config.upgrade.rules.DropOf(t.schema, t.name)) {
-        problems->push_back("source table " + t.QualifiedName() + " has no target table " + schema +
-                            "." + name +
-                            ": create it on the target, map it in [mapping], or "
-                            "leave it out with source.exclude");
-      }
-      const TargetTable* found = target ? &*target : nullptr;
-      CheckMappedColumns(config, t, found, problems);
-      CheckTableRules(
-          config, t, found,
-          [](const TargetColumn* c) { return "NULL::" + (c ? c->cast_type : "text"); }, problems,
-          &probes);
-    }
+    CheckTargetTables(
+        config, source_tables,
+        [&](const std::string& schema, const std::string& name) {
+          return LoadTargetTable(tx, schema, name);
+        },
+        require, [](const TargetColumn* c) { return "NULL::" + (c ? c->cast_type : "text"); },
+        problems, &probes);
   }
   if (probes.empty()) return;
   pqxx::nontransaction q(conn);

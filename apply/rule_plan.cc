@@ -251,6 +251,24 @@ void CheckTableRules(const Config& config, const TableShape& source, const Targe
   }
 }
 
+void CheckTargetTables(const Config& config, const std::vector<TableShape>& source_tables,
+                       const TargetLookup& find, bool require, const TypedNull& typed_null,
+                       std::vector<std::string>* problems, std::vector<RuleProbe>* probes) {
+  for (const auto& t : source_tables) {
+    auto [schema, name] = MappedTargetName(config, t.schema, t.name);
+    auto target = find(schema, name);
+    if (!target && require && !config.upgrade.rules.DropOf(t.schema, t.name)) {
+      problems->push_back("source table " + t.QualifiedName() + " has no target table " + schema +
+                          "." + name +
+                          ": create it on the target, map it in [mapping], or leave it out "
+                          "with source.exclude");
+    }
+    const TargetTable* found = target ? &*target : nullptr;
+    CheckMappedColumns(config, t, found, problems);
+    CheckTableRules(config, t, found, typed_null, problems, probes);
+  }
+}
+
 std::string ProbeProblem(const RuleProbe& probe, const std::string& error) {
   return probe.label + " on " + probe.table + ": the target rejects its SQL (" + error +
          "): correct the SQL in the rule file (parameters were bound as NULLs of the columns' "

@@ -63,6 +63,14 @@ void CheckTableRules(const Config& config, const TableShape& source, const Targe
                      const TypedNull& typed_null, std::vector<std::string>* problems,
                      std::vector<RuleProbe>* probes);
 
+// Setup's and run's check of every selected table against the target (`find` looks a mapped
+// target table up): its [mapping] columns and its rules, with the probes to prepare.
+// `require`: a missing target table is a problem (run), else it may come later (setup);
+// a table dropped by a [[drop]] rule needs none.
+void CheckTargetTables(const Config& config, const std::vector<TableShape>& source_tables,
+                       const TargetLookup& find, bool require, const TypedNull& typed_null,
+                       std::vector<std::string>* problems, std::vector<RuleProbe>* probes);
+
 // The problem a probe the target would not prepare is: the rule, the table, the target's words.
 std::string ProbeProblem(const RuleProbe& probe, const std::string& error);
 

@@ -5,45 +5,16 @@
 // Kafka with on_error = "dead-letter": sets the record aside).
 #include <fstream>
 
-#include "engine_fixture.h"
-#include "stagesync/kafka.h"
+#include "variant_fixture.h"
 
 namespace stagesync::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-struct Variant {
-  const char* name;
-  bool mysql;
-  bool kafka;
-};
-
-class UpgradeRulesTest : public EngineSyncTest, public ::testing::WithParamInterface<Variant> {
- public:
-  static void SetUpTestSuite() {}
-  static void TearDownTestSuite() {
-    pg_source_.reset();
-    pg_target_.reset();
-    my_source_.reset();
-    my_target_.reset();
-  }
-
+class UpgradeRulesTest : public VariantSyncTest {
  protected:
-  void SetUp() override {
-    // One database name per variant: the servers (and a MariaDB source's binlog) are shared.
-    const std::string prefix =
-        std::string("r") + (GetParam().mysql ? "m" : "p") + (GetParam().kafka ? "k_" : "d_");
-    if (GetParam().mysql) {
-      if (!my_source_) my_source_ = std::make_unique<MariaDbServer>();
-      if (!my_target_) my_target_ = std::make_unique<MariaDbServer>();
-      Prepare({nullptr, my_source_.get()}, {nullptr, my_target_.get()}, prefix);
-    } else {
-      if (!pg_source_) pg_source_ = std::make_unique<PgCluster>();
-      if (!pg_target_) pg_target_ = std::make_unique<PgCluster>();
-      Prepare({pg_source_.get(), nullptr}, {pg_target_.get(), nullptr}, prefix);
-    }
-  }
+  void SetUp() override { PrepareVariant("r"); }
 
   // Production's 4.1-like tables, and staging migrated: domains per tenant, a domain id and a
   // NOT NULL flag in perm, no legacy table.
@@ -58,8 +29,8 @@ class UpgradeRulesTest : public EngineSyncTest, public ::testing::WithParamInter
         "CREATE TABLE tenant (id int PRIMARY KEY, name varchar(50));"
         "CREATE TABLE perm (id int PRIMARY KEY, tenant_id int NOT NULL, role_name varchar(50), "
         "note varchar(50), domain_id int, shared int NOT NULL);" +
-        std::string(GetParam().mysql ? "CREATE TABLE dom (domain_id int AUTO_INCREMENT"
-                                     : "CREATE TABLE dom (domain_id serial") +
+        std::string(mysql() ? "CREATE TABLE dom (domain_id int AUTO_INCREMENT"
+                            : "CREATE TABLE dom (domain_id serial") +
         ", domain_name varchar(50), tenant_id int NOT NULL, PRIMARY KEY (domain_id, tenant_id));"
         "INSERT INTO tenant VALUES (1, 'first');"
         "INSERT INTO dom (domain_name, tenant_id) VALUES ('PRIMARY', 1), ('SYSTEM', 1), "
@@ -71,32 +42,7 @@ class UpgradeRulesTest : public EngineSyncTest, public ::testing::WithParamInter
     std::ofstream(path) << toml;
     spec_.extra_toml += "[upgrade]\nrules = \"" + path + "\"\n";
   }
-
-  // Starts the stream: run, or capture and apply through the mock cluster.
-  void StartStream() {
-    if (!GetParam().kafka) return StartRun();
-    capture_ = Start("capture");
-    apply_ = Start("apply");
-  }
-  void UseTransport() {
-    if (!GetParam().kafka) return;
-    ASSERT_TRUE(kafka::MockCluster::Start(1, &mock_).ok());
-    UseKafka(mock_->bootstrap_servers(), /*schemas_enable=*/true);
-  }
-  std::string Logs() const {
-    if (!GetParam().kafka) return RunLog();
-    return "capture:\n" + capture_->Stderr() + "\napply:\n" + apply_->Stderr();
-  }
-  Process& Applier() { return GetParam().kafka ? *apply_ : *run_; }
-
-  static std::unique_ptr<PgCluster> pg_source_, pg_target_;
-  static std::unique_ptr<MariaDbServer> my_source_, my_target_;
-  std::unique_ptr<kafka::MockCluster> mock_;
-  std::unique_ptr<Process> capture_, apply_;
 };
-
-std::unique_ptr<PgCluster> UpgradeRulesTest::pg_source_, UpgradeRulesTest::pg_target_;
-std::unique_ptr<MariaDbServer> UpgradeRulesTest::my_source_, UpgradeRulesTest::my_target_;
 
 const char* kRules = R"toml(
 [[compute]]
@@ -271,18 +217,16 @@ reason = "the release drops it"
   ASSERT_TRUE(code.has_value()) << "apply went on after a failing rule\n" << Logs();
   EXPECT_NE(*code, 0);
   const std::string log = Logs();
-  EXPECT_NE(log.find("key (id=3) at " + std::string(GetParam().mysql ? "" : "lsn=")),
-            std::string::npos)
+  EXPECT_NE(log.find("key (id=3) at " + std::string(mysql() ? "" : "lsn=")), std::string::npos)
       << log;
   EXPECT_NE(log.find("[[compute]] rule \"fragile\""), std::string::npos) << log;
-  EXPECT_NE(log.find(GetParam().mysql ? "Division by 0" : "division by zero"), std::string::npos)
-      << log;
+  EXPECT_NE(log.find(mysql() ? "Division by 0" : "division by zero"), std::string::npos) << log;
   auto count = [&](const std::string& where) {
     auto rows = target_.Query(db_, "SELECT COUNT(*) FROM perm WHERE " + where);
     return rows.size() == 1 ? rows[0][0].value_or("") : "?";
   };
   EXPECT_EQ(count("id = 3"), "0");
-  if (!GetParam().kafka) {
+  if (!kafka()) {
     EXPECT_EQ(count("id > 1"), "0") << "the source transaction was half applied";
     return;
   }
@@ -303,12 +247,7 @@ reason = "the release drops it"
   EXPECT_NE(apply_->Stderr().find("[[compute]] rule \"fragile\""), std::string::npos) << Logs();
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, UpgradeRulesTest,
-                         ::testing::Values(Variant{"postgres", false, false},
-                                           Variant{"mariadb", true, false},
-                                           Variant{"postgres_kafka", false, true},
-                                           Variant{"mariadb_kafka", true, true}),
-                         [](const auto& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Engines, UpgradeRulesTest, AllVariants(), VariantName);
 
 }  // namespace
 }  // namespace stagesync::testing

@@ -8,45 +8,18 @@
 #include <fstream>
 #include <iostream>
 
-#include "engine_fixture.h"
-#include "stagesync/kafka.h"
 #include "sync_fixture.h"
+#include "variant_fixture.h"
 
 namespace stagesync::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-struct Variant {
-  const char* name;
-  bool mysql;
-  bool kafka;
-};
-
-class Wso2UpgradeTest : public EngineSyncTest, public ::testing::WithParamInterface<Variant> {
- public:
-  static void TearDownTestSuite() {
-    pg_source_.reset();
-    pg_target_.reset();
-    my_source_.reset();
-    my_target_.reset();
-  }
-
+class Wso2UpgradeTest : public VariantSyncTest {
  protected:
-  bool mysql() const { return GetParam().mysql; }
-
   void SetUp() override {
-    const std::string prefix =
-        std::string("w") + (mysql() ? "m" : "p") + (GetParam().kafka ? "k_" : "d_");
-    if (mysql()) {
-      if (!my_source_) my_source_ = std::make_unique<MariaDbServer>();
-      if (!my_target_) my_target_ = std::make_unique<MariaDbServer>();
-      Prepare({nullptr, my_source_.get()}, {nullptr, my_target_.get()}, prefix);
-    } else {
-      if (!pg_source_) pg_source_ = std::make_unique<PgCluster>();
-      if (!pg_target_) pg_target_ = std::make_unique<PgCluster>();
-      Prepare({pg_source_.get(), nullptr}, {pg_target_.get(), nullptr}, prefix);
-    }
+    PrepareVariant("w");
     expected_ = db_.substr(0, 36) + "_exp";
   }
 
@@ -131,24 +104,8 @@ class Wso2UpgradeTest : public EngineSyncTest, public ::testing::WithParamInterf
     spec_.extra_toml += "[upgrade]\nrules = \"" + RepoDir() +
                         "/deploy/upgrades/wso2-carbon-4.1.x-to-4.2.0/" +
                         (mysql() ? "mysql.toml" : "postgresql.toml") + "\"\n";
-    if (GetParam().kafka) {
-      ASSERT_TRUE(kafka::MockCluster::Start(1, &mock_).ok());
-      UseKafka(mock_->bootstrap_servers(), /*schemas_enable=*/true);
-    }
+    ASSERT_NO_FATAL_FAILURE(UseTransport());
     SetupOrFail();
-  }
-
-  void StartStream() {
-    if (!GetParam().kafka) return StartRun();
-    capture_ = Start("capture");
-    apply_ = Start("apply");
-  }
-  bool StreamRunning() const {
-    return GetParam().kafka ? capture_->Running() && apply_->Running() : run_->Running();
-  }
-  std::string Logs() const {
-    if (!GetParam().kafka) return RunLog();
-    return "capture:\n" + capture_->Stderr() + "\napply:\n" + apply_->Stderr();
   }
 
   // The upgrade page's production tests, in `steps` transactions of the demo's workload mix
@@ -247,16 +204,9 @@ class Wso2UpgradeTest : public EngineSyncTest, public ::testing::WithParamInterf
     return s;
   }
 
-  static std::unique_ptr<PgCluster> pg_source_, pg_target_;
-  static std::unique_ptr<MariaDbServer> my_source_, my_target_;
   std::string expected_;
   int files_ = 0;
-  std::unique_ptr<kafka::MockCluster> mock_;
-  std::unique_ptr<Process> capture_, apply_;
 };
-
-std::unique_ptr<PgCluster> Wso2UpgradeTest::pg_source_, Wso2UpgradeTest::pg_target_;
-std::unique_ptr<MariaDbServer> Wso2UpgradeTest::my_source_, Wso2UpgradeTest::my_target_;
 
 TEST_P(Wso2UpgradeTest, staging_equals_the_migration_of_production_on_every_table_and_column) {
   ASSERT_NO_FATAL_FAILURE(CreateProductionAndStaging());
@@ -307,12 +257,7 @@ TEST_P(Wso2UpgradeTest, staging_equals_the_migration_of_production_on_every_tabl
   EXPECT_GT(rows["UM_DOMAIN"] + rows["um_domain"], 3u * 5);
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, Wso2UpgradeTest,
-                         ::testing::Values(Variant{"postgres", false, false},
-                                           Variant{"mariadb", true, false},
-                                           Variant{"postgres_kafka", false, true},
-                                           Variant{"mariadb_kafka", true, true}),
-                         [](const auto& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Engines, Wso2UpgradeTest, AllVariants(), VariantName);
 
 }  // namespace
 }  // namespace stagesync::testing
