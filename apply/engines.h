@@ -10,9 +10,6 @@
 
 namespace stagesync::apply {
 
-// One problem per [upgrade] rule of a kind apply does not evaluate yet (see apply.h).
-void RefuseUnappliedRules(const Config& config, std::vector<std::string>* problems);
-
 Status PreparePostgresTarget(const Config& config, const std::vector<TableShape>& source_tables,
                              std::vector<std::string>* warnings);
 Status PrepareMysqlTarget(const Config& config, const std::vector<TableShape>& source_tables,

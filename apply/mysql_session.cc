@@ -214,6 +214,42 @@ class MysqlSession : public TargetSession {
     return Status::Ok();
   }
 
+  // SELECT ord, CASE ... UNION ALL ..., in statements of bounded size.
+  Status RouteRows(const SplitRoute& route, const std::vector<const TablePlan*>& parts,
+                   const std::vector<const Tuple*>& images, std::vector<int>* out) override {
+    out->assign(images.size(), 0);
+    size_t r = 0;
+    while (r < images.size()) {
+      std::string sql;
+      size_t first = r;
+      for (; r < images.size() && sql.size() < kStatementBytes; ++r) {
+        std::string failed;
+        std::string expr = RouteExpression(route, [&](size_t p, size_t i) {
+          int column = route.params[p][i];
+          const Value& v = (*images[r])[column];
+          std::string lit;
+          const TargetColumn* c = RouteColumn(parts, column);
+          if (!c) return v.is_null() ? std::string("NULL") : mysql::QuoteLiteral(v.text);
+          if (Status s = MysqlLiteral(*c, v, &lit); !s.ok()) failed = s.message();
+          return lit;
+        });
+        if (!failed.empty()) return Status::Error(route.label + ": " + failed);
+        sql +=
+            (sql.empty() ? "SELECT " : " UNION ALL SELECT ") + std::to_string(r) + " AS o, " + expr;
+      }
+      try {
+        auto rows = mysql::Query(*conn_, sql + " ORDER BY o");
+        if (rows.size() != r - first) return Status::Error(route.label + ": routing lost rows");
+        for (auto& row : rows) (*out)[std::stoul(row[0])] = std::stoi(row[1]);
+      } catch (const sql::SQLException& e) {
+        if (mysql::IsConnectionLost(e)) return FromException(e);
+        return Status::Error(route.label +
+                             ": its `when` failed on the target: " + mysql::Describe(e));
+      }
+    }
+    return Status::Ok();
+  }
+
   // TRUNCATE would commit implicitly in MySQL: DELETE keeps it inside the group.
   Status Truncate(const std::vector<TargetTable>& tables, const TruncateChange&) override {
     for (const auto& t : tables) {

@@ -1,5 +1,6 @@
 // The PostgreSQL target session: set-based statements over unnest()ed arrays (StatementWriter),
 // asynchronous commit with acknowledgements following the target's WAL flush.
+#include <algorithm>
 #include <deque>
 
 #include "stagesync/log.h"
@@ -181,6 +182,52 @@ class PostgresSession : public TargetSession {
       } catch (const std::exception& e) {
         return AfterError(plan, plan.after[r], pg::Describe(e));
       }
+    }
+    return Status::Ok();
+  }
+
+  Status RouteRows(const SplitRoute& route, const std::vector<const TablePlan*>& parts,
+                   const std::vector<const Tuple*>& images, std::vector<int>* out) override {
+    // One text[] per distinct parameter column, cast by the column it feeds.
+    std::vector<int> columns;
+    for (const auto& part : route.params) {
+      for (int c : part) {
+        if (std::find(columns.begin(), columns.end(), c) == columns.end()) columns.push_back(c);
+      }
+    }
+    std::vector<std::string> arrays(columns.size() + 1, "{");
+    for (size_t r = 0; r < images.size(); ++r) {
+      arrays[0] += (r ? "," : "") + std::to_string(r);
+      for (size_t k = 0; k < columns.size(); ++k) {
+        if (r) arrays[k + 1] += ',';
+        AppendArrayElement(arrays[k + 1], (*images[r])[columns[k]]);
+      }
+    }
+    std::string args = "$1::int[]", names = "ord";
+    for (size_t k = 0; k < columns.size(); ++k) {
+      args += ", $" + std::to_string(k + 2) + "::text[]";
+      names += ", r" + std::to_string(k + 1);
+    }
+    for (auto& a : arrays) a += '}';
+    std::string sql =
+        "SELECT " +
+        RouteExpression(route,
+                        [&](size_t p, size_t i) {
+                          size_t k = std::find(columns.begin(), columns.end(), route.params[p][i]) -
+                                     columns.begin();
+                          const TargetColumn* c = RouteColumn(parts, route.params[p][i]);
+                          std::string v = "v.r" + std::to_string(k + 1);
+                          return c ? v + "::" + c->cast_type : v;
+                        }) +
+        " FROM unnest(" + args + ") AS v(" + names + ") ORDER BY v.ord";
+    try {
+      pqxx::result r = tx_->exec_params(sql, pqxx::prepare::make_dynamic_params(arrays));
+      out->clear();
+      for (const auto& row : r) out->push_back(row[0].as<int>());
+    } catch (const pqxx::broken_connection& e) {
+      return FromException(e);
+    } catch (const std::exception& e) {
+      return Status::Error(route.label + ": its `when` failed on the target: " + pg::Describe(e));
     }
     return Status::Ok();
   }

@@ -251,10 +251,65 @@ void CheckTableRules(const Config& config, const TableShape& source, const Targe
   }
 }
 
+namespace {
+
+// The parts of a split source table: each must exist (when `require`), take the source's
+// mapped columns, and have a `when` the target prepares.
+void CheckSplit(const Config& config, const SplitTable& split, const TableShape& t,
+                const TargetLookup& find, bool require, const TypedNull& typed_null,
+                std::vector<std::string>* problems, std::vector<RuleProbe>* probes);
+
+}  // namespace
+
+Status ResolveSplit(const Config& config, const SplitTable& rule, const std::string& schema,
+                    const std::string& table, const std::vector<std::string>& columns,
+                    SplitRoute* out) {
+  *out = SplitRoute{};
+  out->rule = &rule;
+  out->label = RuleLabel(config, "[[split]]", rule.name);
+  const std::string target_schema = MappedTargetName(config, schema, table).first;
+  for (const auto& part : rule.parts) {
+    auto dot = part.table.find('.');
+    out->tables.push_back(dot == std::string::npos ? std::make_pair(target_schema, part.table)
+                                                   : std::make_pair(part.table.substr(0, dot),
+                                                                    part.table.substr(dot + 1)));
+    std::vector<int> params;
+    std::string problem = ParamProblem(part.when, columns, schema + "." + table, &params);
+    if (!problem.empty()) {
+      return Status::Error(out->label + ", part " + part.table + ": " + problem);
+    }
+    out->params.push_back(std::move(params));
+  }
+  return Status::Ok();
+}
+
+std::string RouteExpression(const SplitRoute& route,
+                            const std::function<std::string(size_t, size_t)>& param) {
+  std::string out = "CASE";
+  const auto& parts = route.rule->parts;
+  for (size_t p = 0; p + 1 < parts.size(); ++p) {
+    out += " WHEN COALESCE((" +
+           parts[p].when.Render([&](size_t i) { return "(" + param(p, i) + ")"; }) +
+           "), FALSE) THEN " + std::to_string(p);
+  }
+  return out + " ELSE " + std::to_string(parts.size() - 1) + " END";
+}
+
+const TargetColumn* RouteColumn(const std::vector<const TablePlan*>& parts, int column) {
+  for (const TablePlan* p : parts) {
+    if (const TargetColumn* c = FedColumn(*p, column)) return c;
+  }
+  return nullptr;
+}
+
 void CheckTargetTables(const Config& config, const std::vector<TableShape>& source_tables,
                        const TargetLookup& find, bool require, const TypedNull& typed_null,
                        std::vector<std::string>* problems, std::vector<RuleProbe>* probes) {
   for (const auto& t : source_tables) {
+    if (const SplitTable* split = config.upgrade.rules.SplitOf(t.schema, t.name)) {
+      CheckSplit(config, *split, t, find, require, typed_null, problems, probes);
+      continue;
+    }
     auto [schema, name] = MappedTargetName(config, t.schema, t.name);
     auto target = find(schema, name);
     if (!target && require && !config.upgrade.rules.DropOf(t.schema, t.name)) {
@@ -268,6 +323,46 @@ void CheckTargetTables(const Config& config, const std::vector<TableShape>& sour
     CheckTableRules(config, t, found, typed_null, problems, probes);
   }
 }
+
+namespace {
+
+void CheckSplit(const Config& config, const SplitTable& split, const TableShape& t,
+                const TargetLookup& find, bool require, const TypedNull& typed_null,
+                std::vector<std::string>* problems, std::vector<RuleProbe>* probes) {
+  SplitRoute route;
+  if (Status s = ResolveSplit(config, split, t.schema, t.name, t.columns, &route); !s.ok()) {
+    problems->push_back(s.message());
+    return;
+  }
+  std::optional<TargetTable> first;
+  for (size_t p = 0; p < route.tables.size(); ++p) {
+    const auto& [schema, name] = route.tables[p];
+    auto target = find(schema, name);
+    if (!target) {
+      if (require) {
+        problems->push_back(route.label + ": part " + schema + "." + name +
+                            " does not exist on the target: create it as the release defines it");
+      }
+      continue;
+    }
+    CheckMappedColumns(config, t, &*target, problems);
+    CheckTableRules(config, t, &*target, typed_null, problems, probes);
+    if (target->key.empty()) {
+      problems->push_back(route.label + ": part " + schema + "." + name +
+                          " has no primary key: a split locates rows by key in every part");
+    }
+    if (!first) first = std::move(target);
+  }
+  if (!first) return;
+  const std::vector<int> fed = FedTargetColumns(config, t.QualifiedName(), t.columns, *first);
+  probes->push_back({route.label, first->schema + "." + first->name,
+                     "SELECT " + RouteExpression(route, [&](size_t p, size_t i) {
+                       int f = fed[route.params[p][i]];
+                       return typed_null(f < 0 ? nullptr : &first->columns[f]);
+                     })});
+}
+
+}  // namespace
 
 std::string ProbeProblem(const RuleProbe& probe, const std::string& error) {
   return probe.label + " on " + probe.table + ": the target rejects its SQL (" + error +
@@ -311,6 +406,16 @@ void CheckUpgradeRules(const Config& config, const std::vector<TableShape>& sour
                           ": name a table of source.tables");
     }
   }
+  for (const auto& sp : rules.splits) {
+    bool found = std::any_of(source_tables.begin(), source_tables.end(), [&](const auto& t) {
+      return RuleTableNames(sp.table, t.schema, t.name);
+    });
+    if (!found) {
+      problems->push_back(RuleLabel(config, "[[split]]", sp.name) +
+                          ": no selected source table is " + sp.table +
+                          ": name a table of source.tables, or leave the rule out");
+    }
+  }
   for (const auto& d : rules.dropped) {
     bool found = std::any_of(source_tables.begin(), source_tables.end(), [&](const auto& t) {
       return RuleTableNames(d.table, t.schema, t.name);
@@ -324,6 +429,10 @@ void CheckUpgradeRules(const Config& config, const std::vector<TableShape>& sour
   auto fed = [&](const std::string& rule_table) {
     return std::any_of(source_tables.begin(), source_tables.end(), [&](const auto& t) {
       if (rules.DropOf(t.schema, t.name)) return false;
+      if (const SplitTable* split = rules.SplitOf(t.schema, t.name)) {
+        return std::any_of(split->parts.begin(), split->parts.end(),
+                           [&](const SplitPart& p) { return AsciiEqualFold(p.table, rule_table); });
+      }
       auto [schema, name] = MappedTargetName(config, t.schema, t.name);
       return RuleTableNames(rule_table, schema, name);
     });
@@ -338,16 +447,6 @@ void CheckUpgradeRules(const Config& config, const std::vector<TableShape>& sour
   }
   for (const auto& a : rules.after) {
     if (!fed(a.table)) unfed(RuleLabel(config, "[[after]]", a.name), a.table);
-  }
-  RefuseUnappliedRules(config, problems);
-}
-
-void RefuseUnappliedRules(const Config& config, std::vector<std::string>* problems) {
-  for (const auto& s : config.upgrade.rules.splits) {
-    problems->push_back(RuleLabel(config, "[[split]]", s.name) +
-                        " is not applied by this build (only [[compute]], [[default]], "
-                        "[[after]], [[drop]] and [[rename]] are yet): remove it, or run the "
-                        "release's script for it on staging before the switch");
   }
 }
 

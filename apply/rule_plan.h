@@ -63,6 +63,27 @@ void CheckTableRules(const Config& config, const TableShape& source, const Targe
                      const TypedNull& typed_null, std::vector<std::string>* problems,
                      std::vector<RuleProbe>* probes);
 
+// A [[split]] rule resolved for a source relation: per part, the target table's name and the
+// source column of each `when` parameter (the last part has no `when`).
+struct SplitRoute {
+  const SplitTable* rule = nullptr;
+  std::string label;
+  std::vector<std::pair<std::string, std::string>> tables;  // per part: schema, name
+  std::vector<std::vector<int>> params;                     // per part
+};
+// `columns`: the source table's columns. Problems name the rule, the part and the fix.
+Status ResolveSplit(const Config& config, const SplitTable& rule, const std::string& schema,
+                    const std::string& table, const std::vector<std::string>& columns,
+                    SplitRoute* out);
+// The CASE over the parts' `when` that names a row's part (0-based; NULL counts as false),
+// with parameter i of part p written as param(p, i).
+std::string RouteExpression(const SplitRoute& route,
+                            const std::function<std::string(size_t, size_t)>& param);
+
+// The target column that types source column `column` in a route: the first part's that it
+// feeds; nullptr if none.
+const TargetColumn* RouteColumn(const std::vector<const TablePlan*>& parts, int column);
+
 // Setup's and run's check of every selected table against the target (`find` looks a mapped
 // target table up): its [mapping] columns and its rules, with the probes to prepare.
 // `require`: a missing target table is a problem (run), else it may come later (setup);

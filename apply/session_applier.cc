@@ -2,6 +2,7 @@
 
 #include "engines.h"
 #include "stagesync/log.h"
+#include "stagesync/pg.h"
 
 namespace stagesync::apply {
 
@@ -117,6 +118,141 @@ Status SessionApplier::WriteRow(const TablePlan& plan, const RowChange& c) {
   return s.ok() ? s : RowError(c, s);
 }
 
+Status SessionApplier::SplitFor(const RelationPtr& rel, Split** out) {
+  *out = nullptr;
+  if (auto it = splits_.find(rel.get()); it != splits_.end()) {
+    *out = it->second.get();
+    return Status::Ok();
+  }
+  const SplitTable* rule = config.upgrade.rules.SplitOf(rel->schema, rel->name);
+  if (!rule) return Status::Ok();
+  if (Status s = FlushAll(); !s.ok()) return s;
+  // A new shape of the relation: the parts' plans of the old one go.
+  for (auto it = splits_.begin(); it != splits_.end();) {
+    if (it->first->id == rel->id && it->first->QualifiedName() == rel->QualifiedName()) {
+      for (const auto& part : it->second->parts) {
+        if (auto p = plans_.find(part.get()); p != plans_.end()) {
+          batches_.erase(p->second->id);
+          plans_.erase(p);
+        }
+      }
+      it = splits_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  auto split = std::make_unique<Split>();
+  std::vector<std::string> columns;
+  for (const auto& c : rel->columns) columns.push_back(c.name);
+  if (Status s = ResolveSplit(config, *rule, rel->schema, rel->name, columns, &split->route);
+      !s.ok()) {
+    return s;
+  }
+  for (const auto& [schema, name] : split->route.tables) {
+    std::optional<TargetTable> target;
+    if (Status s = session_->LoadTable(schema, name, &target); !s.ok()) return s;
+    if (!target) {
+      return Status::Error(split->route.label + ": part " + schema + "." + name +
+                           " does not exist on the target: create it as the release defines it");
+    }
+    auto part = std::make_shared<SourceRelation>(*rel);
+    auto plan = std::make_unique<TablePlan>();
+    std::vector<std::string> warnings;
+    if (Status s =
+            BuildTablePlan(config, part, *target, known_, next_plan_id_++, plan.get(), &warnings);
+        !s.ok()) {
+      return s;
+    }
+    if (plan->keyless) {
+      return Status::Error(split->route.label + ": part " + plan->TargetName() +
+                           " has no key that matches the source's identity: a split locates "
+                           "rows by key in every part");
+    }
+    for (const auto& w : warnings) {
+      if (warned_.insert(w).second) LOG_WARN("apply: " << w);
+    }
+    split->plans.push_back(plan.get());
+    split->parts.push_back(part);
+    plans_.emplace(part.get(), std::move(plan));
+  }
+  *out = split.get();
+  splits_.emplace(rel.get(), std::move(split));
+  return Status::Ok();
+}
+
+namespace {
+
+// `c` as a delete of its (old) key on `part`.
+RowChange DeleteOn(const RowChange& c, const RelationPtr& part) {
+  RowChange d;
+  d.op = RowOp::kDelete;
+  d.relation = part;
+  d.lsn = c.lsn;
+  d.old_tuple = c.old_tuple.empty() ? c.new_tuple : c.old_tuple;
+  return d;
+}
+
+}  // namespace
+
+Status SessionApplier::RouteSplit() {
+  if (split_pending_.empty()) return Status::Ok();
+  auto pending = std::move(split_pending_);
+  split_pending_.clear();
+  // Consecutive rows of one split relation are routed together.
+  for (size_t from = 0; from < pending.size();) {
+    Split* split = pending[from].first;
+    size_t to = from;
+    std::vector<const Tuple*> images;
+    std::vector<size_t> routed;  // index into pending, per image
+    for (; to < pending.size() && pending[to].first == split; ++to) {
+      const RowChange& c = pending[to].second;
+      if (c.op == RowOp::kDelete) continue;
+      for (const auto& part : split->route.params) {
+        for (int p : part) {
+          if (c.new_tuple[p].is_unchanged()) {
+            return Status::Error(split->route.label + ": the update of " +
+                                 c.relation->QualifiedName() + " key " +
+                                 DescribeKey(*split->plans[0], c) + " at " +
+                                 DescribePosition(config.source.kind, c.lsn) +
+                                 " does not carry column " + c.relation->columns[p].name +
+                                 " (an unchanged TOAST value), so its part is unknown: run ALTER "
+                                 "TABLE ... REPLICA IDENTITY FULL on the source");
+          }
+        }
+      }
+      images.push_back(&c.new_tuple);
+      routed.push_back(to);
+    }
+    std::vector<int> part_of(pending.size(), -1);
+    if (!images.empty()) {
+      std::vector<const TablePlan*> plans(split->plans.begin(), split->plans.end());
+      std::vector<int> parts;
+      if (Status s = session_->RouteRows(split->route, plans, images, &parts); !s.ok()) return s;
+      for (size_t i = 0; i < routed.size(); ++i) part_of[routed[i]] = parts[i];
+    }
+    for (size_t i = from; i < to; ++i) {
+      RowChange& c = pending[i].second;
+      const int target = part_of[i];
+      // A key move is a delete of the old key everywhere and an insert of the new image.
+      bool moves = target >= 0 && MovesKey(*split->plans[target], c);
+      for (size_t p = 0; p < split->parts.size(); ++p) {
+        if (static_cast<int>(p) == target && !moves) continue;
+        RowChange d = DeleteOn(c, split->parts[p]);
+        if (Status s = Queue(*split->plans[p], d, false); !s.ok()) return s;
+      }
+      if (target < 0) continue;
+      c.relation = split->parts[target];
+      if (moves) {
+        c.op = RowOp::kInsert;
+        c.old_tuple.clear();
+      }
+      if (Status s = Queue(*split->plans[target], c, false); !s.ok()) return s;
+    }
+    from = to;
+  }
+  return Status::Ok();
+}
+
 bool SessionApplier::Dropped(const SourceRelation& relation) {
   auto [it, fresh] = dropped_.try_emplace(&relation, false);
   if (fresh) it->second = config.upgrade.rules.DropOf(relation.schema, relation.name) != nullptr;
@@ -135,6 +271,7 @@ Status SessionApplier::ReplayRowByRow(const std::string& batch_error) {
 }
 
 Status SessionApplier::FlushAll() {
+  if (Status s = RouteSplit(); !s.ok()) return s;
   if (raw_.empty()) return Status::Ok();
   Status written = session_->Savepoint();
   if (!written.ok()) return written;
@@ -176,6 +313,17 @@ Status SessionApplier::Queue(TablePlan& plan, RowChange& c, bool append) {
 
 Status SessionApplier::ApplyRow(RowChange& c) {
   if (skipping || IsHeartbeat(*c.relation) || Dropped(*c.relation)) return Status::Ok();
+  Split* split = nullptr;
+  if (Status s = SplitFor(c.relation, &split); !s.ok()) return s;
+  if (split) {
+    txn_has_data = true;
+    group_events++;
+    group_rows++;
+    split_pending_.emplace_back(split, std::move(c));
+    return split_pending_.size() >= kChunkRows ? FlushAll() : Status::Ok();
+  }
+  // Another table's row after rows of a split table: those are routed and queued first.
+  if (Status s = RouteSplit(); !s.ok()) return s;
   TablePlan* plan = nullptr;
   if (Status s = PlanFor(c.relation, &plan); !s.ok()) return s;
   txn_has_data = true;
@@ -198,6 +346,24 @@ Status SessionApplier::ApplyTruncate(const TruncateChange& t) {
   std::string list;
   for (const auto& rel : t.relations) {
     if (IsHeartbeat(*rel) || Dropped(*rel)) continue;
+    if (const SplitTable* split = config.upgrade.rules.SplitOf(rel->schema, rel->name)) {
+      for (const auto& part : split->parts) {
+        auto [schema, name] = pg::SplitQualified(part.table);
+        if (part.table.find('.') == std::string::npos) {
+          schema = MappedTargetName(config, rel->schema, rel->name).first;
+          name = part.table;
+        }
+        std::optional<TargetTable> target;
+        if (Status s = session_->LoadTable(schema, name, &target); !s.ok()) return s;
+        if (!target) {
+          return Status::Error("TRUNCATE of " + rel->QualifiedName() + ": no part " + schema + "." +
+                               name + " on the target");
+        }
+        list += (list.empty() ? "" : ", ") + target->schema + "." + target->name;
+        tables.push_back(std::move(*target));
+      }
+      continue;
+    }
     auto [schema, name] = MappedTargetName(config, rel->schema, rel->name);
     std::optional<TargetTable> target;
     if (Status s = session_->LoadTable(schema, name, &target); !s.ok()) return s;
@@ -254,6 +420,7 @@ void SessionApplier::Abandon() {
   raw_.clear();
   raw_bytes_ = 0;
   last_queued_ = nullptr;
+  split_pending_.clear();
   for (auto& [id, batch] : batches_) batch.Clear();
   group_events = group_txns = 0;
   group_rows = 0;
@@ -297,6 +464,15 @@ Status SessionApplier::LoadKafkaPositions(const std::string& group,
 const TargetTable* SessionApplier::CachedTable(const std::string& schema,
                                                const std::string& table) {
   auto [tschema, tname] = MappedTargetName(config, schema, table);
+  // A split table's records are typed by its first part (the parts share the source's columns).
+  if (const SplitTable* split = config.upgrade.rules.SplitOf(schema, table)) {
+    const std::string& first = split->parts.front().table;
+    if (first.find('.') == std::string::npos) {
+      tname = first;
+    } else {
+      std::tie(tschema, tname) = pg::SplitQualified(first);
+    }
+  }
   std::string key = tschema + "." + tname;
   auto it = table_cache_.find(key);
   if (it == table_cache_.end()) {
@@ -325,9 +501,6 @@ bool SessionApplier::TargetTableExists(const std::string& schema, const std::str
 namespace {
 
 Status OpenSessionApplier(const Config& config, std::unique_ptr<SessionApplierHandle>* out) {
-  std::vector<std::string> refused;
-  RefuseUnappliedRules(config, &refused);
-  if (!refused.empty()) return Status::Usage(refused.front());
   std::unique_ptr<TargetSession> session;
   Status s = config.target.kind == Engine::kMysql ? OpenMysqlSession(config, &session)
                                                   : OpenPostgresSession(config, &session);

@@ -84,6 +84,20 @@ class SessionApplier : public TransactionGrouping {
   const TargetTable* CachedTable(const std::string& schema, const std::string& table);
   // Whether an [upgrade] [[drop]] rule drops the relation's changes.
   bool Dropped(const SourceRelation& relation);
+
+  // A [[split]] source relation: one plan per part, each over a copy of the relation (so
+  // batches, the fallback and messages treat the parts as tables of their own).
+  struct Split {
+    SplitRoute route;
+    std::vector<RelationPtr> parts;
+    std::vector<TablePlan*> plans;
+  };
+  // nullptr when no [[split]] rule names the relation.
+  Status SplitFor(const RelationPtr& relation, Split** out);
+  // Routes the pending changes of split relations to their parts (one round trip per
+  // batch) and queues them: an insert or update into its part and a delete by key into the
+  // others, a delete into every part.
+  Status RouteSplit();
   Status RunAfter(const TablePlan& plan, const std::vector<WrittenRow>& rows);
 
   std::unique_ptr<TargetSession> session_;
@@ -97,6 +111,8 @@ class SessionApplier : public TransactionGrouping {
   // source made them relative to other tables, since rules read and write other tables.
   const TablePlan* last_queued_ = nullptr;
   std::unordered_map<const SourceRelation*, bool> dropped_;
+  std::unordered_map<const SourceRelation*, std::unique_ptr<Split>> splits_;
+  std::vector<std::pair<Split*, RowChange>> split_pending_;  // in source order
   std::set<std::string> warned_;
   int next_plan_id_ = 1;
   std::map<std::string, std::optional<TargetTable>> table_cache_;  // schemaless decoding

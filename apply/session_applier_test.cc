@@ -83,6 +83,10 @@ class FakeSession : public TargetSession {
   Status RunAfter(const TablePlan&, const std::vector<WrittenRow>&) override {
     return Status::Ok();
   }
+  Status RouteRows(const SplitRoute&, const std::vector<const TablePlan*>&,
+                   const std::vector<const Tuple*>&, std::vector<int>*) override {
+    return Status::Error("no splits here");
+  }
   Status Truncate(const std::vector<TargetTable>&, const TruncateChange&) override {
     rows.clear();
     return Call("truncate");

@@ -63,6 +63,13 @@ void WarnAboutMissingTargets(const Config& config, const std::vector<TableShape>
                           "\" (upgrade.rules " + config.upgrade.rules.path + "): " + d->reason);
       continue;
     }
+    if (const SplitTable* split = config.upgrade.rules.SplitOf(t.schema, t.name)) {
+      std::string parts;
+      for (const auto& p : split->parts) parts += (parts.empty() ? "" : ", ") + p.table;
+      warnings->push_back("the rows of source table " + t.QualifiedName() +
+                          " are split by [[split]] rule \"" + split->name + "\" into " + parts);
+      continue;
+    }
     auto [schema, name] = MappedTargetName(config, t.schema, t.name);
     auto target = find(schema, name);
     if (!target) {

@@ -57,6 +57,11 @@ class TargetSession {
   // The plan's [[after]] rules for `rows`, just written, in order; each parameter bound as the
   // row's value. An error names the rule; the fallback then names the row.
   virtual Status RunAfter(const TablePlan& plan, const std::vector<WrittenRow>& rows) = 0;
+  // For a [[split]] source table: the part (index into route.tables) of each row image, by
+  // the parts' `when` evaluated on the target in one round trip per batch (MySQL: per
+  // statement of bounded size). `parts`: the parts' plans, whose columns type the parameters.
+  virtual Status RouteRows(const SplitRoute& route, const std::vector<const TablePlan*>& parts,
+                           const std::vector<const Tuple*>& images, std::vector<int>* out) = 0;
   // Empties `tables` inside the open transaction.
   virtual Status Truncate(const std::vector<TargetTable>& tables, const TruncateChange& t) = 0;
 

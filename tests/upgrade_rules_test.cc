@@ -171,16 +171,27 @@ name = "unknown table"
 table = "tenant"
 on = ["insert"]
 run = "INSERT INTO no_such_table VALUES (:id)"
+
+[[split]]
+name = "bad split"
+table = "legacy"
+[[split.into]]
+table = "tenant"
+when = ":nope > 1"
+[[split.into]]
+table = "perm"
 )toml");
   UseTransport();
   WriteConfig(config_path_, spec_);
   CommandResult setup = Stagesync({"setup"});
   EXPECT_EQ(setup.exit_code, 2) << setup.Describe();
-  for (const char* wanted : {"[[compute]] rule \"unknown lookup column\"",
-                             "the target rejects its SQL", "[[compute]] rule \"unknown parameter\"",
-                             "parameter :no_such_column names no column of source table",
-                             "[[default]] rule \"unknown target column\"", "has no column nowhere",
-                             "[[after]] rule \"unknown table\"", "no_such_table"}) {
+  for (const char* wanted :
+       {"[[compute]] rule \"unknown lookup column\"", "the target rejects its SQL",
+        "[[compute]] rule \"unknown parameter\"",
+        "parameter :no_such_column names no column of source table",
+        "[[default]] rule \"unknown target column\"", "has no column nowhere",
+        "[[after]] rule \"unknown table\"", "no_such_table", "[[split]] rule \"bad split\"",
+        "parameter :nope names no column of source table"}) {
     EXPECT_NE(setup.err.find(wanted), std::string::npos) << wanted << "\n" << setup.err;
   }
 }
@@ -245,6 +256,54 @@ reason = "the release drops it"
   EXPECT_TRUE(apply_->Running()) << Logs();
   EXPECT_EQ(count("id = 3"), "0");
   EXPECT_NE(apply_->Stderr().find("[[compute]] rule \"fragile\""), std::string::npos) << Logs();
+}
+
+// One source table into two target tables by a predicate; a row whose value crosses it
+// moves: a delete on one side and an insert on the other, in the same target transaction.
+TEST_P(UpgradeRulesTest, a_split_sends_each_row_to_its_part_and_moves_rows_between_parts) {
+  OnSource("CREATE TABLE orders (id int PRIMARY KEY, total int, note varchar(20))");
+  OnTarget(
+      "CREATE TABLE big_orders (id int PRIMARY KEY, total int, note varchar(20));"
+      "CREATE TABLE small_orders (id int PRIMARY KEY, total int, note varchar(20))");
+  UseRules(R"toml(
+[[split]]
+name = "orders by size"
+table = "orders"
+[[split.into]]
+table = "big_orders"
+when = ":total >= 100"
+[[split.into]]
+table = "small_orders"
+)toml");
+  ASSERT_NO_FATAL_FAILURE(UseTransport());
+  WriteConfig(config_path_, spec_);
+  CommandResult setup = Stagesync({"setup"});
+  ASSERT_EQ(setup.exit_code, 0) << setup.Describe();
+  EXPECT_NE(setup.err.find("split by [[split]] rule \"orders by size\" into big_orders, "
+                           "small_orders"),
+            std::string::npos)
+      << setup.err;
+  StartStream();
+  OnSource("INSERT INTO orders VALUES (1, 50, 'a'), (2, 150, 'b'), (3, 100, 'c'), (4, NULL, 'd')");
+  OnSource(
+      "START TRANSACTION; UPDATE orders SET total = 500 WHERE id = 1;"
+      "UPDATE orders SET total = 5 WHERE id = 2; UPDATE orders SET note = 'cc' WHERE id = 3;"
+      "COMMIT");
+  OnSource(
+      "START TRANSACTION; INSERT INTO orders VALUES (5, 1000, 'e'); "
+      "UPDATE orders SET total = 1 WHERE id = 5; DELETE FROM orders WHERE id = 4; "
+      "UPDATE orders SET id = 6 WHERE id = 3; COMMIT");
+  const std::string columns = "SELECT id, total, note FROM ";
+  EXPECT_TRUE(Converges(columns + "orders WHERE total >= 100 ORDER BY id",
+                        columns + "big_orders ORDER BY id"))
+      << Logs();
+  EXPECT_TRUE(Converges(columns + "orders WHERE total < 100 OR total IS NULL ORDER BY id",
+                        columns + "small_orders ORDER BY id"))
+      << Logs();
+  EXPECT_TRUE(Applier().Running()) << Logs();
+  CommandResult verify = Stagesync({"verify"});
+  EXPECT_NE(verify.out.find("split into several target tables"), std::string::npos)
+      << verify.Describe();
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, UpgradeRulesTest, AllVariants(), VariantName);

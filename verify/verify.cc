@@ -120,6 +120,12 @@ Status Verify(const Config& config, bool checksum, const VerifyProgress& progres
       report->tables.push_back(std::move(v));
       continue;
     }
+    if (const SplitTable* split = config.upgrade.rules.SplitOf(table.schema, table.name)) {
+      v.note = "not compared: its rows are split into several target tables by [[split]] rule \"" +
+               split->name + "\"";
+      report->tables.push_back(std::move(v));
+      continue;
+    }
     std::optional<apply::TableCorrespondence> c;
     if (Status s = apply::ResolveTargetTable(config, table, &c); !s.ok()) return s;
     if (!c) {

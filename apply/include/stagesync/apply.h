@@ -36,10 +36,9 @@ Status CheckMappingColumns(const Config& config, const std::vector<TableShape>& 
                            std::vector<std::string>* problems);
 
 // The [upgrade] rules against the selected source tables: each rename names a source column,
-// each drop a selected table, each computed column and after-statement a table the stream
-// writes. The engines' target checks then check each rule against its target table and have
-// the target prepare its SQL. Kinds apply does not evaluate yet ([[split]]) are refused, one
-// problem per rule: a rule that silently did nothing would leave staging unlike the release.
+// each drop and split a selected table, each computed column and after-statement a table the
+// stream writes. The engines' target checks then check each rule against its target table
+// and have the target prepare its SQL.
 void CheckUpgradeRules(const Config& config, const std::vector<TableShape>& source_tables,
                        std::vector<std::string>* problems);
 
