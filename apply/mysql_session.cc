@@ -46,6 +46,8 @@ class MysqlSession : public TargetSession {
                   "time_zone = '+00:00'");
       conn_->setAutoCommit(false);
       stmt_.reset(conn_->createStatement());
+      auto version = mysql::Query(*conn_, "SELECT VERSION()");
+      mariadb_ = !version.empty() && version[0][0].find("MariaDB") != std::string::npos;
     } catch (const sql::SQLException& e) {
       if (e.getErrorCode() == 1049) {
         return Status::Usage("target: " + mysql::Describe(e) +
@@ -202,13 +204,31 @@ class MysqlSession : public TargetSession {
     if (Status s = AfterStatements(plan, rows, literal, &per_rule); !s.ok()) return s;
     if (!failed.empty()) return AfterError(plan, plan.after[0], failed);
     for (size_t r = 0; r < per_rule.size(); ++r) {
-      for (const auto& statement : per_rule[r]) {
+      // MariaDB runs a compound statement (BEGIN NOT ATOMIC ... END) in one round trip: the
+      // rule's statements for a whole batch, in blocks of bounded size. MySQL: one by one.
+      std::string block;
+      auto run = [&](const std::string& sql) -> Status {
         try {
-          stmt_->execute(statement);
+          stmt_->execute(sql);
         } catch (const sql::SQLException& e) {
           if (mysql::IsConnectionLost(e)) return FromException(e);
           return AfterError(plan, plan.after[r], mysql::Describe(e));
         }
+        return Status::Ok();
+      };
+      for (const auto& statement : per_rule[r]) {
+        if (!mariadb_) {
+          if (Status s = run(statement); !s.ok()) return s;
+          continue;
+        }
+        block += statement + ";\n";
+        if (block.size() >= kStatementBytes) {
+          if (Status s = run("BEGIN NOT ATOMIC\n" + block + "END"); !s.ok()) return s;
+          block.clear();
+        }
+      }
+      if (!block.empty()) {
+        if (Status s = run("BEGIN NOT ATOMIC\n" + block + "END"); !s.ok()) return s;
       }
     }
     return Status::Ok();
@@ -358,6 +378,7 @@ class MysqlSession : public TargetSession {
   const Config config_;
   std::unique_ptr<sql::Connection> conn_;
   std::unique_ptr<sql::Statement> stmt_;
+  bool mariadb_ = false;  // compound statements (BEGIN NOT ATOMIC) run [[after]] rules
   std::string database_;
   bool open_ = false;
 };
