@@ -194,15 +194,12 @@ class MysqlSession : public TargetSession {
   // Statement by statement: the connection does not run several in one request.
   Status RunAfter(const TablePlan& plan, const std::vector<WrittenRow>& rows) override {
     std::vector<std::vector<std::string>> per_rule;
-    std::string failed;
-    LiteralOf literal = [&](const Value& v, const TargetColumn* c) {
-      std::string lit;
-      if (!c) return v.is_null() ? std::string("NULL") : mysql::QuoteLiteral(v.text);
-      if (Status s = MysqlLiteral(*c, v, &lit); !s.ok()) failed = s.message();
-      return lit;
+    LiteralOf literal = [&](const Value& v, const TargetColumn* c, std::string* out) {
+      if (c) return MysqlLiteral(*c, v, out);
+      *out = v.is_null() ? std::string("NULL") : mysql::QuoteLiteral(v.text);
+      return Status::Ok();
     };
     if (Status s = AfterStatements(plan, rows, literal, &per_rule); !s.ok()) return s;
-    if (!failed.empty()) return AfterError(plan, plan.after[0], failed);
     for (size_t r = 0; r < per_rule.size(); ++r) {
       // MariaDB runs a compound statement (BEGIN NOT ATOMIC ... END) in one round trip: the
       // rule's statements for a whole batch, in blocks of bounded size. MySQL: one by one.

@@ -166,9 +166,10 @@ class PostgresSession : public TargetSession {
   // A rule's statements for all rows in one round trip (simple query protocol).
   Status RunAfter(const TablePlan& plan, const std::vector<WrittenRow>& rows) override {
     std::vector<std::vector<std::string>> per_rule;
-    LiteralOf literal = [&](const Value& v, const TargetColumn* c) {
+    LiteralOf literal = [&](const Value& v, const TargetColumn* c, std::string* out) {
       std::string lit = v.is_null() ? "NULL" : tx_->quote(v.text);
-      return c ? "(" + lit + "::" + c->cast_type + ")" : lit;
+      *out = c ? "(" + lit + "::" + c->cast_type + ")" : lit;
+      return Status::Ok();
     };
     if (Status s = AfterStatements(plan, rows, literal, &per_rule); !s.ok()) return s;
     for (size_t r = 0; r < per_rule.size(); ++r) {

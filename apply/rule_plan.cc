@@ -189,9 +189,16 @@ Status AfterStatements(const TablePlan& plan, const std::vector<WrittenRow>& row
                                 "IDENTITY FULL on the source, or use other columns");
         }
       }
-      (*per_rule)[r].push_back(a.rule.statement.Render([&](size_t i) {
-        return literal(*WrittenValue(plan, row, a.params[i]), FedColumn(plan, a.params[i]));
-      }));
+      std::vector<std::string> literals(a.params.size());
+      for (size_t i = 0; i < a.params.size(); ++i) {
+        Status s = literal(*WrittenValue(plan, row, a.params[i]), FedColumn(plan, a.params[i]),
+                           &literals[i]);
+        if (!s.ok()) {
+          return AfterError(plan, a,
+                            "parameter :" + a.rule.statement.params[i] + ": " + s.message());
+        }
+      }
+      (*per_rule)[r].push_back(a.rule.statement.Render([&](size_t i) { return literals[i]; }));
     }
   }
   return Status::Ok();

@@ -38,9 +38,10 @@ std::vector<WrittenRow> WrittenRows(const TableBatch& batch);
 const Value* WrittenValue(const TablePlan& plan, const WrittenRow& row, int column);
 
 // The statements of the plan's [[after]] rules for `rows`: per rule (plan.after's order), one
-// per row the rule acts on, in row order, each parameter written as `literal(value, target
-// column fed by it or nullptr)`. A row without a parameter's value is an error naming both.
-using LiteralOf = std::function<std::string(const Value&, const TargetColumn*)>;
+// per row the rule acts on, in row order, each parameter written by `literal(value, target
+// column fed by it or nullptr, out)`. A row without a parameter's value, or a value the
+// literal cannot hold, is an error naming the rule.
+using LiteralOf = std::function<Status(const Value&, const TargetColumn*, std::string*)>;
 Status AfterStatements(const TablePlan& plan, const std::vector<WrittenRow>& rows,
                        const LiteralOf& literal, std::vector<std::vector<std::string>>* per_rule);
 // An [[after]] rule's failure on the target, naming the rule and the table.
