@@ -235,6 +235,16 @@ Status SessionApplier::RouteSplit() {
       const int target = part_of[i];
       // A key move is a delete of the old key everywhere and an insert of the new image.
       bool moves = target >= 0 && MovesKey(*split->plans[target], c);
+      if (moves) {
+        const TablePlan& plan = *split->plans[target];
+        std::string unsent =
+            UnsentColumns(plan, PresentColumns(c.new_tuple, c.relation->columns.size()));
+        if (!unsent.empty()) {
+          RowChange named = c;  // named by its part, whose plan the message reads
+          named.relation = split->parts[target];
+          return RowError(named, Status::Error(IncompleteRowMessage(plan, unsent)));
+        }
+      }
       for (size_t p = 0; p < split->parts.size(); ++p) {
         if (static_cast<int>(p) == target && !moves) continue;
         RowChange d = DeleteOn(c, split->parts[p]);
