@@ -102,31 +102,47 @@ std::string RuleLabel(const Config& config, const ComputedColumn& rule) {
   return RuleLabel(config, rule.is_default ? "[[default]]" : "[[compute]]", rule.name);
 }
 
-Status ResolvePlanRules(const Config& config, TablePlan* plan) {
-  const UpgradeRules& rules = config.upgrade.rules;
-  const std::vector<std::string> columns = ColumnNames(*plan->relation);
-  const std::string source_name = plan->relation->QualifiedName();
-  for (const auto& rule : rules.computed) {
-    if (!OnTarget(rule.table, plan->target)) continue;
+namespace {
+
+// The computed and after rules on `target`, resolved against a source table `source_name` with
+// `columns`: what apply evaluates and what setup checks; one problem per rule that does not fit.
+void ResolveTableRules(const Config& config, const std::vector<std::string>& columns,
+                       const std::string& source_name, const TargetTable& target,
+                       std::vector<PlanComputed>* computed, std::vector<PlanAfter>* after,
+                       std::vector<std::string>* problems) {
+  for (const auto& rule : config.upgrade.rules.computed) {
+    if (!OnTarget(rule.table, target)) continue;
     PlanComputed c{rule, RuleLabel(config, rule), -1, {}};
-    std::string problem = ComputedProblem(config, rule, columns, source_name, plan->target,
-                                          &c.params, &c.target_column);
-    if (!problem.empty()) return Status::Error(RuleLabel(config, rule) + ": " + problem);
-    plan->computed.push_back(std::move(c));
+    std::string problem =
+        ComputedProblem(config, rule, columns, source_name, target, &c.params, &c.target_column);
+    if (problem.empty()) {
+      computed->push_back(std::move(c));
+    } else {
+      problems->push_back(c.label + ": " + problem);
+    }
   }
-  for (const auto& rule : rules.after) {
-    if (!OnTarget(rule.table, plan->target)) continue;
+  for (const auto& rule : config.upgrade.rules.after) {
+    if (!OnTarget(rule.table, target)) continue;
     PlanAfter a{rule, RuleLabel(config, "[[after]]", rule.name), {}};
     std::string problem = ParamProblem(rule.statement, columns, source_name, &a.params);
     if (problem.empty()) {
-      problem = DeleteParamProblem(config, rule, columns, source_name, plan->target, a.params);
+      problem = DeleteParamProblem(config, rule, columns, source_name, target, a.params);
     }
-    if (!problem.empty()) {
-      return Status::Error(RuleLabel(config, "[[after]]", rule.name) + ": " + problem);
+    if (problem.empty()) {
+      after->push_back(std::move(a));
+    } else {
+      problems->push_back(a.label + ": " + problem);
     }
-    plan->after.push_back(std::move(a));
   }
-  return Status::Ok();
+}
+
+}  // namespace
+
+Status ResolvePlanRules(const Config& config, TablePlan* plan) {
+  std::vector<std::string> problems;
+  ResolveTableRules(config, ColumnNames(*plan->relation), plan->relation->QualifiedName(),
+                    plan->target, &plan->computed, &plan->after, &problems);
+  return problems.empty() ? Status::Ok() : Status::Error(problems.front());
 }
 
 std::vector<const PlanComputed*> ComputedFor(const TablePlan& plan, RowOp op,
@@ -227,34 +243,15 @@ void CheckTableRules(const Config& config, const TableShape& source, const Targe
     };
   };
   const std::string table = target->schema + "." + target->name;
-  for (const auto& rule : config.upgrade.rules.computed) {
-    if (!OnTarget(rule.table, *target)) continue;
-    std::vector<int> params;
-    int column = -1;
-    std::string problem = ComputedProblem(config, rule, source.columns, source.QualifiedName(),
-                                          *target, &params, &column);
-    if (!problem.empty()) {
-      problems->push_back(RuleLabel(config, rule) + ": " + problem);
-      continue;
-    }
-    probes->push_back(
-        {RuleLabel(config, rule), table, "SELECT (" + rule.value.Render(bind(params)) + ")"});
+  std::vector<PlanComputed> computed;
+  std::vector<PlanAfter> after;
+  ResolveTableRules(config, source.columns, source.QualifiedName(), *target, &computed, &after,
+                    problems);
+  for (const auto& c : computed) {
+    probes->push_back({c.label, table, "SELECT (" + c.rule.value.Render(bind(c.params)) + ")"});
   }
-  for (const auto& rule : config.upgrade.rules.after) {
-    if (!OnTarget(rule.table, *target)) continue;
-    std::vector<int> params;
-    std::string problem =
-        ParamProblem(rule.statement, source.columns, source.QualifiedName(), &params);
-    if (problem.empty()) {
-      problem =
-          DeleteParamProblem(config, rule, source.columns, source.QualifiedName(), *target, params);
-    }
-    std::string label = RuleLabel(config, "[[after]]", rule.name);
-    if (!problem.empty()) {
-      problems->push_back(label + ": " + problem);
-      continue;
-    }
-    probes->push_back({label, table, rule.statement.Render(bind(params))});
+  for (const auto& a : after) {
+    probes->push_back({a.label, table, a.rule.statement.Render(bind(a.params))});
   }
 }
 
@@ -268,18 +265,23 @@ void CheckSplit(const Config& config, const SplitTable& split, const TableShape&
 
 }  // namespace
 
+std::pair<std::string, std::string> PartTableName(const Config& config,
+                                                  const std::string& part_table,
+                                                  const std::string& schema,
+                                                  const std::string& table) {
+  auto dot = part_table.find('.');
+  if (dot != std::string::npos) return {part_table.substr(0, dot), part_table.substr(dot + 1)};
+  return {MappedTargetName(config, schema, table).first, part_table};
+}
+
 Status ResolveSplit(const Config& config, const SplitTable& rule, const std::string& schema,
                     const std::string& table, const std::vector<std::string>& columns,
                     SplitRoute* out) {
   *out = SplitRoute{};
   out->rule = &rule;
   out->label = RuleLabel(config, "[[split]]", rule.name);
-  const std::string target_schema = MappedTargetName(config, schema, table).first;
   for (const auto& part : rule.parts) {
-    auto dot = part.table.find('.');
-    out->tables.push_back(dot == std::string::npos ? std::make_pair(target_schema, part.table)
-                                                   : std::make_pair(part.table.substr(0, dot),
-                                                                    part.table.substr(dot + 1)));
+    out->tables.push_back(PartTableName(config, part.table, schema, table));
     std::vector<int> params;
     std::string problem = ParamProblem(part.when, columns, schema + "." + table, &params);
     if (!problem.empty()) {
@@ -396,41 +398,34 @@ std::string RuleSearchPath(const Config& config) {
 void CheckUpgradeRules(const Config& config, const std::vector<TableShape>& source_tables,
                        std::vector<std::string>* problems) {
   const UpgradeRules& rules = config.upgrade.rules;
+  auto selected = [&](const std::string& rule_table) {
+    return std::any_of(source_tables.begin(), source_tables.end(),
+                       [&](const auto& t) { return RuleTableNames(rule_table, t.schema, t.name); });
+  };
   for (const auto& r : rules.renamed) {
-    bool found = false;
     for (const auto& t : source_tables) {
       if (!RuleTableNames(r.table, t.schema, t.name)) continue;
-      found = true;
       if (SourceColumn(t.columns, r.from) < 0) {
         problems->push_back(RuleLabel(config, "[[rename]]", r.name) + ": source table " +
                             t.QualifiedName() + " has no column " + r.from +
                             ": write the column as the source names it");
       }
     }
-    if (!found) {
+    if (!selected(r.table)) {
       problems->push_back(RuleLabel(config, "[[rename]]", r.name) +
                           ": no selected source table is " + r.table +
                           ": name a table of source.tables");
     }
   }
+  auto unselected = [&](const char* kind, const std::string& name, const std::string& table) {
+    problems->push_back(RuleLabel(config, kind, name) + ": no selected source table is " + table +
+                        ": name a table of source.tables, or leave the rule out");
+  };
   for (const auto& sp : rules.splits) {
-    bool found = std::any_of(source_tables.begin(), source_tables.end(), [&](const auto& t) {
-      return RuleTableNames(sp.table, t.schema, t.name);
-    });
-    if (!found) {
-      problems->push_back(RuleLabel(config, "[[split]]", sp.name) +
-                          ": no selected source table is " + sp.table +
-                          ": name a table of source.tables, or leave the rule out");
-    }
+    if (!selected(sp.table)) unselected("[[split]]", sp.name, sp.table);
   }
   for (const auto& d : rules.dropped) {
-    bool found = std::any_of(source_tables.begin(), source_tables.end(), [&](const auto& t) {
-      return RuleTableNames(d.table, t.schema, t.name);
-    });
-    if (!found) {
-      problems->push_back(RuleLabel(config, "[[drop]]", d.name) + ": no selected source table is " +
-                          d.table + ": name a table of source.tables, or leave the rule out");
-    }
+    if (!selected(d.table)) unselected("[[drop]]", d.name, d.table);
   }
   // A rule on a table no selected source table feeds would never run.
   auto fed = [&](const std::string& rule_table) {

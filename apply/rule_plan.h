@@ -72,6 +72,12 @@ struct SplitRoute {
   std::vector<std::pair<std::string, std::string>> tables;  // per part: schema, name
   std::vector<std::vector<int>> params;                     // per part
 };
+// A split part's target table: "schema.table" as written, else in the schema the source
+// table maps to.
+std::pair<std::string, std::string> PartTableName(const Config& config,
+                                                  const std::string& part_table,
+                                                  const std::string& schema,
+                                                  const std::string& table);
 // `columns`: the source table's columns. Problems name the rule, the part and the fix.
 Status ResolveSplit(const Config& config, const SplitTable& rule, const std::string& schema,
                     const std::string& table, const std::vector<std::string>& columns,

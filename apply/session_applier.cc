@@ -358,11 +358,7 @@ Status SessionApplier::ApplyTruncate(const TruncateChange& t) {
     if (IsHeartbeat(*rel) || Dropped(*rel)) continue;
     if (const SplitTable* split = config.upgrade.rules.SplitOf(rel->schema, rel->name)) {
       for (const auto& part : split->parts) {
-        auto [schema, name] = pg::SplitQualified(part.table);
-        if (part.table.find('.') == std::string::npos) {
-          schema = MappedTargetName(config, rel->schema, rel->name).first;
-          name = part.table;
-        }
+        auto [schema, name] = PartTableName(config, part.table, rel->schema, rel->name);
         std::optional<TargetTable> target;
         if (Status s = session_->LoadTable(schema, name, &target); !s.ok()) return s;
         if (!target) {
@@ -476,12 +472,7 @@ const TargetTable* SessionApplier::CachedTable(const std::string& schema,
   auto [tschema, tname] = MappedTargetName(config, schema, table);
   // A split table's records are typed by its first part (the parts share the source's columns).
   if (const SplitTable* split = config.upgrade.rules.SplitOf(schema, table)) {
-    const std::string& first = split->parts.front().table;
-    if (first.find('.') == std::string::npos) {
-      tname = first;
-    } else {
-      std::tie(tschema, tname) = pg::SplitQualified(first);
-    }
+    std::tie(tschema, tname) = PartTableName(config, split->parts.front().table, schema, table);
   }
   std::string key = tschema + "." + tname;
   auto it = table_cache_.find(key);

@@ -42,6 +42,14 @@ class UpgradeRulesTest : public VariantSyncTest {
     std::ofstream(path) << toml;
     spec_.extra_toml += "[upgrade]\nrules = \"" + path + "\"\n";
   }
+
+  // `setup` with the rule file `toml`, on the variant's transport.
+  CommandResult SetupWithRules(const std::string& toml) {
+    UseRules(toml);
+    UseTransport();
+    WriteConfig(config_path_, spec_);
+    return Stagesync({"setup"});
+  }
 };
 
 const char* kRules = R"toml(
@@ -106,10 +114,7 @@ const char* kStagingDomains = "SELECT tenant_id, domain_name FROM dom ORDER BY 1
 
 TEST_P(UpgradeRulesTest, rows_of_the_window_arrive_as_the_migration_would_make_them) {
   CreateSchemas();
-  UseRules(kRules);
-  UseTransport();
-  WriteConfig(config_path_, spec_);
-  CommandResult setup = Stagesync({"setup"});
+  CommandResult setup = SetupWithRules(kRules);
   ASSERT_EQ(setup.exit_code, 0) << setup.Describe();
   EXPECT_NE(setup.err.find("dropped on purpose by [[drop]] rule \"legacy is gone\""),
             std::string::npos)
@@ -147,7 +152,7 @@ TEST_P(UpgradeRulesTest, rows_of_the_window_arrive_as_the_migration_would_make_t
 
 TEST_P(UpgradeRulesTest, setup_names_each_rule_the_target_or_the_source_cannot_take) {
   CreateSchemas();
-  UseRules(R"toml(
+  CommandResult setup = SetupWithRules(R"toml(
 [[compute]]
 name = "unknown lookup column"
 table = "perm"
@@ -181,9 +186,6 @@ when = ":nope > 1"
 [[split.into]]
 table = "perm"
 )toml");
-  UseTransport();
-  WriteConfig(config_path_, spec_);
-  CommandResult setup = Stagesync({"setup"});
   EXPECT_EQ(setup.exit_code, 2) << setup.Describe();
   for (const char* wanted :
        {"[[compute]] rule \"unknown lookup column\"", "the target rejects its SQL",
@@ -199,7 +201,7 @@ table = "perm"
 TEST_P(UpgradeRulesTest, a_rule_failing_on_a_row_stops_naming_rule_row_and_position) {
   CreateSchemas();
   // 100 / (tenant_id - 9): a row of tenant 9 divides by zero on the target.
-  UseRules(R"toml(
+  CommandResult setup = SetupWithRules(R"toml(
 [[compute]]
 name = "fragile"
 table = "perm"
@@ -214,9 +216,6 @@ value = "0"
 table = "legacy"
 reason = "the release drops it"
 )toml");
-  UseTransport();
-  WriteConfig(config_path_, spec_);
-  CommandResult setup = Stagesync({"setup"});
   ASSERT_EQ(setup.exit_code, 0) << setup.Describe();
   StartStream();
   OnSource("INSERT INTO perm VALUES (1, 1, 'admin', 'a')");
@@ -265,7 +264,7 @@ TEST_P(UpgradeRulesTest, a_split_sends_each_row_to_its_part_and_moves_rows_betwe
   OnTarget(
       "CREATE TABLE big_orders (id int PRIMARY KEY, total int, note varchar(20));"
       "CREATE TABLE small_orders (id int PRIMARY KEY, total int, note varchar(20))");
-  UseRules(R"toml(
+  CommandResult setup = SetupWithRules(R"toml(
 [[split]]
 name = "orders by size"
 table = "orders"
@@ -275,9 +274,6 @@ when = ":total >= 100"
 [[split.into]]
 table = "small_orders"
 )toml");
-  ASSERT_NO_FATAL_FAILURE(UseTransport());
-  WriteConfig(config_path_, spec_);
-  CommandResult setup = Stagesync({"setup"});
   ASSERT_EQ(setup.exit_code, 0) << setup.Describe();
   EXPECT_NE(setup.err.find("split by [[split]] rule \"orders by size\" into big_orders, "
                            "small_orders"),
