@@ -306,6 +306,86 @@ class MysqlSession : public TargetSession {
                 ", updated_at = NOW(6) WHERE stream = " + mysql::QuoteLiteral(stream));
   }
 
+  Status ReadCopyState(const std::string& stream, CopyState* out) override {
+    try {
+      *out = CopyState{};
+      auto state = mysql::Query(*conn_,
+                                "SELECT snapshot, position, holder_pid, finished_at IS NOT NULL "
+                                "FROM stagesync.copy_state WHERE stream = " +
+                                    mysql::QuoteLiteral(stream));
+      if (!state.empty()) {
+        out->found = true;
+        out->snapshot = state[0][0];
+        out->position = std::stoull(state[0][1]);
+        out->holder_pid = std::stoll(state[0][2]);
+        out->finished = state[0][3] == "1";
+        for (auto& r :
+             mysql::Query(*conn_,
+                          "SELECT table_name, part, parts, lower_bound, upper_bound, "
+                          "done_at IS NOT NULL, rows_copied, bytes_copied FROM "
+                          "stagesync.copy_ranges WHERE stream = " +
+                              mysql::QuoteLiteral(stream) + " ORDER BY table_name, part")) {
+          out->ranges.push_back(CopyRange{r[0], std::stoi(r[1]), std::stoi(r[2]), r[3], r[4],
+                                          r[5] == "1", std::stoull(r[6]), std::stoull(r[7])});
+        }
+      }
+      if (!open_) conn_->commit();
+    } catch (const sql::SQLException& e) {
+      if (e.getErrorCode() == 1146) return Status::Ok();  // bookkeeping from before `copy`
+      return FromException(e, "target: ");
+    }
+    return Status::Ok();
+  }
+
+  Status WriteCopyStart(const std::string& stream, const CopyState& state) override {
+    const std::string s = mysql::QuoteLiteral(stream);
+    if (Status st = Exec("DELETE FROM stagesync.copy_ranges WHERE stream = " + s); !st.ok())
+      return st;
+    if (Status st =
+            Exec("REPLACE INTO stagesync.copy_state (stream, snapshot, position, "
+                 "holder_pid) VALUES (" +
+                 s + ", " + mysql::QuoteLiteral(state.snapshot) + ", " +
+                 std::to_string(state.position) + ", " + std::to_string(state.holder_pid) + ")");
+        !st.ok()) {
+      return st;
+    }
+    for (const auto& r : state.ranges) {
+      Status st = Exec(
+          "INSERT INTO stagesync.copy_ranges (stream, table_name, part, parts, lower_bound, "
+          "upper_bound) VALUES (" +
+          s + ", " + mysql::QuoteLiteral(r.table) + ", " + std::to_string(r.part) + ", " +
+          std::to_string(r.parts) + ", " + mysql::QuoteLiteral(r.lower) + ", " +
+          mysql::QuoteLiteral(r.upper) + ")");
+      if (!st.ok()) return st;
+    }
+    return Status::Ok();
+  }
+
+  Status WriteCopyRangeDone(const std::string& stream, const CopyRange& range) override {
+    return Exec("UPDATE stagesync.copy_ranges SET rows_copied = " + std::to_string(range.rows) +
+                ", bytes_copied = " + std::to_string(range.bytes) +
+                ", done_at = NOW(6) WHERE stream = " + mysql::QuoteLiteral(stream) +
+                " AND table_name = " + mysql::QuoteLiteral(range.table) +
+                " AND part = " + std::to_string(range.part));
+  }
+
+  Status WriteCopyFinished(const std::string& stream) override {
+    return Exec("UPDATE stagesync.copy_state SET finished_at = NOW(6) WHERE stream = " +
+                mysql::QuoteLiteral(stream));
+  }
+
+  Status HasRows(const TargetTable& table, bool* out) override {
+    try {
+      *out = !mysql::Query(*conn_, "SELECT 1 FROM " +
+                                       mysql::QualifiedIdent(table.schema, table.name) + " LIMIT 1")
+                  .empty();
+      if (!open_) conn_->commit();
+    } catch (const sql::SQLException& e) {
+      return FromException(e, "target: ");
+    }
+    return Status::Ok();
+  }
+
   Status LoadKafkaPositions(const std::string& group, std::vector<KafkaPosition>* out) override {
     try {
       for (auto& r : mysql::Query(*conn_,

@@ -249,6 +249,82 @@ class PostgresSession : public TargetSession {
     });
   }
 
+  Status ReadCopyState(const std::string& stream, CopyState* out) override {
+    try {
+      pqxx::nontransaction q(*conn_);
+      auto state = q.exec_params(
+          "SELECT snapshot, position::text, holder_pid, finished_at IS NOT NULL "
+          "FROM stagesync.copy_state WHERE stream = $1",
+          stream);
+      *out = CopyState{};
+      if (state.empty()) return Status::Ok();
+      out->found = true;
+      out->snapshot = state[0][0].as<std::string>();
+      out->position = std::stoull(state[0][1].as<std::string>());
+      out->holder_pid = state[0][2].as<int64_t>();
+      out->finished = state[0][3].as<bool>();
+      for (const auto& r : q.exec_params(
+               "SELECT table_name, part, parts, lower_bound, upper_bound, done_at IS NOT NULL, "
+               "rows_copied, bytes_copied FROM stagesync.copy_ranges WHERE stream = $1 "
+               "ORDER BY table_name, part",
+               stream)) {
+        out->ranges.push_back(CopyRange{r[0].as<std::string>(), r[1].as<int>(), r[2].as<int>(),
+                                        r[3].as<std::string>(), r[4].as<std::string>(),
+                                        r[5].as<bool>(), r[6].as<uint64_t>(), r[7].as<uint64_t>()});
+      }
+    } catch (const pqxx::undefined_table&) {
+      *out = CopyState{};  // bookkeeping from before `copy` existed: no copy was made
+    } catch (const std::exception& e) {
+      return FromException(e);
+    }
+    return Status::Ok();
+  }
+
+  Status WriteCopyStart(const std::string& stream, const CopyState& state) override {
+    return Guard([&] {
+      tx_->exec_params("DELETE FROM stagesync.copy_ranges WHERE stream = $1", stream);
+      tx_->exec_params(
+          "INSERT INTO stagesync.copy_state (stream, snapshot, position, holder_pid) "
+          "VALUES ($1, $2, $3, $4) ON CONFLICT (stream) DO UPDATE SET snapshot = "
+          "excluded.snapshot, position = excluded.position, holder_pid = excluded.holder_pid, "
+          "started_at = now(), finished_at = NULL",
+          stream, state.snapshot, std::to_string(state.position), state.holder_pid);
+      for (const auto& r : state.ranges) {
+        tx_->exec_params(
+            "INSERT INTO stagesync.copy_ranges (stream, table_name, part, parts, lower_bound, "
+            "upper_bound) VALUES ($1, $2, $3, $4, $5, $6)",
+            stream, r.table, r.part, r.parts, r.lower, r.upper);
+      }
+    });
+  }
+
+  Status WriteCopyRangeDone(const std::string& stream, const CopyRange& range) override {
+    return Guard([&] {
+      tx_->exec_params(
+          "UPDATE stagesync.copy_ranges SET rows_copied = $4, bytes_copied = $5, done_at = "
+          "clock_timestamp() WHERE stream = $1 AND table_name = $2 AND part = $3",
+          stream, range.table, range.part, range.rows, range.bytes);
+    });
+  }
+
+  Status WriteCopyFinished(const std::string& stream) override {
+    return Guard([&] {
+      tx_->exec_params(
+          "UPDATE stagesync.copy_state SET finished_at = clock_timestamp() WHERE stream = $1",
+          stream);
+    });
+  }
+
+  Status HasRows(const TargetTable& table, bool* out) override {
+    try {
+      pqxx::nontransaction q(*conn_);
+      *out = !q.exec("SELECT 1 FROM " + table.Ident() + " LIMIT 1").empty();
+    } catch (const std::exception& e) {
+      return FromException(e);
+    }
+    return Status::Ok();
+  }
+
   Status WriteKafkaPositions(const std::string& stream, const std::string& group,
                              const std::vector<KafkaPosition>& positions, uint64_t events,
                              TimestampUs newest) override {

@@ -1,5 +1,7 @@
 #include "session_applier.h"
 
+#include <algorithm>
+
 #include "engines.h"
 #include "stagesync/log.h"
 #include "stagesync/pg.h"
@@ -93,6 +95,12 @@ Status SessionApplier::RowError(const RowChange& c, const Status& cause) const {
                   it->second->target.columns[p.target_column].name + " by " + p.label;
     }
     if (!computed.empty()) computed += ")";
+  }
+  if (copying_) {
+    return Status::Error("copy of " + c.relation->QualifiedName() + " key " + key + " into " +
+                         target + " failed: " + cause.message() + computed +
+                         ". Nothing of its range was committed; fix the target and run "
+                         "`stagesync copy` again, which resumes with that range.");
   }
   return Status::Error(
       "apply of " + std::string(OpName(c.op)) + " on " + c.relation->QualifiedName() + " key " +
@@ -349,37 +357,41 @@ Status SessionApplier::ApplyRow(RowChange& c) {
   return Queue(*plan, c, /*append=*/false);
 }
 
+Status SessionApplier::TargetTablesOf(const RelationPtr& rel, std::vector<TargetTable>* out,
+                                      std::string* list) {
+  if (IsHeartbeat(*rel) || Dropped(*rel)) return Status::Ok();
+  std::vector<std::pair<std::string, std::string>> names;
+  if (const SplitTable* split = config.upgrade.rules.SplitOf(rel->schema, rel->name)) {
+    for (const auto& part : split->parts) {
+      names.push_back(PartTableName(config, part.table, rel->schema, rel->name));
+    }
+  } else {
+    names.push_back(MappedTargetName(config, rel->schema, rel->name));
+  }
+  for (const auto& [schema, name] : names) {
+    std::optional<TargetTable> target;
+    if (Status s = session_->LoadTable(schema, name, &target); !s.ok()) return s;
+    if (!target) {
+      return Status::Error(rel->QualifiedName() + ": no target table " + schema + "." + name +
+                           ": create it on the target or map it in [mapping]");
+    }
+    *list += (list->empty() ? "" : ", ") + target->schema + "." + target->name;
+    out->push_back(std::move(*target));
+  }
+  return Status::Ok();
+}
+
 Status SessionApplier::ApplyTruncate(const TruncateChange& t) {
   if (skipping) return Status::Ok();
   if (Status s = FlushAll(); !s.ok()) return s;
   std::vector<TargetTable> tables;
   std::string list;
   for (const auto& rel : t.relations) {
-    if (IsHeartbeat(*rel) || Dropped(*rel)) continue;
-    if (const SplitTable* split = config.upgrade.rules.SplitOf(rel->schema, rel->name)) {
-      for (const auto& part : split->parts) {
-        auto [schema, name] = PartTableName(config, part.table, rel->schema, rel->name);
-        std::optional<TargetTable> target;
-        if (Status s = session_->LoadTable(schema, name, &target); !s.ok()) return s;
-        if (!target) {
-          return Status::Error("TRUNCATE of " + rel->QualifiedName() + ": no part " + schema + "." +
-                               name + " on the target");
-        }
-        list += (list.empty() ? "" : ", ") + target->schema + "." + target->name;
-        tables.push_back(std::move(*target));
-      }
-      continue;
+    if (Status s = TargetTablesOf(rel, &tables, &list); !s.ok()) {
+      if (s.transient()) return s;
+      return Status::Error("TRUNCATE at " + DescribePosition(config.source.kind, t.lsn) + " of " +
+                           s.message());
     }
-    auto [schema, name] = MappedTargetName(config, rel->schema, rel->name);
-    std::optional<TargetTable> target;
-    if (Status s = session_->LoadTable(schema, name, &target); !s.ok()) return s;
-    if (!target) {
-      return Status::Error("TRUNCATE of " + rel->QualifiedName() + " at " +
-                           DescribePosition(config.source.kind, t.lsn) + ": no target table " +
-                           schema + "." + name);
-    }
-    list += (list.empty() ? "" : ", ") + target->schema + "." + target->name;
-    tables.push_back(std::move(*target));
   }
   if (tables.empty()) return Status::Ok();
   txn_has_data = true;
@@ -449,16 +461,32 @@ Status SessionApplier::ApplyBatch(std::vector<ChangeEvent>& events, const std::s
                                   const std::vector<KafkaPosition>& positions) {
   TimestampUs newest = 0;
   if (Status s = ApplyKafkaEvents(events, &newest); !s.ok()) return s;
-  Status s =
-      session_->WriteKafkaPositions(config.source.slot, group, positions, group_events, newest);
+  Status s = CommitWith("a Kafka batch", [&] {
+    return session_->WriteKafkaPositions(config.source.slot, group, positions, group_events,
+                                         newest);
+  });
+  if (!s.ok()) return s;
+  KafkaBatchCommitted(newest);
+  return Status::Ok();
+}
+
+Status SessionApplier::WriteRows(std::vector<ChangeEvent>& events) {
+  TimestampUs newest = 0;
+  return ApplyKafkaEvents(events, &newest);
+}
+
+Status SessionApplier::CommitWith(const std::string& what, const std::function<Status()>& mark) {
+  if (!open_) {
+    if (Status s = OpenGroup(); !s.ok()) return s;
+  }
+  Status s = mark();
   if (s.ok()) s = session_->Commit();
   if (!s.ok()) {
     Abandon();
     if (s.transient()) return s;
-    return Status::Error("committing a Kafka batch on the target: " + s.message());
+    return Status::Error("committing " + what + " on the target: " + s.message());
   }
   open_ = false;
-  KafkaBatchCommitted(newest);
   return Status::Ok();
 }
 
@@ -499,15 +527,33 @@ bool SessionApplier::TargetTableExists(const std::string& schema, const std::str
   return CachedTable(schema, table) != nullptr;
 }
 
-namespace {
-
-Status OpenSessionApplier(const Config& config, std::unique_ptr<SessionApplierHandle>* out) {
+Status OpenSessionApplier(const Config& config, std::unique_ptr<SessionApplier>* out) {
   std::unique_ptr<TargetSession> session;
   Status s = config.target.kind == Engine::kMysql ? OpenMysqlSession(config, &session)
                                                   : OpenPostgresSession(config, &session);
   if (!s.ok()) return s;
   auto applier = std::make_unique<SessionApplier>(config, std::move(session));
   if (Status s = applier->Open(); !s.ok()) return s;
+  *out = std::move(applier);
+  return Status::Ok();
+}
+
+namespace {
+
+// `run` and `apply` only: the stream must not write into a copy that is still going on (its
+// rows would be overwritten by older ones) or that died half-way.
+Status OpenSessionApplier(const Config& config, std::unique_ptr<SessionApplierHandle>* out) {
+  std::unique_ptr<SessionApplier> applier;
+  if (Status s = OpenSessionApplier(config, &applier); !s.ok()) return s;
+  CopyState copy;
+  if (Status s = applier->session().ReadCopyState(config.source.slot, &copy); !s.ok()) return s;
+  if (copy.found && !copy.finished) {
+    size_t done = std::count_if(copy.ranges.begin(), copy.ranges.end(),
+                                [](const CopyRange& r) { return r.done; });
+    return Status::Usage("the initial copy into the target has not finished (" +
+                         std::to_string(done) + " of " + std::to_string(copy.ranges.size()) +
+                         " ranges done): run `stagesync copy` to finish it first");
+  }
   *out = std::make_unique<SessionApplierHandle>(std::move(applier));
   return Status::Ok();
 }

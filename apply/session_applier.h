@@ -3,6 +3,7 @@
 // counts, and the Kafka batch path, over a TargetSession that holds only the engine's SQL.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -56,6 +57,20 @@ class SessionApplier : public TransactionGrouping {
   Status ApplyBatch(std::vector<ChangeEvent>& events, const std::string& group,
                     const std::vector<KafkaPosition>& positions);
   Status LoadKafkaPositions(const std::string& group, std::vector<KafkaPosition>* out);
+  // For `copy`: rows (inserts, truncates) written through the plans in the open target
+  // transaction, opened if needed; then the transaction committed after `mark` wrote its
+  // bookkeeping in it (`what` names it in an error). Also the Kafka batch's commit.
+  Status WriteRows(std::vector<ChangeEvent>& events);
+  Status CommitWith(const std::string& what, const std::function<Status()>& mark);
+  void Rollback() { Abandon(); }
+  // Rows come from `copy`, not the stream: errors say so (and how to resume).
+  void SetCopying() { copying_ = true; }
+  TargetSession& session() { return *session_; }
+  // The target tables a source table's rows land in (none when dropped; each part of a split),
+  // each added to `list` too for messages.
+  Status TargetTablesOf(const RelationPtr& relation, std::vector<TargetTable>* out,
+                        std::string* list);
+
   // For schemaless records: the target column a source column lands in, by [mapping].
   std::optional<std::string> TargetColumnType(const std::string& schema, const std::string& table,
                                               const std::string& column);
@@ -102,6 +117,7 @@ class SessionApplier : public TransactionGrouping {
 
   std::unique_ptr<TargetSession> session_;
   bool open_ = false;
+  bool copying_ = false;
   KnownSourceColumns known_;
   std::unordered_map<const SourceRelation*, std::unique_ptr<TablePlan>> plans_;
   std::map<int, TableBatch> batches_;  // by plan id
@@ -117,6 +133,9 @@ class SessionApplier : public TransactionGrouping {
   int next_plan_id_ = 1;
   std::map<std::string, std::optional<TargetTable>> table_cache_;  // schemaless decoding
 };
+
+// A SessionApplier on a new target session (target.kind), its checkpoint read.
+Status OpenSessionApplier(const Config& config, std::unique_ptr<SessionApplier>* out);
 
 // The applier as `run` and `apply` drive it.
 class SessionApplierHandle : public Applier, public KafkaTarget {

@@ -103,6 +103,21 @@ class FakeSession : public TargetSession {
   Status LoadKafkaPositions(const std::string&, std::vector<KafkaPosition>*) override {
     return Status::Ok();
   }
+  Status ReadCopyState(const std::string&, CopyState* out) override {
+    *out = CopyState{};
+    return Status::Ok();
+  }
+  Status WriteCopyStart(const std::string&, const CopyState&) override {
+    return Call("copy start");
+  }
+  Status WriteCopyRangeDone(const std::string&, const CopyRange& r) override {
+    return Call("copy done " + r.table + " " + std::to_string(r.part));
+  }
+  Status WriteCopyFinished(const std::string&) override { return Call("copy finished"); }
+  Status HasRows(const TargetTable&, bool* out) override {
+    *out = !rows.empty();
+    return Status::Ok();
+  }
 
  private:
   Status Call(const std::string& what) {

@@ -74,6 +74,15 @@ class TargetSession {
                                      TimestampUs newest) = 0;
   virtual Status LoadKafkaPositions(const std::string& group, std::vector<KafkaPosition>* out) = 0;
 
+  // `copy`'s bookkeeping. Read outside a transaction; the writes in the open one: a fresh
+  // copy's state and plan (replacing any earlier one), a range's completion, the end.
+  virtual Status ReadCopyState(const std::string& stream, CopyState* out) = 0;
+  virtual Status WriteCopyStart(const std::string& stream, const CopyState& state) = 0;
+  virtual Status WriteCopyRangeDone(const std::string& stream, const CopyRange& range) = 0;
+  virtual Status WriteCopyFinished(const std::string& stream) = 0;
+  // Whether `table` holds any row (outside a transaction).
+  virtual Status HasRows(const TargetTable& table, bool* out) = 0;
+
   // Durability, for acknowledging the source: after the group ending at `applied`
   // committed, and between groups (`force`: make the target flush now). `durable` is moved
   // up to the end of the newest group the target has made durable. By default a commit is

@@ -163,8 +163,9 @@ Status ParseConfig(const std::string& toml_text, const std::string& origin, Conf
   toml::table root;
   if (Status s = ParseToml(toml_text, origin, &root); !s.ok()) return s;
   Reader r(origin);
-  r.CheckKeys(root, "",
-              {"source", "target", "stream", "mapping", "monitor", "cutover", "apply", "upgrade"});
+  r.CheckKeys(
+      root, "",
+      {"source", "target", "stream", "mapping", "monitor", "cutover", "apply", "upgrade", "copy"});
 
   if (const auto* t = Section(r, root, "source")) {
     r.CheckKeys(*t, "source.",
@@ -315,6 +316,17 @@ Status ParseConfig(const std::string& toml_text, const std::string& origin, Conf
     r.Choice(*t, "apply.", "on_error",
              {{"dead-letter", OnError::kDeadLetter}, {"stop", OnError::kStop}},
              &cfg.apply.on_error);
+  }
+
+  if (const auto* t = Section(r, root, "copy")) {
+    r.CheckKeys(*t, "copy.", {"jobs", "max_parts", "part_bytes", "snapshot_hold"});
+    int64_t jobs = cfg.copy.jobs, parts = cfg.copy.max_parts;
+    r.Integer(*t, "copy.", "jobs", 1, 64, &jobs);
+    r.Integer(*t, "copy.", "max_parts", 1, 1024, &parts);
+    r.Integer(*t, "copy.", "part_bytes", 65536, int64_t{1} << 40, &cfg.copy.part_bytes);
+    cfg.copy.jobs = static_cast<int>(jobs);
+    cfg.copy.max_parts = static_cast<int>(parts);
+    r.DurationKey(*t, "copy.", "snapshot_hold", &cfg.copy.snapshot_hold);
   }
 
   if (const auto* t = Section(r, root, "cutover")) {

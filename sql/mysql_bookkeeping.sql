@@ -39,3 +39,28 @@ CREATE TABLE IF NOT EXISTS stagesync.kafka_offsets (
   updated_at      DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
   PRIMARY KEY (stream, topic, kafka_partition)
 ) ENGINE=InnoDB
+;
+-- `stagesync copy`: the source snapshot and where the stream starts after it; `run` refuses
+-- to start while finished_at is NULL (see the PostgreSQL bookkeeping).
+CREATE TABLE IF NOT EXISTS stagesync.copy_state (
+  stream      VARCHAR(64) PRIMARY KEY,
+  snapshot    VARCHAR(255) NOT NULL,
+  position    BIGINT UNSIGNED NOT NULL,
+  holder_pid  BIGINT NOT NULL DEFAULT 0,
+  started_at  DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+  finished_at DATETIME(6)
+) ENGINE=InnoDB
+;
+-- The copy's plan and each range's completion, written with its rows.
+CREATE TABLE IF NOT EXISTS stagesync.copy_ranges (
+  stream       VARCHAR(64) NOT NULL,
+  table_name   VARCHAR(255) NOT NULL,
+  part         INT NOT NULL,
+  parts        INT NOT NULL,
+  lower_bound  TEXT NOT NULL,
+  upper_bound  TEXT NOT NULL,
+  rows_copied  BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  bytes_copied BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  done_at      DATETIME(6),
+  PRIMARY KEY (stream, table_name, part)
+) ENGINE=InnoDB

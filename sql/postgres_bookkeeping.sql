@@ -41,3 +41,29 @@ CREATE TABLE IF NOT EXISTS stagesync.kafka_offsets (
   updated_at      timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (stream, topic, kafka_partition)
 );
+
+-- `stagesync copy`: the source snapshot the copy reads and the position the stream starts
+-- from after it; `run` refuses to start while finished_at is NULL.
+CREATE TABLE IF NOT EXISTS stagesync.copy_state (
+  stream      text PRIMARY KEY,
+  snapshot    text NOT NULL,
+  position    numeric NOT NULL,
+  holder_pid  bigint NOT NULL DEFAULT 0,
+  started_at  timestamptz NOT NULL DEFAULT now(),
+  finished_at timestamptz
+);
+
+-- The copy's plan: each source table's key ranges, and each range's completion, written in
+-- the same target transaction as its rows (a resumed copy copies the others only).
+CREATE TABLE IF NOT EXISTS stagesync.copy_ranges (
+  stream       text NOT NULL,
+  table_name   text NOT NULL,
+  part         integer NOT NULL,
+  parts        integer NOT NULL,
+  lower_bound  text NOT NULL DEFAULT '',
+  upper_bound  text NOT NULL DEFAULT '',
+  rows_copied  bigint NOT NULL DEFAULT 0,
+  bytes_copied bigint NOT NULL DEFAULT 0,
+  done_at      timestamptz,
+  PRIMARY KEY (stream, table_name, part)
+);

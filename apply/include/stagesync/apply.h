@@ -153,6 +153,49 @@ struct AppliedPosition {
 };
 Status ReadAppliedPosition(const Config& config, AppliedPosition* out);
 
+// `copy`'s record on the target: the source snapshot it reads, where the stream starts after
+// it, and its plan of key ranges with each range's completion (committed with its rows).
+struct CopyRange {
+  std::string table;  // source "schema.table"
+  int part = 0, parts = 1;
+  std::string lower, upper;  // bounds as the source reads them ("" = open)
+  bool done = false;
+  uint64_t rows = 0, bytes = 0;
+};
+struct CopyState {
+  bool found = false;  // a copy was started on this target
+  std::string snapshot;
+  Lsn position = 0;        // where the stream starts: the snapshot holds everything before
+  int64_t holder_pid = 0;  // PostgreSQL sources: the process that holds the snapshot
+  bool finished = false;   // `run` refuses to start until it is
+  std::vector<CopyRange> ranges;
+};
+Status ReadCopyState(const Config& config, CopyState* out);
+
+// `copy`'s writer, one per worker on a target connection of its own. A range's rows take the
+// stream's path (plans, [mapping], the type map, [upgrade] rules, the row-by-row fallback that
+// names a failing row), and its completion is committed in the same target transaction.
+class CopyWriter {
+ public:
+  virtual ~CopyWriter() = default;
+  // Records a copy afresh: the snapshot and the planned ranges, none done.
+  virtual Status Start(const CopyState& state) = 0;
+  // The selected tables whose target tables already hold rows, each as "target (source)".
+  virtual Status TablesWithRows(const std::vector<RelationPtr>& tables,
+                                std::vector<std::string>* out) = 0;
+  // Empties the target tables of `tables` (`copy --truncate`), in one transaction.
+  virtual Status Truncate(const std::vector<RelationPtr>& tables) = 0;
+  // Inserts of the open range; the target transaction begins with the first.
+  virtual Status Write(std::vector<ChangeEvent>& rows) = 0;
+  // Marks `range` done (with its counts) and commits its rows with the mark.
+  virtual Status Done(const CopyRange& range) = 0;
+  // Rolls the open range back.
+  virtual void Abandon() = 0;
+  // Every range is done: the copy is finished and the stream starts at `position`.
+  virtual Status Finish(Lsn position) = 0;
+};
+Status OpenCopyWriter(const Config& config, std::unique_ptr<CopyWriter>* out);
+
 // Records a running process's live view (lag, state) in the bookkeeping row, for `status`.
 // Uses its own connection; call from one thread.
 class LiveStatusWriter {

@@ -102,6 +102,15 @@ struct ApplyConfig {
   OnError on_error = OnError::kStop;
 };
 
+// `stagesync copy`: how many tables (or parts of a large one) are copied at once, and into how
+// many key ranges one table may be cut at most.
+struct CopyConfig {
+  int jobs = 2;
+  int max_parts = 16;
+  int64_t part_bytes = 64ll << 20;  // a table is cut into parts of about this much
+  Duration snapshot_hold = std::chrono::minutes(10);  // PostgreSQL: kept for a resume this long
+};
+
 struct CutoverConfig {
   Duration max_lag = std::chrono::seconds(2);
   FenceMode fence = FenceMode::kReadOnly;
@@ -127,6 +136,7 @@ struct Config {
   std::map<std::string, TableMapping> mapping;  // key: source "schema.table" as written
   MonitorConfig monitor;
   ApplyConfig apply;
+  CopyConfig copy;
   CutoverConfig cutover;
   UpgradeConfig upgrade;
 };

@@ -1,0 +1,96 @@
+// `copy`'s target side: a SessionApplier per worker writes each range's rows through the
+// stream's plans, and the copy's bookkeeping commits with them.
+#include "engines.h"
+#include "session_applier.h"
+
+namespace stagesync::apply {
+namespace {
+
+class SessionCopyWriter : public CopyWriter {
+ public:
+  SessionCopyWriter(const Config& config, std::unique_ptr<SessionApplier> applier)
+      : config_(config), applier_(std::move(applier)) {
+    applier_->SetCopying();
+  }
+
+  Status Start(const CopyState& state) override {
+    return applier_->CommitWith("the copy's plan", [&] {
+      return applier_->session().WriteCopyStart(config_.source.slot, state);
+    });
+  }
+
+  Status TablesWithRows(const std::vector<RelationPtr>& tables,
+                        std::vector<std::string>* out) override {
+    for (const auto& rel : tables) {
+      std::vector<TargetTable> targets;
+      std::string list;
+      if (Status s = applier_->TargetTablesOf(rel, &targets, &list); !s.ok()) return s;
+      for (const auto& t : targets) {
+        bool rows = false;
+        if (Status s = applier_->session().HasRows(t, &rows); !s.ok()) return s;
+        if (rows) out->push_back(t.schema + "." + t.name + " (from " + rel->QualifiedName() + ")");
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status Truncate(const std::vector<RelationPtr>& tables) override {
+    TruncateChange truncate;
+    truncate.relations = tables;
+    std::vector<ChangeEvent> events;
+    events.emplace_back(std::in_place_type<TruncateChange>, std::move(truncate));
+    if (Status s = applier_->WriteRows(events); !s.ok()) return s;
+    return applier_->CommitWith("the truncate", [] { return Status::Ok(); });
+  }
+
+  Status Write(std::vector<ChangeEvent>& rows) override { return applier_->WriteRows(rows); }
+
+  Status Done(const CopyRange& range) override {
+    return applier_->CommitWith(range.table + " part " + std::to_string(range.part + 1), [&] {
+      return applier_->session().WriteCopyRangeDone(config_.source.slot, range);
+    });
+  }
+
+  void Abandon() override { applier_->Rollback(); }
+
+  Status Finish(Lsn position) override {
+    Checkpoint checkpoint;
+    KnownSourceColumns known;
+    if (Status s = applier_->session().ReadCheckpoint(config_.source.slot, &checkpoint, &known);
+        !s.ok()) {
+      return s;
+    }
+    checkpoint.lsn = position;
+    return applier_->CommitWith("the copy's end", [&] {
+      Status s = applier_->session().WriteCopyFinished(config_.source.slot);
+      if (s.ok()) s = applier_->session().WriteCheckpoint(config_.source.slot, checkpoint);
+      return s;
+    });
+  }
+
+ private:
+  const Config& config_;
+  std::unique_ptr<SessionApplier> applier_;
+};
+
+}  // namespace
+
+Status OpenCopyWriter(const Config& config, std::unique_ptr<CopyWriter>* out) {
+  Status ensured = config.target.kind == Engine::kMysql ? EnsureMysqlBookkeeping(config)
+                                                        : EnsurePostgresBookkeeping(config);
+  if (!ensured.ok()) return ensured;
+  std::unique_ptr<SessionApplier> applier;
+  if (Status s = OpenSessionApplier(config, &applier); !s.ok()) return s;
+  *out = std::make_unique<SessionCopyWriter>(config, std::move(applier));
+  return Status::Ok();
+}
+
+Status ReadCopyState(const Config& config, CopyState* out) {
+  std::unique_ptr<TargetSession> session;
+  Status s = config.target.kind == Engine::kMysql ? OpenMysqlSession(config, &session)
+                                                  : OpenPostgresSession(config, &session);
+  if (!s.ok()) return s;
+  return session->ReadCopyState(config.source.slot, out);
+}
+
+}  // namespace stagesync::apply
