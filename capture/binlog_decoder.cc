@@ -4,6 +4,7 @@
 
 #include "binlog_columns.h"
 #include "binlog_reader.h"
+#include "stagesync/config.h"
 
 namespace stagesync::capture::binlog {
 
@@ -31,6 +32,15 @@ uint8_t RealType(const TableMap& map, size_t i) {
     return real;
   }
   return t;
+}
+
+Charset CharsetNamed(std::string name) {
+  name = AsciiLower(std::move(name));
+  if (name == "utf8mb4" || name == "utf8mb3" || name == "utf8" || name == "ascii")
+    return Charset::kUtf8;
+  if (name == "latin1") return Charset::kLatin1;
+  if (name == "binary") return Charset::kBinary;
+  return Charset::kUnsupported;
 }
 
 Status Corrupt(const std::string& what) {

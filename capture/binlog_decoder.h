@@ -50,6 +50,9 @@ enum ColumnType : uint8_t {
 // How a column's bytes are to be read as characters.
 enum class Charset : uint8_t { kUtf8, kLatin1, kBinary, kUnsupported };
 
+// How a character set (information_schema's name) is read.
+Charset CharsetNamed(std::string name);
+
 // Maps a collation id (as the table map gives it) to how its bytes are read.
 using CharsetLookup = std::function<Charset(uint32_t collation_id)>;
 

@@ -58,13 +58,8 @@ Status BinlogStream::Connect(Lsn start) {
     std::unique_ptr<sql::ResultSet> collations(
         st->executeQuery("SELECT ID, CHARACTER_SET_NAME FROM information_schema.COLLATIONS"));
     while (collations->next()) {
-      std::string cs = AsciiLower(collations->getString(2).asStdString());
-      Charset c = cs == "utf8mb4" || cs == "utf8mb3" || cs == "utf8" || cs == "ascii"
-                      ? Charset::kUtf8
-                  : cs == "latin1" ? Charset::kLatin1
-                  : cs == "binary" ? Charset::kBinary
-                                   : Charset::kUnsupported;
-      charsets_[collations->getUInt(1)] = c;
+      charsets_[collations->getUInt(1)] =
+          binlog::CharsetNamed(collations->getString(2).asStdString());
     }
     std::unique_ptr<sql::ResultSet> master(st->executeQuery("SHOW MASTER STATUS"));
     if (!master->next()) return Status::Usage("source: binary logging is off (log_bin)");

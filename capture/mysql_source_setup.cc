@@ -289,6 +289,19 @@ Status ReadMysqlStartPosition(const Config& config, Lsn* out, std::string* file)
   return Status::Ok();
 }
 
+Status RecordMysqlStartPosition(const Config& config, const std::string& file, uint32_t offset) {
+  try {
+    auto conn = mysql::Connect(config.source);
+    Exec(*conn, "UPDATE " + QualifiedIdent(kSourceSchema, kStartTable) +
+                    " SET file = " + QuoteLiteral(file) + ", pos = " + std::to_string(offset) +
+                    ", gtid = NULL, confirmed = 0, created_at = UTC_TIMESTAMP(6) WHERE stream = " +
+                    QuoteLiteral(config.source.slot));
+  } catch (const std::exception& e) {
+    return SourceError("recording the copy's position as the stream's start on the source", e);
+  }
+  return Status::Ok();
+}
+
 Status ReadMysqlConfirmedPosition(const Config& config, Lsn* out) {
   *out = 0;
   try {

@@ -18,11 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct PgConnDeleter {
-  void operator()(PGconn* c) const { PQfinish(c); }
-};
-using PgConn = std::unique_ptr<PGconn, PgConnDeleter>;
-
 void PutU64(std::string& buf, uint64_t v) {
   for (int i = 7; i >= 0; --i) buf += static_cast<char>((v >> (i * 8)) & 0xff);
 }
@@ -30,12 +25,6 @@ uint64_t GetU64(const char* p) {
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
   return v;
-}
-
-std::string ConnError(PGconn* conn) {
-  std::string msg = PQerrorMessage(conn);
-  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-  return msg;
 }
 
 class ReplicationStream {
@@ -381,6 +370,12 @@ HeartbeatBeat PostgresHeartbeat(const Config& config) {
       throw std::runtime_error(pg::Describe(e));
     }
   };
+}
+
+std::string ConnError(PGconn* conn) {
+  std::string msg = PQerrorMessage(conn);
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  return msg;
 }
 
 }  // namespace stagesync::capture

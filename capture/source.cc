@@ -30,6 +30,11 @@ class SourceEngine {
   virtual Status PeekOldestPendingCommit(const Config& config, Lsn applied, Duration timeout,
                                          std::optional<TimestampUs>* commit_time) const = 0;
   virtual HeartbeatBeat Heartbeat(const Config& config) const = 0;
+  virtual Status Snapshot(const Config& config, int readers,
+                          std::unique_ptr<SourceSnapshot>* out) const = 0;
+  virtual Status Resume(const Config& config, const std::string& id, Lsn position,
+                        int64_t holder_pid, int readers,
+                        std::unique_ptr<SourceSnapshot>* out) const = 0;
 };
 
 class PostgresSource : public SourceEngine {
@@ -67,6 +72,14 @@ class PostgresSource : public SourceEngine {
     return PeekPostgresOldestPendingCommit(config, applied, timeout, commit_time);
   }
   HeartbeatBeat Heartbeat(const Config& config) const override { return PostgresHeartbeat(config); }
+  Status Snapshot(const Config& config, int readers,
+                  std::unique_ptr<SourceSnapshot>* out) const override {
+    return TakePostgresSnapshot(config, readers, out);
+  }
+  Status Resume(const Config& config, const std::string& id, Lsn position, int64_t holder_pid,
+                int readers, std::unique_ptr<SourceSnapshot>* out) const override {
+    return ResumePostgresSnapshot(config, id, position, holder_pid, readers, out);
+  }
 };
 
 class MysqlSource : public SourceEngine {
@@ -104,6 +117,14 @@ class MysqlSource : public SourceEngine {
     return PeekMysqlOldestPendingCommit(config, applied, timeout, commit_time);
   }
   HeartbeatBeat Heartbeat(const Config& config) const override { return MysqlHeartbeat(config); }
+  Status Snapshot(const Config& config, int readers,
+                  std::unique_ptr<SourceSnapshot>* out) const override {
+    return TakeMysqlSnapshot(config, readers, out);
+  }
+  Status Resume(const Config& config, const std::string& id, Lsn position, int64_t, int readers,
+                std::unique_ptr<SourceSnapshot>* out) const override {
+    return ResumeMysqlSnapshot(config, id, position, readers, out);
+  }
 };
 
 const SourceEngine& SourceFor(const Config& config) {
@@ -130,6 +151,15 @@ Status CheckSource(const Config& config, SourceCheck* check) {
 Status PrepareSource(const Config& config, const SourceCheck& check,
                      std::vector<std::string>* notes) {
   return SourceFor(config).Prepare(config, check, notes);
+}
+
+Status TakeSnapshot(const Config& config, int readers, std::unique_ptr<SourceSnapshot>* out) {
+  return SourceFor(config).Snapshot(config, readers, out);
+}
+
+Status ResumeSnapshot(const Config& config, const std::string& id, Lsn position, int64_t holder_pid,
+                      int readers, std::unique_ptr<SourceSnapshot>* out) {
+  return SourceFor(config).Resume(config, id, position, holder_pid, readers, out);
 }
 
 Status TeardownSource(const Config& config, std::vector<std::string>* notes) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cppconn/connection.h>
+#include <libpq-fe.h>
 
 #include <functional>
 
@@ -32,6 +33,8 @@ Status RunMysqlCapture(const Config& config, Lsn start, EventQueue& queue,
                        CaptureProgress* progress);
 // The start position setup recorded for this stream (and its binlog file name).
 Status ReadMysqlStartPosition(const Config& config, Lsn* out, std::string* file);
+// `copy`: the stream starts at `file`:`offset` instead (nothing was confirmed from it yet).
+Status RecordMysqlStartPosition(const Config& config, const std::string& file, uint32_t offset);
 // What a consumer of `capture` confirmed last (Kafka took it), kept on the source because
 // MySQL has no slot; 0 if nothing yet. Written by the capture as the consumer confirms.
 Status ReadMysqlConfirmedPosition(const Config& config, Lsn* out);
@@ -44,6 +47,22 @@ Status PeekMysqlOldestPendingCommit(const Config& config, Lsn applied, Duration 
 using HeartbeatBeat = std::function<void()>;
 HeartbeatBeat PostgresHeartbeat(const Config& config);
 HeartbeatBeat MysqlHeartbeat(const Config& config);
+
+Status TakePostgresSnapshot(const Config& config, int readers,
+                            std::unique_ptr<SourceSnapshot>* out);
+Status ResumePostgresSnapshot(const Config& config, const std::string& id, Lsn position,
+                              int64_t holder_pid, int readers,
+                              std::unique_ptr<SourceSnapshot>* out);
+Status TakeMysqlSnapshot(const Config& config, int readers, std::unique_ptr<SourceSnapshot>* out);
+Status ResumeMysqlSnapshot(const Config& config, const std::string& id, Lsn position, int readers,
+                           std::unique_ptr<SourceSnapshot>* out);
+
+// libpq connections, closed when dropped, and their last error as one line.
+struct PgConnDeleter {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+using PgConn = std::unique_ptr<PGconn, PgConnDeleter>;
+std::string ConnError(PGconn* conn);
 
 // Whether a source table is selected by source.tables / source.exclude.
 bool Selected(const Config& config, const std::string& qualified);

@@ -126,4 +126,56 @@ class HeartbeatWriter {
   std::unique_ptr<State> state_;
 };
 
+// ---- `copy`: the source read at the exact point where the stream starts ----
+
+// A selected table as the snapshot reads it: its shape as capture announces it (the same
+// column types and key, so copied rows take the stream's value path) and its size.
+struct SnapshotTable {
+  RelationPtr relation;
+  int64_t rows = 0;   // the catalog's estimate
+  int64_t bytes = 0;  // on disk
+};
+// One part of a table: bounds as the source reads them ("" = open), by heap page for
+// PostgreSQL and by the integer key for MySQL.
+struct TableRange {
+  int part = 0, parts = 1;
+  std::string lower, upper;
+};
+
+// One worker's connection into the snapshot.
+class SnapshotReader {
+ public:
+  virtual ~SnapshotReader() = default;
+  // Calls `row` with each row of `range` as the snapshot sees it (values in the relation's
+  // column order, in the stream's text format) and its size in bytes; stops at an error.
+  virtual Status Read(const SnapshotTable& table, const TableRange& range,
+                      const std::function<Status(Tuple&&, size_t)>& row) = 0;
+};
+
+class SourceSnapshot {
+ public:
+  virtual ~SourceSnapshot() = default;
+  // What a resumed copy finds the snapshot by, and where the stream starts after it.
+  virtual const std::string& id() const = 0;
+  virtual Lsn position() const = 0;
+  virtual int64_t holder_pid() const { return 0; }
+  // The selected tables, read in the snapshot.
+  virtual Status Tables(std::vector<SnapshotTable>* out) = 0;
+  // Cuts a table into at most `parts` ranges (one when it is small or cannot be cut).
+  virtual Status Split(const SnapshotTable& table, int parts, std::vector<TableRange>* out) = 0;
+  // One reader per worker; they all see the same snapshot.
+  virtual std::vector<SnapshotReader*> Readers() = 0;
+  // The copy is complete: lets go of the snapshot.
+  virtual void Release() = 0;
+};
+
+// A new snapshot where the stream will start. PostgreSQL: the slot is created anew, exporting
+// its snapshot, which a process of its own holds until Release, or until no copy has read it
+// for copy.snapshot_hold (so a copy killed mid-way resumes in it). `readers` connections.
+Status TakeSnapshot(const Config& config, int readers, std::unique_ptr<SourceSnapshot>* out);
+// The snapshot a copy started in, by what it recorded; a usage error that says so when the
+// source no longer holds it.
+Status ResumeSnapshot(const Config& config, const std::string& id, Lsn position, int64_t holder_pid,
+                      int readers, std::unique_ptr<SourceSnapshot>* out);
+
 }  // namespace stagesync::capture
