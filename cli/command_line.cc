@@ -12,8 +12,12 @@
 namespace stagesync::cli {
 namespace {
 
-bool TakesDuration(const Flag& flag) {
-  return std::holds_alternative<Duration Options::*>(flag.target);
+// How the flag's argument is shown in the help ("" for a switch).
+const char* Argument(const Flag& flag) {
+  if (std::holds_alternative<Duration Options::*>(flag.target)) return " D";
+  if (std::holds_alternative<int Options::*>(flag.target)) return " N";
+  if (std::holds_alternative<std::string Options::*>(flag.target)) return " GLOB";
+  return "";
 }
 
 std::string VersionText() {
@@ -64,6 +68,15 @@ const std::map<std::string, Command>& Commands() {
          {"--dry-run", &Options::dry_run, "every step but the fence and the switch"},
          {"--json", &Options::json, "the report as one JSON object (downtime_seconds, steps)"}},
         Cutover}},
+      {"copy",
+       {"the initial copy of every selected table into the target, from a snapshot taken where "
+        "the stream starts; resumes after a crash",
+        {{"--jobs", &Options::jobs, "tables (or parts of one) copied at once (default copy.jobs)"},
+         {"--tables", &Options::tables, "only the selected tables matching GLOB (schema.table)"},
+         {"--truncate", &Options::truncate,
+          "empty the target tables first and copy afresh from a new snapshot"},
+         {"--json", &Options::json, "progress and the result as JSON lines on stdout"}},
+        Copy}},
       {"teardown",
        {"remove the slot, publication and heartbeat table from the source", {}, Teardown}},
   };
@@ -92,7 +105,7 @@ std::string CommandHelp(const std::string& name, const Command& command) {
                      "  -v, --verbose       debug logging\n";
   char line[512];
   for (const Flag& flag : command.flags) {
-    std::string spelled = std::string(flag.name) + (TakesDuration(flag) ? " D" : "");
+    std::string spelled = std::string(flag.name) + Argument(flag);
     std::snprintf(line, sizeof line, "  %-15s %s\n", spelled.c_str(), flag.help);
     text += line;
   }
@@ -131,6 +144,20 @@ CommandLine ParseCommandLine(const std::vector<std::string>& args) {
                   prefix + "unknown option \"" + arg + "\" (see stagesync " + name + " --help)\n");
     } else if (auto toggle = std::get_if<bool Options::*>(&flag->target)) {
       line.options.*(*toggle) = true;
+    } else if (auto text = std::get_if<std::string Options::*>(&flag->target)) {
+      if (i + 1 >= args.size() || args[i + 1].empty()) {
+        return Exit(kExitUsage, "", prefix + arg + " needs a value\n");
+      }
+      line.options.*(*text) = args[++i];
+    } else if (auto count = std::get_if<int Options::*>(&flag->target)) {
+      const std::string value = i + 1 < args.size() ? args[i + 1] : "";
+      bool digits = !value.empty() && value.size() <= 3 &&
+                    value.find_first_not_of("0123456789") == std::string::npos;
+      if (!digits || std::stoi(value) < 1 || std::stoi(value) > 64) {
+        return Exit(kExitUsage, "", prefix + arg + " needs a number from 1 to 64\n");
+      }
+      line.options.*(*count) = std::stoi(value);
+      ++i;
     } else {
       std::string problem;
       auto d = i + 1 < args.size() ? ParseDuration(args[i + 1], &problem) : std::nullopt;

@@ -13,10 +13,11 @@
 namespace stagesync::cli {
 
 // A flag one command takes, besides --config, --verbose, --help and --version (every
-// command's). It sets a switch in Options, or a duration read from the next argument.
+// command's). It sets a switch in Options, or a duration, a count or a text read from the
+// next argument.
 struct Flag {
   const char* name;
-  std::variant<bool Options::*, Duration Options::*> target;
+  std::variant<bool Options::*, Duration Options::*, int Options::*, std::string Options::*> target;
   const char* help;
 };
 

@@ -17,6 +17,8 @@ TEST(CommandLine, every_declared_flag_parses_and_is_in_its_help) {
     for (const Flag& flag : command.flags) {
       std::vector<std::string> args = {name, flag.name};
       if (std::holds_alternative<Duration Options::*>(flag.target)) args.push_back("3s");
+      if (std::holds_alternative<int Options::*>(flag.target)) args.push_back("4");
+      if (std::holds_alternative<std::string Options::*>(flag.target)) args.push_back("public.*");
       args.insert(args.end(), {"-c", "x.toml"});
       CommandLine line = ParseCommandLine(args);
       EXPECT_EQ(line.command, &command) << name << " " << flag.name << ": " << line.err;
@@ -112,4 +114,20 @@ TEST(CommandLine, help_reads_as_before) {
 }
 
 }  // namespace
+TEST(CommandLine, copy_takes_a_count_of_jobs_and_a_glob) {
+  CommandLine line = ParseCommandLine({"copy", "--jobs", "4", "--tables", "public.um_*",
+                                       "--truncate", "-c", "x.toml"});
+  ASSERT_NE(line.command, nullptr) << line.err;
+  EXPECT_EQ(line.options.jobs, 4);
+  EXPECT_EQ(line.options.tables, "public.um_*");
+  EXPECT_TRUE(line.options.truncate);
+  for (const char* bad : {"0", "65", "two", "-1"}) {
+    line = ParseCommandLine({"copy", "--jobs", bad, "-c", "x.toml"});
+    EXPECT_EQ(line.exit_code, kExitUsage) << bad;
+    EXPECT_EQ(line.err, "stagesync copy: --jobs needs a number from 1 to 64\n") << bad;
+  }
+  line = ParseCommandLine({"copy", "--tables"});
+  EXPECT_EQ(line.err, "stagesync copy: --tables needs a value\n");
+}
+
 }  // namespace stagesync::cli

@@ -14,6 +14,7 @@
 
 #include "stagesync/apply.h"
 #include "stagesync/capture.h"
+#include "stagesync/copy.h"
 #include "stagesync/cutover.h"
 #include "stagesync/log.h"
 #include "stagesync/monitor.h"
@@ -159,6 +160,55 @@ int Verify(const Config& config, const Options& options) {
   if (!s.ok()) return Fail("verify", s);
   Print(stdout, options.json ? verify::VerifyJson(report) + "\n" : verify::VerifyText(report));
   return report.equal() ? kExitOk : kExitDifferences;
+}
+
+int Copy(const Config& config, const Options& options) {
+  std::atomic<bool> stop{false};
+  run::StopSignals signals(stop);
+  copy::CopyOptions copy_options;
+  copy_options.jobs = options.jobs;
+  copy_options.tables = options.tables;
+  copy_options.truncate = options.truncate;
+  copy::CopyProgress progress;
+  std::atomic<bool> done{false};
+  const bool tty = !options.json && isatty(STDERR_FILENO);
+  // A line per table under way and a total, redrawn in place each second on a terminal; a
+  // JSON line each second with --json.
+  std::thread display([&] {
+    size_t drawn = 0;
+    while (!done) {
+      for (int i = 0; i < 10 && !done; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      if (done || progress.started_us == 0) continue;
+      if (options.json) {
+        Print(stdout, copy::ProgressJson(progress, NowUs()) + "\n");
+        std::fflush(stdout);
+      } else if (tty) {
+        std::string text = drawn ? "\033[" + std::to_string(drawn) + "A" : "";
+        auto lines = copy::RenderProgress(progress, NowUs(), 160);
+        for (const auto& l : lines) text += "\r\033[K" + l + "\n";
+        text += "\033[J";
+        drawn = lines.size();
+        Print(stderr, text);
+        std::fflush(stderr);
+      }
+    }
+  });
+  Status s = copy::RunCopy(config, copy_options, stop, &progress);
+  done = true;
+  display.join();
+  if (options.json) {
+    Print(stdout, copy::ProgressJson(progress, NowUs(), &s) + "\n");
+    return s.ok() ? kExitOk : s.exit_code();
+  }
+  if (!s.ok()) return Fail("copy", s);
+  if (progress.started_us != 0) {
+    for (const auto& l : copy::RenderProgress(progress, NowUs(), 160)) Print(stdout, l + "\n");
+    Print(stdout, "copied from snapshot " + progress.snapshot + "; the stream starts at " +
+                      progress.position + ": start `stagesync run`\n");
+  }
+  return kExitOk;
 }
 
 int Cutover(const Config& config, const Options& options) {

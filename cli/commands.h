@@ -17,6 +17,9 @@ struct Options {
   bool dry_run = false;
   Duration max_lag{0};  // cutover --max-lag; 0: cutover.max_lag
   Duration timeout = std::chrono::minutes(10);
+  int jobs = 0;        // copy --jobs; 0: copy.jobs
+  std::string tables;  // copy --tables GLOB
+  bool truncate = false;
 };
 
 int Setup(const Config& config, const Options& options);
@@ -27,5 +30,6 @@ int StatusCommand(const Config& config, const Options& options);
 int Teardown(const Config& config, const Options& options);
 int Verify(const Config& config, const Options& options);
 int Cutover(const Config& config, const Options& options);
+int Copy(const Config& config, const Options& options);
 
 }  // namespace stagesync::cli

@@ -1,0 +1,329 @@
+// The copy's plan and workers: the snapshot, the plan of ranges recorded on the target, and
+// `jobs` workers that each read ranges from their snapshot connection and write them through
+// their own target session, the largest tables first.
+#include "stagesync/copy.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <thread>
+
+#include "stagesync/apply.h"
+#include "stagesync/capture.h"
+#include "stagesync/log.h"
+#include "stagesync/run.h"
+
+namespace stagesync::copy {
+namespace {
+
+// Rows handed to the target at once (each a set-based write of the stream's applier).
+constexpr size_t kWriteRows = 5000;
+
+struct Work {
+  const capture::SnapshotTable* table;
+  apply::CopyRange range;
+  TableProgress* progress;
+};
+
+std::string List(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += "\n  " + i;
+  return out;
+}
+
+// The ranges not yet done, the largest tables first (they bound the copy's length), each
+// table's parts in order.
+class Plan {
+ public:
+  void Add(Work w) { work_.push_back(std::move(w)); }
+  void Order() {
+    std::stable_sort(work_.begin(), work_.end(),
+                     [](const Work& a, const Work& b) { return a.table->bytes > b.table->bytes; });
+  }
+  bool Next(Work* out) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (work_.empty() || failed_) return false;
+    *out = std::move(work_.front());
+    work_.pop_front();
+    return true;
+  }
+  void Fail(const Status& s) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!failed_) error_ = s;
+    failed_ = true;
+  }
+  bool failed() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return failed_;
+  }
+  Status error() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return error_;
+  }
+  size_t size() const { return work_.size(); }
+
+ private:
+  std::mutex mutex_;
+  std::deque<Work> work_;
+  bool failed_ = false;
+  Status error_ = Status::Ok();
+};
+
+// One range: read from the snapshot, written in chunks, committed with its mark.
+Status CopyOneRange(capture::SnapshotReader& reader, apply::CopyWriter& writer, Work& work,
+                    const std::atomic<bool>& stop) {
+  const RelationPtr& relation = work.table->relation;
+  std::vector<ChangeEvent> rows;
+  rows.reserve(kWriteRows);
+  uint64_t count = 0, bytes = 0;
+  auto flush = [&] {
+    Status s = writer.Write(rows);
+    rows.clear();
+    return s;
+  };
+  const capture::TableRange range{work.range.part, work.range.parts, work.range.lower,
+                                  work.range.upper};
+  Status s = reader.Read(*work.table, range, [&](Tuple&& tuple, size_t size) {
+    if (stop) return Status::Error("stopped");
+    RowChange change;
+    change.op = RowOp::kInsert;
+    change.relation = relation;
+    change.new_tuple = std::move(tuple);
+    rows.push_back(std::move(change));
+    ++count;
+    bytes += size;
+    work.progress->rows += 1;
+    work.progress->bytes += size;
+    return rows.size() >= kWriteRows ? flush() : Status::Ok();
+  });
+  if (s.ok() && !rows.empty()) s = flush();
+  if (s.ok()) {
+    work.range.rows = count;
+    work.range.bytes = bytes;
+    s = writer.Done(work.range);
+  }
+  if (!s.ok()) {
+    writer.Abandon();
+    // What this range had counted is rolled back with it.
+    work.progress->rows -= count;
+    work.progress->bytes -= bytes;
+    std::string where = work.range.parts > 1 ? " (part " + std::to_string(work.range.part + 1) +
+                                                   " of " + std::to_string(work.range.parts) + ")"
+                                             : "";
+    std::string text = "copying " + relation->QualifiedName() + where + ": " + s.message();
+    return s.exit_code() == kExitUsage ? Status::Usage(text)
+           : s.transient()             ? Status::Transient(text)
+                                       : Status::Error(text);
+  }
+  return Status::Ok();
+}
+
+// The selected tables as bare relations (names only), for the target checks made before the
+// snapshot is taken.
+std::vector<RelationPtr> Relations(const std::vector<TableShape>& tables) {
+  std::vector<RelationPtr> out;
+  for (const auto& t : tables) {
+    auto rel = std::make_shared<SourceRelation>();
+    rel->schema = t.schema;
+    rel->name = t.name;
+    out.push_back(std::move(rel));
+  }
+  return out;
+}
+
+bool Chosen(const CopyOptions& options, const std::string& qualified) {
+  return options.tables.empty() || GlobMatch(options.tables, qualified);
+}
+
+std::string DescribeRanges(const apply::CopyState& state) {
+  size_t done = 0;
+  std::map<std::string, bool> tables;  // complete?
+  for (const auto& r : state.ranges) {
+    done += r.done;
+    auto [it, fresh] = tables.emplace(r.table, true);
+    it->second = it->second && r.done;
+  }
+  size_t complete = std::count_if(tables.begin(), tables.end(), [](auto& t) { return t.second; });
+  return std::to_string(done) + " of " + std::to_string(state.ranges.size()) +
+         " ranges were copied (" + std::to_string(complete) + " of " +
+         std::to_string(tables.size()) + " tables complete)";
+}
+
+}  // namespace
+
+Status RunCopy(const Config& config, const CopyOptions& options, const std::atomic<bool>& stop,
+               CopyProgress* progress) {
+  const int jobs = options.jobs > 0 ? options.jobs : config.copy.jobs;
+  capture::SourceCheck check;
+  if (Status s = run::PreflightSource(config, /*check_target=*/true, &check); !s.ok()) return s;
+  if (!check.problems.empty()) {
+    return Status::Usage("cannot copy:" + List(check.problems));
+  }
+  std::vector<TableShape> chosen;
+  for (const auto& t : check.tables) {
+    if (Chosen(options, t.QualifiedName())) chosen.push_back(t);
+  }
+  if (chosen.empty()) {
+    return Status::Usage("--tables " + options.tables + " matches none of the selected tables");
+  }
+  if (chosen.size() < check.tables.size()) {
+    LOG_WARN("copy: " << check.tables.size() - chosen.size()
+                      << " selected tables are left out by --tables; they must already hold "
+                         "what the source had at the snapshot, or the stream will not converge");
+  }
+
+  std::unique_ptr<apply::CopyWriter> control;
+  if (Status s = apply::OpenCopyWriter(config, &control); !s.ok()) return s;
+  apply::CopyState state;
+  if (Status s = apply::ReadCopyState(config, &state); !s.ok()) return s;
+
+  std::unique_ptr<capture::SourceSnapshot> snapshot;
+  if (state.found && !state.finished && !options.truncate) {
+    Status s = capture::ResumeSnapshot(config, state.snapshot, state.position, state.holder_pid,
+                                       jobs, &snapshot);
+    if (s.exit_code() == kExitUsage) {
+      return Status::Usage(
+          "the copy started from snapshot " + state.snapshot + " cannot resume: " + s.message() +
+          ". " + DescribeRanges(state) +
+          ": what is missing cannot be read as of that snapshot any more, and rows copied from "
+          "a newer one would not line up with the stream. Run `stagesync copy --truncate` to "
+          "empty the target tables and copy everything again from a new snapshot");
+    }
+    if (!s.ok()) return s;
+    progress->resumed = true;
+    LOG_INFO("copy: resuming in snapshot " << state.snapshot << "; " << DescribeRanges(state));
+  } else {
+    if (state.found && state.finished && !options.truncate) {
+      LOG_INFO("copy: the copy into this target finished already; the stream starts at "
+               << DescribePosition(config.source.kind, state.position));
+      return Status::Ok();
+    }
+    apply::AppliedPosition applied;
+    if (Status s = apply::ReadAppliedPosition(config, &applied); !s.ok()) return s;
+    std::vector<RelationPtr> relations = Relations(chosen);
+    if (options.truncate) {
+      if (Status s = control->Truncate(relations); !s.ok()) return s;
+      LOG_INFO("copy: emptied the target tables of " << relations.size() << " source tables");
+    } else {
+      if (applied.found && applied.lsn != 0) {
+        return Status::Usage(
+            "the stream has already applied changes to the target (up to " +
+            DescribePosition(config.source.kind, applied.lsn) +
+            "): a copy now would not line up with it. Run `stagesync copy --truncate` to empty "
+            "the target tables and copy afresh");
+      }
+      std::vector<std::string> with_rows;
+      if (Status s = control->TablesWithRows(relations, &with_rows); !s.ok()) return s;
+      if (!with_rows.empty()) {
+        return Status::Usage("these target tables already hold rows:" + List(with_rows) +
+                             "\nempty them, or run `stagesync copy --truncate` to have copy do it");
+      }
+    }
+    if (Status s = capture::TakeSnapshot(config, jobs, &snapshot); !s.ok()) return s;
+  }
+
+  std::vector<capture::SnapshotTable> tables;
+  Status s = snapshot->Tables(&tables);
+  if (s.ok() && !progress->resumed) {
+    state = apply::CopyState{};
+    state.snapshot = snapshot->id();
+    state.position = snapshot->position();
+    state.holder_pid = snapshot->holder_pid();
+    for (const auto& t : tables) {
+      if (!Chosen(options, t.relation->QualifiedName())) continue;
+      std::vector<capture::TableRange> ranges;
+      if (s = snapshot->Split(t, config.copy.max_parts, &ranges); !s.ok()) break;
+      for (const auto& r : ranges) {
+        state.ranges.push_back(
+            apply::CopyRange{t.relation->QualifiedName(), r.part, r.parts, r.lower, r.upper});
+      }
+    }
+    if (s.ok()) s = control->Start(state);
+  }
+  if (!s.ok()) {
+    if (!progress->resumed) snapshot->Release();
+    return s;
+  }
+
+  // The plan: every range not done yet, with its table's figures.
+  Plan plan;
+  {
+    std::lock_guard<std::mutex> lock(progress->mutex);
+    progress->snapshot = state.snapshot;
+    progress->position = DescribePosition(config.source.kind, state.position);
+    for (const auto& t : tables) {
+      const std::string name = t.relation->QualifiedName();
+      auto figures = std::make_unique<TableProgress>();
+      figures->table = name;
+      figures->rows_estimate = static_cast<uint64_t>(t.rows);
+      figures->bytes_estimate = static_cast<uint64_t>(t.bytes);
+      int parts = 0;
+      for (const auto& r : state.ranges) {
+        if (r.table != name) continue;
+        ++parts;
+        if (r.done) {
+          figures->parts_done++;
+          figures->rows += r.rows;
+          figures->bytes += r.bytes;
+        } else {
+          plan.Add(Work{&t, r, figures.get()});
+        }
+      }
+      if (parts == 0) continue;  // not chosen
+      figures->parts = parts;
+      if (figures->parts_done == parts) figures->finished_us = NowUs();
+      progress->tables.push_back(std::move(figures));
+    }
+    progress->started_us = NowUs();
+  }
+  size_t accounted = plan.size();
+  for (const auto& t : progress->tables) accounted += static_cast<size_t>(t->parts_done);
+  if (accounted != state.ranges.size()) {
+    return Status::Usage(
+        "the copy's plan names tables the source no longer has (or selects): "
+        "run `stagesync copy --truncate` to copy afresh");
+  }
+  plan.Order();
+  std::vector<capture::SnapshotReader*> readers = snapshot->Readers();
+  progress->jobs = static_cast<int>(readers.size());
+  LOG_INFO("copy: " << plan.size() << " ranges of " << progress->tables.size() << " tables with "
+                    << readers.size() << " workers, snapshot " << state.snapshot);
+
+  std::vector<std::thread> workers;
+  for (capture::SnapshotReader* reader : readers) {
+    workers.emplace_back([&, reader] {
+      std::unique_ptr<apply::CopyWriter> writer;
+      if (Status s = apply::OpenCopyWriter(config, &writer); !s.ok()) {
+        plan.Fail(s);
+        return;
+      }
+      Work work;
+      while (!stop && plan.Next(&work)) {
+        int64_t unset = 0;
+        work.progress->started_us.compare_exchange_strong(unset, NowUs());
+        if (Status s = CopyOneRange(*reader, *writer, work, stop); !s.ok()) {
+          plan.Fail(s);
+          return;
+        }
+        if (++work.progress->parts_done == work.progress->parts) {
+          work.progress->finished_us = NowUs();
+        }
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  if (plan.failed()) return plan.error();
+  if (stop) {
+    return Status::Error(
+        "stopped before the copy was complete: run `stagesync copy` again to "
+        "resume it");
+  }
+  if (Status s = control->Finish(state.position); !s.ok()) return s;
+  snapshot->Release();
+  LOG_INFO("copy: complete; the stream starts at "
+           << DescribePosition(config.source.kind, state.position));
+  return Status::Ok();
+}
+
+}  // namespace stagesync::copy

@@ -1,0 +1,279 @@
+// `stagesync copy` on every pair of engines: the copy reads a snapshot taken where the stream
+// starts, so a unique value that moved between rows before the copy does not collide and
+// writes during the copy arrive exactly once; values look the same copied as streamed; a copy
+// killed with -9 resumes in the same snapshot (PostgreSQL) or says what must be redone
+// (MariaDB); a target that already has rows is refused unless --truncate.
+#include <signal.h>
+
+#include <thread>
+
+#include "apply_audit.h"
+#include "engine_fixture.h"
+
+namespace stagesync::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct CopyVariant {
+  const char* name;
+  bool source_mysql;
+  bool target_mysql;
+};
+
+class CopyTest : public EngineSyncTest, public ::testing::WithParamInterface<CopyVariant> {
+ public:
+  static void TearDownTestSuite() {
+    for (auto* s : {&pg_source_, &pg_target_}) s->reset();
+    for (auto* s : {&my_source_, &my_target_}) s->reset();
+  }
+
+ protected:
+  void SetUp() override {
+    const CopyVariant& v = GetParam();
+    auto server = [](bool mysql, std::unique_ptr<PgCluster>& pg,
+                     std::unique_ptr<MariaDbServer>& my) -> ServerRef {
+      if (mysql) {
+        if (!my) my = std::make_unique<MariaDbServer>();
+        return {nullptr, my.get()};
+      }
+      if (!pg) pg = std::make_unique<PgCluster>();
+      return {pg.get(), nullptr};
+    };
+    Prepare(server(v.source_mysql, pg_source_, my_source_),
+            server(v.target_mysql, pg_target_, my_target_),
+            std::string("c") + (v.source_mysql ? "m" : "p") + (v.target_mysql ? "m" : "p") + "_");
+    if (v.source_mysql && !v.target_mysql) {
+      spec_.extra_toml = "[mapping]\n\"" + db_ + ".*\" = { table = \"public.*\" }\n";
+    }
+    spec_.extra_toml += "[copy]\njobs = 2\npart_bytes = 65536\nmax_parts = 4\n";
+  }
+
+  bool source_mysql() const { return GetParam().source_mysql; }
+  bool target_mysql() const { return GetParam().target_mysql; }
+  void OnBoth(const std::string& sql) const {
+    OnSource(sql);
+    OnTarget(sql);
+  }
+  std::string TargetValue(const std::string& sql) const {
+    Rows rows = target_.Query(db_, sql);
+    return rows.empty() || rows[0].empty() || !rows[0][0] ? "" : *rows[0][0];
+  }
+  // The copy's ranges on the target, `where` they hold. A MariaDB target keeps every stream's
+  // bookkeeping in one database: only this test's stream counts.
+  int Ranges(const std::string& where = "true") const {
+    std::string n = TargetValue("SELECT count(*) FROM stagesync.copy_ranges WHERE stream = '" +
+                                db_ + "' AND " + where);
+    return n.empty() ? 0 : std::stoi(n);
+  }
+  int RangesDone() const { return Ranges("done_at IS NOT NULL"); }
+
+  // `rows` rows in `big` (id, 100 bytes of payload), inserted in one statement.
+  void FillBig(int rows) const {
+    if (source_mysql()) {
+      OnSource(
+          "SET SESSION max_recursive_iterations = 10000000; INSERT INTO big WITH RECURSIVE "
+          "n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
+          std::to_string(rows) + ") SELECT i, REPEAT('x', 100) FROM n; ANALYZE TABLE big");
+    } else {
+      OnSource("INSERT INTO big SELECT i, repeat('x', 100) FROM generate_series(1, " +
+               std::to_string(rows) + ") i");
+    }
+  }
+
+  static std::unique_ptr<PgCluster> pg_source_, pg_target_;
+  static std::unique_ptr<MariaDbServer> my_source_, my_target_;
+};
+
+std::unique_ptr<PgCluster> CopyTest::pg_source_, CopyTest::pg_target_;
+std::unique_ptr<MariaDbServer> CopyTest::my_source_, CopyTest::my_target_;
+
+// A unique code that moved from one row to another after `setup` and before the copy: the
+// stream from `setup`'s position would replay the first row's old code onto the copy and
+// collide with the second. Writes go on during the copy; each arrives exactly once.
+TEST_P(CopyTest, HandsOffExactlyWhereTheStreamStarts) {
+  OnBoth(
+      "CREATE TABLE item (id int PRIMARY KEY, code varchar(20) NOT NULL UNIQUE, qty int);"
+      "CREATE TABLE event (id int PRIMARY KEY, note varchar(40))");
+  std::string fill;
+  for (int i = 1; i <= 2000; ++i) {
+    fill += (fill.empty() ? "" : ", ") +
+            ("(" + std::to_string(i) + ", 'code" + std::to_string(i) + "', 0)");
+  }
+  OnSource("INSERT INTO item VALUES " + fill);
+  if (source_mysql()) OnSource("ANALYZE TABLE item");  // the catalog's size, which parts follow
+  if (!source_mysql() && !target_mysql()) {
+    InstallApplyAudit(*target_.pg, db_, "event", "id");
+    InstallApplyAudit(*target_.pg, db_, "item", "id");
+  }
+  SetupOrFail();
+  OnSource("INSERT INTO item VALUES (100001, 'moved', 0)");
+  OnSource("UPDATE item SET code = 'was moved' WHERE id = 100001");
+  OnSource("INSERT INTO item VALUES (100002, 'moved', 0)");
+
+  SourceWorkload writes(source_, db_, [](int i) {
+    return "BEGIN; INSERT INTO event VALUES (" + std::to_string(i) + ", 'event " +
+           std::to_string(i) +
+           "'); UPDATE item SET qty = qty + 1 WHERE id = " + std::to_string(i % 2000 + 1) +
+           "; COMMIT";
+  });
+  std::this_thread::sleep_for(300ms);
+  CommandResult copy = Stagesync({"copy"});
+  ASSERT_EQ(copy.exit_code, 0) << copy.Describe();
+  EXPECT_NE(copy.out.find("the stream starts at"), std::string::npos) << copy.Describe();
+  // item was cut into key ranges (2000 rows, 64 kB parts).
+  EXPECT_GT(Ranges("table_name LIKE '%item'"), 1);
+  StartRun();
+  std::this_thread::sleep_for(1500ms);
+  writes.Stop();
+  ASSERT_GT(writes.committed(), 0);
+  EXPECT_TRUE(Converges("SELECT id, code, qty FROM item ORDER BY id",
+                        "SELECT id, code, qty FROM item ORDER BY id"))
+      << RunLog();
+  EXPECT_TRUE(
+      Converges("SELECT id, note FROM event ORDER BY id", "SELECT id, note FROM event ORDER BY id"))
+      << RunLog();
+  if (!source_mysql() && !target_mysql()) {
+    // Each event inserted exactly once, by the copy or by the stream, never both.
+    EXPECT_TRUE(AppliedExactlyOnce(*source_.pg, *target_.pg, db_, "event", "id"));
+  }
+}
+
+// Values of every kind the engines share, one row copied and the same values streamed in
+// another: the target must hold them alike.
+TEST_P(CopyTest, ValuesLookTheSameCopiedAsStreamed) {
+  std::string source_ddl, target_ddl, values;
+  if (source_mysql()) {
+    source_ddl =
+        "CREATE TABLE val (id int PRIMARY KEY, t tinyint, su smallint unsigned, bu bigint "
+        "unsigned, f float, d double, n decimal(12,3), dt date, tm time(3), ts datetime(6), "
+        "tz timestamp(3) NULL, y year, b bit(5), c char(4), l varchar(20) CHARACTER SET latin1, "
+        "tx text, bi binary(4), vb varbinary(8), bl blob, e enum('a','b'), s set('x','y'), "
+        "j json)";
+    target_ddl = target_mysql()
+                     ? source_ddl
+                     : "CREATE TABLE val (id int PRIMARY KEY, t smallint, su integer, bu "
+                       "numeric, f real, d double precision, n numeric(12,3), dt date, tm "
+                       "time(3), ts timestamp(6), tz timestamptz(3), y smallint, b bit(5), c "
+                       "char(4), l varchar(20), tx text, bi bytea, vb bytea, bl bytea, e text, s "
+                       "text, j json)";
+    values =
+        "-128, 65535, 18446744073709551615, 0.1234567, 3.141592653589793, -123456789.125, "
+        "'2024-02-29', '" +
+        std::string(target_mysql() ? "-838:59:59.123" : "12:34:56.125") +
+        "', '2024-12-31 23:59:59.999999', '2038-01-19 "
+        "03:14:07.499', 2155, b'10101', 'ab', 'caf\xc3\xa9', 'line1\\nline2\\ttab', 0x00ff, "
+        "0x5c4e00, 0x0001020304, 'b', 'x,y', '{\"k\": [1, 2.5, \"v\"]}'";
+  } else {
+    source_ddl =
+        "CREATE TABLE val (id int PRIMARY KEY, i8 bigint, n numeric(12,3), f real, d double "
+        "precision, tx text, vc varchar(20), by bytea, bo boolean, dt date, tm time(3), ts "
+        "timestamp(6), tz timestamptz(3), j json, u uuid)";
+    target_ddl = target_mysql()
+                     ? "CREATE TABLE val (id int PRIMARY KEY, i8 bigint, n decimal(12,3), f "
+                       "float, d double, tx text, vc varchar(20), `by` blob, bo boolean, dt "
+                       "date, tm time(3), ts datetime(6), tz datetime(3), j json, u char(36))"
+                     : source_ddl;
+    values =
+        "-9223372036854775808, -123456789.125, 0.1234567, 3.141592653589793, E'line1\\nline2\\t"
+        "tab \\\\ back', 'caf\xc3\xa9 \xe4\xb8\xad', '\\x00ff5c4e', true, '2024-02-29', "
+        "'23:59:59.123', '2024-12-31 23:59:59.999999', '2024-06-01 12:00:00.125+02', "
+        "'{\"k\": [1, 2.5, \"v\"]}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'";
+  }
+  OnSource(source_ddl);
+  OnTarget(target_ddl);
+  OnSource("INSERT INTO val VALUES (1, " + values + ")");
+  SetupOrFail();
+  CommandResult copy = Stagesync({"copy"});
+  ASSERT_EQ(copy.exit_code, 0) << copy.Describe();
+  StartRun();
+  OnSource("INSERT INTO val VALUES (2, " + values + ")");
+  ASSERT_TRUE(Converges("SELECT count(*) FROM val", "SELECT count(*) FROM val")) << RunLog();
+  Rows rows = target_.Query(db_, "SELECT * FROM val ORDER BY id");
+  ASSERT_EQ(rows.size(), 2u);
+  for (size_t c = 1; c < rows[0].size(); ++c) {
+    EXPECT_EQ(rows[0][c], rows[1][c])
+        << "column " << c << ": copied " << rows[0][c].value_or("NULL") << ", streamed "
+        << rows[1][c].value_or("NULL");
+  }
+}
+
+// A copy killed with -9 part-way: `run` refuses to stream into it; PostgreSQL resumes in the
+// same snapshot (held by its own process) and copies only the ranges not yet committed;
+// MariaDB's snapshot died with the copy, and `copy` says what must be redone.
+TEST_P(CopyTest, KilledCopyResumesOrSaysWhatToRedo) {
+  OnBoth("CREATE TABLE big (id int PRIMARY KEY, payload varchar(200))");
+  FillBig(200000);
+  if (!source_mysql() && !target_mysql()) InstallApplyAudit(*target_.pg, db_, "big", "id");
+  const std::string mapping = spec_.extra_toml.substr(0, spec_.extra_toml.find("[copy]"));
+  spec_.extra_toml = mapping +
+                     "[copy]\njobs = 1\npart_bytes = 1000000\nmax_parts = 16\nsnapshot_hold = "
+                     "\"2m\"\n";
+  SetupOrFail();
+  SourceWorkload writes(source_, db_, [](int i) {
+    return "INSERT INTO big VALUES (" + std::to_string(1000000 + i) + ", 'during the copy')";
+  });
+  auto copy = Start("copy");
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (RangesDone() < 2 && copy->Running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(copy->Running()) << "the copy ended before it could be killed: " << copy->Stderr();
+  copy->Kill();
+  int done = RangesDone();
+  ASSERT_GE(done, 2);
+  ASSERT_LT(done, Ranges());
+
+  CommandResult run = Stagesync({"run"});
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
+  EXPECT_NE(run.err.find("has not finished"), std::string::npos) << run.Describe();
+
+  CommandResult again = Stagesync({"copy"});
+  if (source_mysql()) {
+    ASSERT_EQ(again.exit_code, 2) << again.Describe();
+    EXPECT_NE(again.err.find("--truncate"), std::string::npos) << again.Describe();
+    EXPECT_NE(again.err.find("ranges were copied"), std::string::npos) << again.Describe();
+    again = Stagesync({"copy", "--truncate"});
+  } else {
+    EXPECT_NE(again.err.find("resuming in snapshot"), std::string::npos) << again.Describe();
+  }
+  ASSERT_EQ(again.exit_code, 0) << again.Describe();
+  StartRun();
+  std::this_thread::sleep_for(500ms);
+  writes.Stop();
+  EXPECT_TRUE(Converges("SELECT count(*), sum(id) FROM big", "SELECT count(*), sum(id) FROM big"))
+      << RunLog();
+  if (!source_mysql() && !target_mysql()) {
+    EXPECT_TRUE(AppliedExactlyOnce(*source_.pg, *target_.pg, db_, "big", "id"));
+  }
+}
+
+TEST_P(CopyTest, RefusesATargetThatHasRowsUnlessTruncate) {
+  OnBoth("CREATE TABLE item (id int PRIMARY KEY, code varchar(20))");
+  OnSource("INSERT INTO item VALUES (1, 'source'), (2, 'source')");
+  OnTarget("INSERT INTO item VALUES (9, 'stale')");
+  SetupOrFail();
+  CommandResult copy = Stagesync({"copy"});
+  EXPECT_EQ(copy.exit_code, 2) << copy.Describe();
+  EXPECT_NE(copy.err.find("item"), std::string::npos) << copy.Describe();
+  EXPECT_NE(copy.err.find("--truncate"), std::string::npos) << copy.Describe();
+  EXPECT_EQ(TargetValue("SELECT count(*) FROM item"), "1");  // nothing half-done
+  copy = Stagesync({"copy", "--truncate", "--json"});
+  ASSERT_EQ(copy.exit_code, 0) << copy.Describe();
+  EXPECT_NE(copy.out.find("\"result\":\"copied\""), std::string::npos) << copy.Describe();
+  EXPECT_EQ(TargetValue("SELECT count(*) FROM item"), "2");
+  // A second copy has nothing to do.
+  copy = Stagesync({"copy"});
+  EXPECT_EQ(copy.exit_code, 0) << copy.Describe();
+  EXPECT_NE(copy.err.find("finished already"), std::string::npos) << copy.Describe();
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, CopyTest,
+                         ::testing::Values(CopyVariant{"pg_to_pg", false, false},
+                                           CopyVariant{"mariadb_to_mariadb", true, true},
+                                           CopyVariant{"mariadb_to_pg", true, false},
+                                           CopyVariant{"pg_to_mariadb", false, true}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace stagesync::testing
