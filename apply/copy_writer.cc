@@ -34,6 +34,10 @@ class SessionCopyWriter : public CopyWriter {
     return Status::Ok();
   }
 
+  Status RunsAfterRules(const RelationPtr& table, bool* out) override {
+    return applier_->HasAfterRules(table, out);
+  }
+
   Status Truncate(const std::vector<RelationPtr>& tables) override {
     TruncateChange truncate;
     truncate.relations = tables;

@@ -357,6 +357,21 @@ Status SessionApplier::ApplyRow(RowChange& c) {
   return Queue(*plan, c, /*append=*/false);
 }
 
+Status SessionApplier::HasAfterRules(const RelationPtr& rel, bool* out) {
+  *out = false;
+  if (IsHeartbeat(*rel) || Dropped(*rel)) return Status::Ok();
+  Split* split = nullptr;
+  if (Status s = SplitFor(rel, &split); !s.ok()) return s;
+  if (split) {
+    for (const TablePlan* plan : split->plans) *out = *out || !plan->after.empty();
+    return Status::Ok();
+  }
+  TablePlan* plan = nullptr;
+  if (Status s = PlanFor(rel, &plan); !s.ok()) return s;
+  *out = !plan->after.empty();
+  return Status::Ok();
+}
+
 Status SessionApplier::TargetTablesOf(const RelationPtr& rel, std::vector<TargetTable>* out,
                                       std::string* list) {
   if (IsHeartbeat(*rel) || Dropped(*rel)) return Status::Ok();

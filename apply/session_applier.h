@@ -66,6 +66,9 @@ class SessionApplier : public TransactionGrouping {
   // Rows come from `copy`, not the stream: errors say so (and how to resume).
   void SetCopying() { copying_ = true; }
   TargetSession& session() { return *session_; }
+  // Whether writing the relation's rows runs [[after]] rules (which other tables' computed
+  // columns may read).
+  Status HasAfterRules(const RelationPtr& relation, bool* out);
   // The target tables a source table's rows land in (none when dropped; each part of a split),
   // each added to `list` too for messages.
   Status TargetTablesOf(const RelationPtr& relation, std::vector<TargetTable>* out,

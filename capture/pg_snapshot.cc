@@ -108,6 +108,13 @@ Status StartHolder(const Config& config, std::string* snapshot, Lsn* position, i
   pid_t child = fork();
   if (child < 0) return Status::Error(std::string("fork: ") + std::strerror(errno));
   if (child == 0) {
+    // Nothing of the parent's signal handling: `copy` blocks SIGTERM in every thread, and the
+    // holder must end on it.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
     setsid();
     if (fork() != 0) _exit(0);
     int null = open("/dev/null", O_RDWR);

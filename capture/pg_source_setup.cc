@@ -139,7 +139,8 @@ Status CheckPostgresSource(const Config& config, SourceCheck* check) {
             "be recognised. Add a primary key (ALTER TABLE " +
             q +
             " ADD PRIMARY KEY (...);), list it in source.exclude, or, if the target's copy "
-            "of it starts empty or exactly at the stream's start, set source.allow_keyless "
+            "of it starts empty or exactly at the stream's start (`stagesync copy` makes it so), "
+            "set source.allow_keyless "
             "= true");
       }
       check->tables.push_back(std::move(t));

@@ -24,6 +24,7 @@ struct Work {
   const capture::SnapshotTable* table;
   apply::CopyRange range;
   TableProgress* progress;
+  int phase = 0;  // 0: tables whose rows run [[after]] rules; 1: the others
 };
 
 std::string List(const std::vector<std::string>& items) {
@@ -33,25 +34,42 @@ std::string List(const std::vector<std::string>& items) {
 }
 
 // The ranges not yet done, the largest tables first (they bound the copy's length), each
-// table's parts in order.
+// table's parts in order. Tables whose rows run [[after]] rules come first, and the others
+// start only once those are committed: their computed columns read what the rules wrote
+// (a permission's domain, of its tenant), which a transaction still open would hide.
 class Plan {
  public:
   void Add(Work w) { work_.push_back(std::move(w)); }
   void Order() {
-    std::stable_sort(work_.begin(), work_.end(),
-                     [](const Work& a, const Work& b) { return a.table->bytes > b.table->bytes; });
+    std::stable_sort(work_.begin(), work_.end(), [](const Work& a, const Work& b) {
+      if (a.phase != b.phase) return a.phase < b.phase;
+      return a.table->bytes > b.table->bytes;
+    });
   }
+  // The next range, once every range of an earlier phase is committed; false when there is
+  // none left (or the copy failed).
   bool Next(Work* out) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] {
+      return failed_ || work_.empty() || in_flight_ == 0 || work_.front().phase == phase_;
+    });
     if (work_.empty() || failed_) return false;
     *out = std::move(work_.front());
     work_.pop_front();
+    phase_ = out->phase;
+    ++in_flight_;
     return true;
+  }
+  void Committed() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --in_flight_;
+    changed_.notify_all();
   }
   void Fail(const Status& s) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!failed_) error_ = s;
     failed_ = true;
+    changed_.notify_all();
   }
   bool failed() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -65,7 +83,9 @@ class Plan {
 
  private:
   std::mutex mutex_;
+  std::condition_variable changed_;
   std::deque<Work> work_;
+  int phase_ = 0, in_flight_ = 0;
   bool failed_ = false;
   Status error_ = Status::Ok();
 };
@@ -259,15 +279,18 @@ Status RunCopy(const Config& config, const CopyOptions& options, const std::atom
       figures->rows_estimate = static_cast<uint64_t>(t.rows);
       figures->bytes_estimate = static_cast<uint64_t>(t.bytes);
       int parts = 0;
+      bool after = false;
       for (const auto& r : state.ranges) {
         if (r.table != name) continue;
-        ++parts;
+        if (parts++ == 0) {
+          if (Status s = control->RunsAfterRules(t.relation, &after); !s.ok()) return s;
+        }
         if (r.done) {
           figures->parts_done++;
           figures->rows += r.rows;
           figures->bytes += r.bytes;
         } else {
-          plan.Add(Work{&t, r, figures.get()});
+          plan.Add(Work{&t, r, figures.get(), after ? 0 : 1});
         }
       }
       if (parts == 0) continue;  // not chosen
@@ -306,6 +329,7 @@ Status RunCopy(const Config& config, const CopyOptions& options, const std::atom
           plan.Fail(s);
           return;
         }
+        plan.Committed();
         if (++work.progress->parts_done == work.progress->parts) {
           work.progress->finished_us = NowUs();
         }

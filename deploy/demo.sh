@@ -6,9 +6,11 @@
 #   DEMO_ENGINE=mysql bash deploy/demo.sh    # MariaDB 10.11 (row-based binlog)
 #
 # Steps: install deps and build; start two throwaway PostgreSQL 15 servers; load the 4.1.x
-# schema and sample data into production; `stagesync setup` (creates the slot); start the
-# workload; copy production to staging (pg_dump | psql) and apply the 4.1.x -> 4.2.0 migration
-# there; `stagesync run` in the background while the workload goes on, printing status every
+# schema and sample data into production; give staging the 4.2.0 schema, empty (the 4.1.x
+# schema with the release's migration applied); `stagesync setup` (creates the slot); start
+# the workload; `stagesync copy` fills staging from a snapshot taken where the stream starts,
+# through the upgrade rules (which compute what the migration computes: UM_DOMAIN rows,
+# UM_DOMAIN_ID); `stagesync run` in the background while the workload goes on, printing status every
 # few seconds; then `stagesync cutover` under the live workload (lag gate 2 s, production fenced
 # read-only, marker drained, sequences synced, row counts verified plus the 4.2.0 checkpoint:
 # UM_DOMAIN, UM_SYSTEM_USER, UM_SYSTEM_ROLE and UM_SYSTEM_USER_ROLE exist on staging; the
@@ -22,9 +24,10 @@
 #
 # DEMO_ENGINE=mysql runs the same steps on two throwaway MariaDB servers (deploy/lib/mysql.sh):
 # WSO2's MySQL 4.1.x schema, sql/demo/mysql/{seed,workload}.sql, a source with kind = "mysql"
-# (binlog, server_id 4711), mariadb-dump --single-transaction | mariadb as the copy, WSO2's
-# official MySQL migration (it drops UM_CLAIM_BEHAVIOR, whose changes the rule file's [[drop]]
-# drops on purpose), "caught up" read from `status --json` (lag_seconds 0, source_bytes_behind
+# (binlog, server_id 4711), `stagesync copy` from a consistent-snapshot transaction and its
+# binlog position (the four keyless registry tables, outside the sync, by mariadb-dump), WSO2's
+# official MySQL migration on the empty staging schema (it drops UM_CLAIM_BEHAVIOR, whose
+# changes the rule file's [[drop]] drops on purpose), "caught up" read from `status --json` (lag_seconds 0, source_bytes_behind
 # 0), and compare_mysql. The MySQL workload runs as a non-privileged user `app` (root has
 # READ_ONLY ADMIN, which read_only does not stop), its routines with SQL SECURITY INVOKER.
 # DEMO_TRANSPORT=kafka (either engine) runs capture and apply through librdkafka's mock
@@ -122,8 +125,8 @@ if [[ $ENGINE == mysql ]]; then
 
   # Tables without a primary key or a unique key over NOT NULL columns cannot be replicated by
   # key (setup's rule); WSO2 has four (registry link tables the user store does not write).
-  # They are left out of the sync (and not written by the workload); the final comparison
-  # still checks them.
+  # They are left out of the sync (and not written by the workload); their rows are copied
+  # with mariadb-dump before `stagesync copy`, and the final comparison still checks them.
   NOKEY_TABLES=$(my_val prod "$DB" "SELECT GROUP_CONCAT(CONCAT('\"$DB.', t.TABLE_NAME, '\"') ORDER BY t.TABLE_NAME SEPARATOR ', ')
     FROM information_schema.TABLES t
     WHERE t.TABLE_SCHEMA = '$DB' AND t.TABLE_TYPE = 'BASE TABLE'
@@ -170,13 +173,13 @@ else
     (SELECT count(*) FROM um_user_role), (SELECT count(*) FROM um_role_permission),
     (SELECT count(*) FROM reg_resource))"
 
-  # Tables without a primary key cannot be replicated by key; WSO2 has four (registry link
-  # tables the user store does not write). They are left out of the sync (and not written by
-  # the workload); the final comparison still checks them.
-  NOKEY_TABLES=$(pg_val prod "$DB" "SELECT string_agg(format('\"public.%s\"', c.relname), ', ' ORDER BY c.relname)
+  # Tables without a primary key (WSO2 has four registry link tables) are synced with their
+  # full rows (REPLICA IDENTITY FULL): `stagesync copy` copies them exactly at the stream's
+  # start, so no replayed insert can double a row (source.allow_keyless).
+  pg_val prod "$DB" "SELECT format('ALTER TABLE public.%I REPLICA IDENTITY FULL;', c.relname)
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = 'public' AND c.relkind = 'r'
-      AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)")
+      AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)" | pg_psql prod "$DB" >/dev/null
 
   cat >"$CFG" <<EOF
 # stagesync demo config (written by deploy/demo.sh)
@@ -184,7 +187,7 @@ else
 kind = "postgres"
 dsn = "$(pg_dsn prod $DB)"
 tables = ["public.*"]
-exclude = [${NOKEY_TABLES}]
+allow_keyless = true
 slot = "stagesync_demo"
 publication = "stagesync_demo"
 
@@ -253,6 +256,23 @@ EOF
 fi
 echo "config: $CFG"
 sed 's/^/  /' "$CFG"
+
+# Staging is the new release's schema, empty: the 4.1.x schema with the release's migration
+# applied. `stagesync copy` fills it with production's rows, through the upgrade rules.
+if [[ $ENGINE == mysql ]]; then
+  step "3b. staging: the WSO2 Carbon 4.2.0 schema, empty (4.1.x + ${MIGRATION#"$WSO2"/})"
+  my_sql staging "$DB" <"$SCHEMA_41"
+  my_sql staging "$DB" <"$MIGRATION" >"$WORK/migration.log" 2>&1 || { cat "$WORK/migration.log" >&2; die "the migration failed on staging"; }
+  for t in "${DROPPED_TABLES[@]}"; do
+    if [[ -z $(my_val staging "$DB" "SHOW TABLES LIKE '$t'") ]]; then
+      echo "dropped by the migration: $t (its changes dropped on purpose by the upgrade rules)"
+    fi
+  done
+else
+  step "3b. staging: the WSO2 Carbon 4.2.0 schema, empty (4.1.x + $(basename "$MIGRATION"))"
+  PGOPTIONS='-c client_min_messages=warning' pg_psql staging "$DB" -f "$SCHEMA_41"
+  pg_psql staging "$DB" -f "$MIGRATION" >"$WORK/migration.log" 2>&1 || { cat "$WORK/migration.log" >&2; die "the migration failed on staging"; }
+fi
 
 if [[ $ENGINE == mysql ]]; then
   step "4. stagesync setup (binlog checks; heartbeat and start position on production; bookkeeping on staging)"
@@ -331,42 +351,31 @@ start_workload
 sleep 3
 
 if [[ $ENGINE == mysql ]]; then
-  # Only database wso2carbon: stagesync's own database and demo_workload stay on production.
-  step "6. copy production to staging (mariadb-dump --single-transaction | mariadb) while writes go on"
+  step "6. stagesync copy: production -> staging (4.2.0) through the upgrade rules, while writes go on"
+  nokey=$(tr -d '",' <<<"${NOKEY_TABLES//$DB./}")
+  echo "the tables left out of the sync (no key; static): mariadb-dump --no-create-info$nokey"
+  # shellcheck disable=SC2086
   mariadb-dump --no-defaults --default-character-set=utf8mb4 -h 127.0.0.1 -P "${MY_PORT[prod]}" -u root \
-    --single-transaction --hex-blob "$DB" |
-    my_sql staging "$DB"
+    --single-transaction --hex-blob --no-create-info "$DB" $nokey | my_sql staging "$DB"
+  "$BIN" copy -c "$CFG" 2>"$WORK/copy.log" | sed 's/^/  /' || { cat "$WORK/copy.log" >&2; die "the copy failed"; }
+  grep -E 'snapshot at|workers' "$WORK/copy.log" | sed 's/^.*copy: /  /' || true
   echo "copied: $(my_val staging "$DB" "SELECT COUNT(*) FROM UM_USER") users at the snapshot; production now has $(my_val prod "$DB" "SELECT COUNT(*) FROM UM_USER")"
 
-  step "7. migrate staging to Carbon 4.2.0 (WSO2's ${MIGRATION#"$WSO2"/})"
-  if ! my_sql staging "$DB" <"$MIGRATION" >"$WORK/migration.log" 2>&1; then
-    cat "$WORK/migration.log" >&2
-    die "the migration failed on staging"
-  fi
-  my_val staging "$DB" "SELECT CONCAT('staging is 4.2.0 now: ', (SELECT COUNT(*) FROM UM_DOMAIN), ' UM_DOMAIN rows, ',
+  step "7. staging is Carbon 4.2.0 with production's data: what the migration computes, the rules computed"
+  my_val staging "$DB" "SELECT CONCAT('staging: ', (SELECT COUNT(*) FROM UM_DOMAIN), ' UM_DOMAIN rows, ',
     (SELECT COUNT(UM_DOMAIN_ID) FROM UM_ROLE_PERMISSION), '/', (SELECT COUNT(*) FROM UM_ROLE_PERMISSION),
     ' role permissions with UM_DOMAIN_ID, new tables: ',
     (SELECT GROUP_CONCAT(TABLE_NAME ORDER BY TABLE_NAME SEPARATOR ', ') FROM information_schema.TABLES
       WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ('UM_DOMAIN', 'UM_SYSTEM_USER', 'UM_SYSTEM_ROLE',
         'UM_SYSTEM_USER_ROLE', 'UM_MODULE', 'UM_MODULE_ACTIONS', 'UM_SHARED_USER_ROLE', 'UM_ACCOUNT_MAPPING')))"
-  for t in "${DROPPED_TABLES[@]}"; do
-    if [[ -z $(my_val staging "$DB" "SHOW TABLES LIKE '$t'") ]]; then
-      echo "dropped by the migration: $t (its changes dropped on purpose by the upgrade rules)"
-    fi
-  done
 else
-  step "6. copy production to staging (pg_dump | psql) while writes go on"
-  pg_dump -h 127.0.0.1 -p "${PG_PORT[prod]}" -U postgres --no-publications --no-subscriptions \
-    --exclude-schema=stagesync --exclude-schema=demo_workload "$DB" |
-    pg_psql staging "$DB" >/dev/null
+  step "6. stagesync copy: production -> staging (4.2.0) through the upgrade rules, while writes go on"
+  "$BIN" copy -c "$CFG" 2>"$WORK/copy.log" | sed 's/^/  /' || { cat "$WORK/copy.log" >&2; die "the copy failed"; }
+  grep -E 'created at|workers' "$WORK/copy.log" | sed 's/^.*copy: /  /' || true
   echo "copied: $(pg_val staging "$DB" "SELECT count(*) FROM um_user") users at the snapshot; production now has $(pg_val prod "$DB" "SELECT count(*) FROM um_user")"
 
-  step "7. migrate staging to Carbon 4.2.0 ($(basename "$MIGRATION"))"
-  if ! pg_psql staging "$DB" -f "$MIGRATION" >"$WORK/migration.log" 2>&1; then
-    cat "$WORK/migration.log" >&2
-    die "the migration failed on staging"
-  fi
-  pg_val staging "$DB" "SELECT format('staging is 4.2.0 now: %s UM_DOMAIN rows, %s/%s role permissions with UM_DOMAIN_ID, new tables: %s',
+  step "7. staging is Carbon 4.2.0 with production's data: what the migration computes, the rules computed"
+  pg_val staging "$DB" "SELECT format('staging: %s UM_DOMAIN rows, %s/%s role permissions with UM_DOMAIN_ID, new tables: %s',
     (SELECT count(*) FROM um_domain),
     (SELECT count(um_domain_id) FROM um_role_permission), (SELECT count(*) FROM um_role_permission),
     (SELECT string_agg(table_name, ', ' ORDER BY table_name) FROM information_schema.tables

@@ -183,6 +183,9 @@ class CopyWriter {
   // The selected tables whose target tables already hold rows, each as "target (source)".
   virtual Status TablesWithRows(const std::vector<RelationPtr>& tables,
                                 std::vector<std::string>* out) = 0;
+  // Whether the table's rows run [[after]] rules: `copy` commits those tables first, since
+  // other tables' computed columns may read what the rules write.
+  virtual Status RunsAfterRules(const RelationPtr& table, bool* out) = 0;
   // Empties the target tables of `tables` (`copy --truncate`), in one transaction.
   virtual Status Truncate(const std::vector<RelationPtr>& tables) = 0;
   // Inserts of the open range; the target transaction begins with the first.
