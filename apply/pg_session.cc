@@ -2,6 +2,7 @@
 // asynchronous commit with acknowledgements following the target's WAL flush.
 #include <algorithm>
 #include <deque>
+#include <pqxx/tablewriter>
 
 #include "stagesync/log.h"
 #include "stagesync/pg.h"
@@ -233,6 +234,58 @@ class PostgresSession : public TargetSession {
     return Status::Ok();
   }
 
+  bool CanCopyRows() const override { return true; }
+
+  // COPY FROM STDIN in text format: the same input functions the statements' casts reach.
+  Status CopyRows(const TablePlan& plan, const std::vector<const Tuple*>& rows) override {
+    std::vector<std::string> columns;
+    std::vector<size_t> from;
+    for (size_t s = 0; s < plan.source_to_target.size(); ++s) {
+      if (plan.source_to_target[s] < 0) continue;
+      columns.push_back(pg::QuoteIdent(plan.target.columns[plan.source_to_target[s]].name));
+      from.push_back(s);
+    }
+    return Guard([&] {
+// libpqxx 6.4's only public writer of raw COPY lines (stream_to keeps its own private).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+      pqxx::tablewriter writer(*tx_, plan.target.Ident(), columns.begin(), columns.end());
+#pragma GCC diagnostic pop
+      std::string line;
+      for (const Tuple* row : rows) {
+        line.clear();
+        for (size_t i = 0; i < from.size(); ++i) {
+          if (i) line += '\t';
+          const Value& v = (*row)[from[i]];
+          if (v.is_null()) {
+            line += "\\N";
+            continue;
+          }
+          for (char c : v.text) {
+            switch (c) {
+              case '\\':
+                line += "\\\\";
+                break;
+              case '\t':
+                line += "\\t";
+                break;
+              case '\n':
+                line += "\\n";
+                break;
+              case '\r':
+                line += "\\r";
+                break;
+              default:
+                line += c;
+            }
+          }
+        }
+        writer.write_raw_line(line);
+      }
+      writer.complete();
+    });
+  }
+
   Status Truncate(const std::vector<TargetTable>& tables, const TruncateChange& t) override {
     std::string list;
     for (const auto& table : tables) list += (list.empty() ? "" : ", ") + table.Ident();
@@ -410,7 +463,9 @@ class PostgresSession : public TargetSession {
     return Status::Ok();
   }
 
-  bool AwaitingDurability() const override { return !unflushed_.empty(); }
+  bool AwaitingDurability() const override {
+    return !unflushed_.empty();
+  }
 
  private:
   template <typename Fn>

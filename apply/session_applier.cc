@@ -486,8 +486,45 @@ Status SessionApplier::ApplyBatch(std::vector<ChangeEvent>& events, const std::s
 }
 
 Status SessionApplier::WriteRows(std::vector<ChangeEvent>& events) {
+  if (Status s = CopyRowsInBulk(events); !s.ok()) return s;
   TimestampUs newest = 0;
   return ApplyKafkaEvents(events, &newest);
+}
+
+// Copied inserts of a table without rules go in by the target's bulk load; they leave
+// `events`. Any failure of it (a row the target already holds, a value it rejects) rolls the
+// load back to its savepoint and leaves the rows to the set-based writes and their fallback,
+// which name a failing row.
+Status SessionApplier::CopyRowsInBulk(std::vector<ChangeEvent>& events) {
+  if (!copying_ || !session_->CanCopyRows() || events.empty()) return Status::Ok();
+  auto* first = std::get_if<RowChange>(&events.front());
+  if (!first || Dropped(*first->relation)) return Status::Ok();
+  std::vector<const Tuple*> rows;
+  for (const ChangeEvent& ev : events) {
+    const auto* row = std::get_if<RowChange>(&ev);
+    if (!row || row->op != RowOp::kInsert || row->relation != first->relation) return Status::Ok();
+    rows.push_back(&row->new_tuple);
+  }
+  Split* split = nullptr;
+  if (Status s = SplitFor(first->relation, &split); !s.ok() || split) return s;
+  TablePlan* plan = nullptr;
+  if (Status s = PlanFor(first->relation, &plan); !s.ok()) return s;
+  if (!plan->computed.empty() || !plan->after.empty()) return Status::Ok();
+  if (!open_) {
+    if (Status s = OpenGroup(); !s.ok()) return s;
+  }
+  if (Status s = session_->Savepoint(); !s.ok()) return s;
+  Status s = session_->CopyRows(*plan, rows);
+  if (s.transient()) return s;
+  if (!s.ok()) {
+    LOG_DEBUG("copy: bulk load of " << plan->TargetName() << " failed (" << s.message()
+                                    << "); writing the rows one set at a time");
+    return session_->RollbackToSavepoint();
+  }
+  if (Status r = session_->ReleaseSavepoint(); !r.ok()) return r;
+  txn_has_data = true;
+  events.clear();
+  return Status::Ok();
 }
 
 Status SessionApplier::CommitWith(const std::string& what, const std::function<Status()>& mark) {

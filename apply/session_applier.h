@@ -117,6 +117,7 @@ class SessionApplier : public TransactionGrouping {
   // others, a delete into every part.
   Status RouteSplit();
   Status RunAfter(const TablePlan& plan, const std::vector<WrittenRow>& rows);
+  Status CopyRowsInBulk(std::vector<ChangeEvent>& events);
 
   std::unique_ptr<TargetSession> session_;
   bool open_ = false;

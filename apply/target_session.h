@@ -62,6 +62,13 @@ class TargetSession {
   // statement of bounded size). `parts`: the parts' plans, whose columns type the parameters.
   virtual Status RouteRows(const SplitRoute& route, const std::vector<const TablePlan*>& parts,
                            const std::vector<const Tuple*>& images, std::vector<int>* out) = 0;
+  // For `copy`: inserts `rows` (source images) into the plan's table by the engine's bulk
+  // load, in the open transaction; only for plans without rules, into rows the table lacks.
+  // Engines without one say so (CanCopyRows) and get the set-based writes.
+  virtual bool CanCopyRows() const { return false; }
+  virtual Status CopyRows(const TablePlan& /*plan*/, const std::vector<const Tuple*>& /*rows*/) {
+    return Status::Error("no bulk load on this target");
+  }
   // Empties `tables` inside the open transaction.
   virtual Status Truncate(const std::vector<TargetTable>& tables, const TruncateChange& t) = 0;
 

@@ -353,7 +353,7 @@ sleep 3
 if [[ $ENGINE == mysql ]]; then
   step "6. stagesync copy: production -> staging (4.2.0) through the upgrade rules, while writes go on"
   nokey=$(tr -d '",' <<<"${NOKEY_TABLES//$DB./}")
-  echo "the tables left out of the sync (no key; static): mariadb-dump --no-create-info$nokey"
+  echo "the tables left out of the sync (no key; static): mariadb-dump --no-create-info $nokey"
   # shellcheck disable=SC2086
   mariadb-dump --no-defaults --default-character-set=utf8mb4 -h 127.0.0.1 -P "${MY_PORT[prod]}" -u root \
     --single-transaction --hex-blob --no-create-info "$DB" $nokey | my_sql staging "$DB"
