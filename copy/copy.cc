@@ -8,6 +8,7 @@
 #include <deque>
 #include <map>
 #include <thread>
+#include <utility>
 
 #include "stagesync/apply.h"
 #include "stagesync/capture.h"
@@ -17,8 +18,9 @@
 namespace stagesync::copy {
 namespace {
 
-// Rows handed to the target at once (each a set-based write of the stream's applier).
-constexpr size_t kWriteRows = 5000;
+// Rows handed to the target at once (a COPY, or set-based writes of the stream's applier).
+constexpr size_t kChunkRows = 20000;
+constexpr size_t kChunkBytes = 8u << 20;
 
 struct Work {
   const capture::SnapshotTable* table;
@@ -90,34 +92,95 @@ class Plan {
   Status error_ = Status::Ok();
 };
 
+// Reading and writing overlap: the reader fills a chunk while this thread writes the one
+// before (two chunks queued at most, so memory stays bounded).
+class ChunkWriter {
+ public:
+  explicit ChunkWriter(apply::CopyWriter& writer) : writer_(writer), thread_([this] { Loop(); }) {}
+  ~ChunkWriter() { Close(); }
+  // Queues a chunk (waits while two are queued); the writer's error once it has failed.
+  Status Put(std::vector<ChangeEvent> chunk) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] { return queue_.size() < 2 || !status_.ok(); });
+    if (!status_.ok()) return status_;
+    queue_.push_back(std::move(chunk));
+    changed_.notify_all();
+    return Status::Ok();
+  }
+  // Waits until every queued chunk is written; the first error.
+  Status Close() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      closed_ = true;
+      changed_.notify_all();
+    }
+    if (thread_.joinable()) thread_.join();
+    return status_;
+  }
+
+ private:
+  void Loop() {
+    while (true) {
+      std::vector<ChangeEvent> chunk;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        changed_.wait(lock, [&] { return !queue_.empty() || closed_; });
+        if (queue_.empty()) return;
+        chunk = std::move(queue_.front());
+        queue_.pop_front();
+        changed_.notify_all();
+      }
+      if (Status s = writer_.Write(chunk); !s.ok()) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        status_ = s;
+        queue_.clear();
+        changed_.notify_all();
+        return;
+      }
+    }
+  }
+
+  apply::CopyWriter& writer_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::vector<ChangeEvent>> queue_;
+  bool closed_ = false;
+  Status status_ = Status::Ok();
+  std::thread thread_;  // last: starts once the rest is built
+};
+
 // One range: read from the snapshot, written in chunks, committed with its mark.
 Status CopyOneRange(capture::SnapshotReader& reader, apply::CopyWriter& writer, Work& work,
                     const std::atomic<bool>& stop) {
   const RelationPtr& relation = work.table->relation;
   std::vector<ChangeEvent> rows;
-  rows.reserve(kWriteRows);
   uint64_t count = 0, bytes = 0;
-  auto flush = [&] {
-    Status s = writer.Write(rows);
-    rows.clear();
-    return s;
-  };
-  const capture::TableRange range{work.range.part, work.range.parts, work.range.lower,
-                                  work.range.upper};
-  Status s = reader.Read(*work.table, range, [&](Tuple&& tuple, size_t size) {
-    if (stop) return Status::Error("stopped");
-    RowChange change;
-    change.op = RowOp::kInsert;
-    change.relation = relation;
-    change.new_tuple = std::move(tuple);
-    rows.push_back(std::move(change));
-    ++count;
-    bytes += size;
-    work.progress->rows += 1;
-    work.progress->bytes += size;
-    return rows.size() >= kWriteRows ? flush() : Status::Ok();
-  });
-  if (s.ok() && !rows.empty()) s = flush();
+  size_t chunk_bytes = 0;
+  Status s = Status::Ok();
+  {
+    ChunkWriter chunks(writer);
+    const capture::TableRange range{work.range.part, work.range.parts, work.range.lower,
+                                    work.range.upper};
+    s = reader.Read(*work.table, range, [&](Tuple&& tuple, size_t size) {
+      if (stop) return Status::Error("stopped");
+      RowChange change;
+      change.op = RowOp::kInsert;
+      change.relation = relation;
+      change.new_tuple = std::move(tuple);
+      rows.push_back(std::move(change));
+      ++count;
+      bytes += size;
+      chunk_bytes += size;
+      work.progress->rows += 1;
+      work.progress->bytes += size;
+      if (rows.size() < kChunkRows && chunk_bytes < kChunkBytes) return Status::Ok();
+      chunk_bytes = 0;
+      return chunks.Put(std::exchange(rows, {}));
+    });
+    if (s.ok() && !rows.empty()) s = chunks.Put(std::move(rows));
+    Status written = chunks.Close();
+    if (s.ok()) s = written;
+  }
   if (s.ok()) {
     work.range.rows = count;
     work.range.bytes = bytes;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages stagesync needs to build, test, demo and bench.
+# Installs the Debian 12 packages stagesync needs to build, test, demo and bench (--bench: also
+# the reference tools the benchmarks run).
 # Idempotent: installs only what dpkg reports missing; runs `apt-get update` only then.
 # Never starts system services (a temporary policy-rc.d denies it during the install).
 set -euo pipefail
@@ -13,6 +14,8 @@ PACKAGES=(
   prometheus  # promtool, which checks /metrics in the tests
   chromium fonts-dejavu-core  # headless, for the dashboard test
 )
+# --bench: also the tools the benchmarks compare against (bench/copy.sh).
+if [[ "${1:-}" == --bench ]]; then PACKAGES+=(pgcopydb pgloader); fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
