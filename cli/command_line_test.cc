@@ -115,8 +115,8 @@ TEST(CommandLine, help_reads_as_before) {
 
 }  // namespace
 TEST(CommandLine, copy_takes_a_count_of_jobs_and_a_glob) {
-  CommandLine line = ParseCommandLine({"copy", "--jobs", "4", "--tables", "public.um_*",
-                                       "--truncate", "-c", "x.toml"});
+  CommandLine line = ParseCommandLine(
+      {"copy", "--jobs", "4", "--tables", "public.um_*", "--truncate", "-c", "x.toml"});
   ASSERT_NE(line.command, nullptr) << line.err;
   EXPECT_EQ(line.options.jobs, 4);
   EXPECT_EQ(line.options.tables, "public.um_*");

@@ -169,6 +169,9 @@ int Copy(const Config& config, const Options& options) {
   copy_options.jobs = options.jobs;
   copy_options.tables = options.tables;
   copy_options.truncate = options.truncate;
+  // /metrics, /status and the dashboard while the copy runs (its committed ranges).
+  monitor::MonitorServer monitor(config);
+  if (Status s = monitor.Start(); !s.ok()) return Fail("copy", s);
   copy::CopyProgress progress;
   std::atomic<bool> done{false};
   const bool tty = !options.json && isatty(STDERR_FILENO);

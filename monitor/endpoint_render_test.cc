@@ -157,5 +157,38 @@ TEST(MonitorRender, ATableNameIsEscapedLikeEveryString) {
             "\"apply_batch\":{\"count\":0,\"sum_seconds\":0,\"last_seconds\":0}}");
 }
 
+TEST(MonitorRender, TheInitialCopyInStatusTextAndMetrics) {
+  SyncStatus s = Streaming();
+  SyncStatus::Copy copy;
+  copy.snapshot = "00000003-0000001B-1";
+  copy.stream_starts_at = "lsn=0/1B1FCF70";
+  copy.tables = {{"public.big", 4, 4, 1200000, 290000000}, {"public.\"q\"", 2, 1, 10, 300}};
+  s.copy = copy;
+  json::Writer w;
+  w.StartObject();
+  WriteCopyMember(w, *s.copy);
+  w.EndObject();
+  EXPECT_EQ(w.str(),
+            "{\"copy\":{\"finished\":false,\"snapshot\":\"00000003-0000001B-1\","
+            "\"stream_starts_at\":\"lsn=0/1B1FCF70\",\"rows\":1200010,\"bytes\":290000300,"
+            "\"tables_remaining\":1,\"tables\":[{\"table\":\"public.big\",\"rows\":1200000,"
+            "\"bytes\":290000000,\"parts\":4,\"parts_done\":4},{\"table\":\"public.\\\"q\\\"\","
+            "\"rows\":10,\"bytes\":300,\"parts\":2,\"parts_done\":1}]}}");
+  EXPECT_EQ(CopyText(*s.copy),
+            "initial copy          not finished (committed so far): 1 of 2 tables, 1200010 rows, "
+            "290.0 MB; stream from lsn=0/1B1FCF70\n");
+  const std::string metrics = MetricsText(s);
+  EXPECT_NE(metrics.find("stagesync_copy_rows_total{table=\"public.big\"} 1200000\n"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("stagesync_copy_bytes_total{table=\"public.\\\"q\\\"\"} 300\n"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("\nstagesync_copy_tables_remaining 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("\nstagesync_copy_finished 0\n"), std::string::npos);
+  EXPECT_NE(StatusText(s).find("initial copy          not finished"), std::string::npos);
+  EXPECT_EQ(MetricsText(Streaming()).find("stagesync_copy"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace stagesync::monitor

@@ -23,7 +23,10 @@ std::string Number(double v) {
   return buf;
 }
 
-// Label values are table names: escape what the format requires.
+constexpr const char* kOpNames[] = {"insert", "update", "delete", "truncate"};
+
+}  // namespace
+
 std::string Label(const std::string& v) {
   std::string out;
   for (char c : v) {
@@ -36,10 +39,6 @@ std::string Label(const std::string& v) {
   }
   return out;
 }
-
-constexpr const char* kOpNames[] = {"insert", "update", "delete", "truncate"};
-
-}  // namespace
 
 std::string MetricsText(const SyncStatus& s, const apply::ApplyMetrics::Snapshot* live) {
   std::ostringstream out;
@@ -88,6 +87,7 @@ std::string MetricsText(const SyncStatus& s, const apply::ApplyMetrics::Snapshot
           << k.partition << "\"} " << k.lag << "\n";
     }
   }
+  if (s.copy) out << CopyMetrics(*s.copy);
   Metric(out, "stagesync_run_alive", "1 while a stagesync run is streaming this stream.", "gauge",
          s.run_alive ? "1" : "0");
   out << "# HELP stagesync_state The sync's state (1 for the current one).\n"

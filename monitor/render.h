@@ -17,6 +17,16 @@ namespace stagesync::monitor {
 // (StatusJson is exactly them; LiveStatusJson adds its own after them).
 void WriteStatusMembers(json::Writer& w, const SyncStatus& status);
 
+// A Prometheus label value (a table name) with what the format requires escaped.
+std::string Label(const std::string& value);
+
+// The copy's part of the status: read from the target's bookkeeping; its JSON member, its
+// lines of text and its metrics (stagesync_copy_*).
+void ReadCopyView(const Config& config, SyncStatus* status);
+void WriteCopyMember(json::Writer& w, const SyncStatus::Copy& copy);
+std::string CopyText(const SyncStatus::Copy& copy);
+std::string CopyMetrics(const SyncStatus::Copy& copy);
+
 // The status in Prometheus' text exposition format (what GET /metrics serves); with `live`,
 // the running applier's per-table counters and batch-duration histogram too.
 std::string MetricsText(const SyncStatus& status,

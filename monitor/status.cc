@@ -203,6 +203,7 @@ SyncStatus ReadStatus(const Config& config, bool peek_slot) {
   for (const auto& d : config.upgrade.rules.dropped) {
     st.dropped_tables.push_back({d.table, d.name, d.reason});
   }
+  ReadCopyView(config, &st);
   // The error comes from drivers and from the target's bookkeeping: both may quote a secret,
   // and the status goes to stdout, the monitor and the dashboard.
   st.error = ScrubSecrets(st.error);
@@ -237,6 +238,7 @@ void WriteStatusMembers(json::Writer& w, const SyncStatus& s) {
     }
     w.EndArray();
   }
+  if (s.copy) WriteCopyMember(w, *s.copy);
   if (s.kafka_lag) {
     w.Key("kafka_consumer_lag").StartArray();
     for (const auto& k : *s.kafka_lag) {
@@ -273,6 +275,7 @@ std::string StatusText(const SyncStatus& s) {
   for (const auto& d : s.dropped_tables) {
     out << "dropped by rule       " << d.table << " (" << d.rule << ": " << d.reason << ")\n";
   }
+  if (s.copy) out << CopyText(*s.copy);
   if (s.kafka_lag) {
     int64_t total = 0;
     std::string behind;

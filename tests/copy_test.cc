@@ -9,6 +9,7 @@
 
 #include "apply_audit.h"
 #include "engine_fixture.h"
+#include "http_get.h"
 
 namespace stagesync::testing {
 namespace {
@@ -121,6 +122,9 @@ TEST_P(CopyTest, HandsOffExactlyWhereTheStreamStarts) {
   CommandResult copy = Stagesync({"copy"});
   ASSERT_EQ(copy.exit_code, 0) << copy.Describe();
   EXPECT_NE(copy.out.find("the stream starts at"), std::string::npos) << copy.Describe();
+  CommandResult status = Stagesync({"status", "--json"});
+  EXPECT_NE(status.out.find("\"copy\":{\"finished\":true"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("\"tables_remaining\":0"), std::string::npos) << status.out;
   // item was cut into key ranges (2000 rows, 64 kB parts).
   EXPECT_GT(Ranges("table_name LIKE '%item'"), 1);
   StartRun();
@@ -219,11 +223,20 @@ TEST_P(CopyTest, KilledCopyResumesOrSaysWhatToRedo) {
     std::this_thread::sleep_for(20ms);
   }
   ASSERT_TRUE(copy->Running()) << "the copy ended before it could be killed: " << copy->Stderr();
+  // While it runs, `copy` serves the monitor: what it has committed, per table.
+  Reply metrics = Get(spec_.monitor_listen, "/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("stagesync_copy_rows_total{table=\""), std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("stagesync_copy_tables_remaining 1"), std::string::npos)
+      << metrics.body;
   copy->Kill();
   int done = RangesDone();
   ASSERT_GE(done, 2);
   ASSERT_LT(done, Ranges());
 
+  CommandResult status = Stagesync({"status", "--json"});
+  EXPECT_NE(status.out.find("\"copy\":{\"finished\":false"), std::string::npos) << status.out;
   CommandResult run = Stagesync({"run"});
   EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_NE(run.err.find("has not finished"), std::string::npos) << run.Describe();

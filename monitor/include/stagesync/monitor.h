@@ -46,6 +46,19 @@ struct SyncStatus {
     std::string table, rule, reason;
   };
   std::vector<DroppedTable> dropped_tables;
+  // `stagesync copy` into this target, as far as its ranges are committed; nullopt: none.
+  struct Copy {
+    bool finished = false;
+    std::string snapshot, stream_starts_at;
+    struct Table {
+      std::string table;
+      int parts = 0, parts_done = 0;
+      uint64_t rows = 0, bytes = 0;
+    };
+    std::vector<Table> tables;
+    size_t TablesRemaining() const;
+  };
+  std::optional<Copy> copy;
 };
 
 // Reads the status from the databases; works whether or not `run` is up. With nothing
