@@ -1,5 +1,6 @@
 // `copy`'s target side: a SessionApplier per worker writes each range's rows through the
 // stream's plans, and the copy's bookkeeping commits with them.
+#include "create_table.h"
 #include "engines.h"
 #include "session_applier.h"
 
@@ -31,6 +32,45 @@ class SessionCopyWriter : public CopyWriter {
         if (rows) out->push_back(t.schema + "." + t.name + " (from " + rel->QualifiedName() + ")");
       }
     }
+    return Status::Ok();
+  }
+
+  Status CreateTable(const RelationPtr& table, const TableDefinition& definition, bool* created,
+                     std::vector<std::string>* notes) override {
+    *created = false;
+    const UpgradeRules& rules = config_.upgrade.rules;
+    if (rules.DropOf(table->schema, table->name)) return Status::Ok();
+    if (rules.SplitOf(table->schema, table->name)) {
+      std::vector<TargetTable> parts;
+      std::string list;
+      return applier_->TargetTablesOf(table, &parts, &list);  // the parts must exist
+    }
+    auto [schema, name] = MappedTargetName(config_, table->schema, table->name);
+    const std::string shown = schema + "." + name;
+    std::optional<TargetTable> existing;
+    if (Status s = applier_->session().LoadTable(schema, name, &existing); !s.ok()) return s;
+    if (existing) return Status::Ok();
+    // A MySQL target holds a schema the server lacks (PostgreSQL's "public") in the dsn's
+    // database, as the stream finds it there.
+    if (config_.target.kind == Engine::kMysql) {
+      bool exists = false;
+      if (Status s = applier_->session().DatabaseExists(schema, &exists); !s.ok()) return s;
+      if (!exists) schema.clear();
+    }
+    TableDdl ddl = BuildCreateTable(config_, *table, definition, schema, name);
+    if (!ddl.problems.empty()) {
+      std::string text;
+      for (const auto& p : ddl.problems) text += (text.empty() ? "" : "; ") + p;
+      return Status::Usage(text);
+    }
+    for (const auto& sql : ddl.statements) {
+      if (Status s = applier_->session().RunDdl(sql); !s.ok()) {
+        return Status::Usage("creating " + shown + " for " + table->QualifiedName() +
+                             " failed: " + s.message() + "\n" + sql);
+      }
+    }
+    *created = true;
+    for (auto& n : ddl.notes) notes->push_back(std::move(n));
     return Status::Ok();
   }
 

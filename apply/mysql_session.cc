@@ -374,6 +374,29 @@ class MysqlSession : public TargetSession {
                 mysql::QuoteLiteral(stream));
   }
 
+  Status RunDdl(const std::string& sql) override {
+    try {
+      mysql::Exec(*conn_, sql);
+      conn_->commit();
+    } catch (const sql::SQLException& e) {
+      return FromException(e);
+    }
+    return Status::Ok();
+  }
+
+  Status DatabaseExists(const std::string& name, bool* out) override {
+    try {
+      *out =
+          !mysql::Query(*conn_, "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = " +
+                                    mysql::QuoteLiteral(name))
+               .empty();
+      if (!open_) conn_->commit();
+    } catch (const sql::SQLException& e) {
+      return FromException(e, "target: ");
+    }
+    return Status::Ok();
+  }
+
   Status HasRows(const TargetTable& table, bool* out) override {
     try {
       *out = !mysql::Query(*conn_, "SELECT 1 FROM " +

@@ -368,6 +368,16 @@ class PostgresSession : public TargetSession {
     });
   }
 
+  Status RunDdl(const std::string& sql) override {
+    try {
+      pqxx::nontransaction q(*conn_);
+      q.exec0(sql);
+    } catch (const std::exception& e) {
+      return FromException(e);
+    }
+    return Status::Ok();
+  }
+
   Status HasRows(const TargetTable& table, bool* out) override {
     try {
       pqxx::nontransaction q(*conn_);

@@ -114,6 +114,7 @@ class FakeSession : public TargetSession {
     return Call("copy done " + r.table + " " + std::to_string(r.part));
   }
   Status WriteCopyFinished(const std::string&) override { return Call("copy finished"); }
+  Status RunDdl(const std::string& sql) override { return Call("ddl " + sql); }
   Status HasRows(const TargetTable&, bool* out) override {
     *out = !rows.empty();
     return Status::Ok();

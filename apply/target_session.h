@@ -87,6 +87,13 @@ class TargetSession {
   virtual Status WriteCopyStart(const std::string& stream, const CopyState& state) = 0;
   virtual Status WriteCopyRangeDone(const std::string& stream, const CopyRange& range) = 0;
   virtual Status WriteCopyFinished(const std::string& stream) = 0;
+  // A statement outside any transaction (`copy --create-tables`' DDL).
+  virtual Status RunDdl(const std::string& sql) = 0;
+  // MySQL: whether the server has database `name` (PostgreSQL targets: always).
+  virtual Status DatabaseExists(const std::string& /*name*/, bool* out) {
+    *out = true;
+    return Status::Ok();
+  }
   // Whether `table` holds any row (outside a transaction).
   virtual Status HasRows(const TargetTable& table, bool* out) = 0;
 

@@ -421,7 +421,8 @@ class MysqlSnapshot : public SourceSnapshot {
     Status s = Query(conn,
                      "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, COALESCE(NUMERIC_PRECISION, ''), "
                      "COALESCE(NUMERIC_SCALE, ''), COALESCE(DATETIME_PRECISION, ''), "
-                     "COALESCE(CHARACTER_SET_NAME, ''), IS_NULLABLE FROM "
+                     "COALESCE(CHARACTER_SET_NAME, ''), IS_NULLABLE, COALESCE(COLUMN_DEFAULT, ''), "
+                     "EXTRA LIKE '%auto_increment%' FROM "
                      "information_schema.COLUMNS WHERE " +
                          where + " ORDER BY ORDINAL_POSITION",
                      "reading " + t[0] + "." + t[1], &cols);
@@ -439,6 +440,8 @@ class MysqlSnapshot : public SourceSnapshot {
     map.database = t[0];
     map.table = t[1];
     MysqlTable how;
+    TableDefinition definition;
+    definition.source = Engine::kMysql;
     std::map<std::string, bool> nullable;
     for (const auto& c : cols) {
       ColumnRead read;
@@ -447,6 +450,9 @@ class MysqlSnapshot : public SourceSnapshot {
       if (!problem.empty()) return Status::Usage(t[0] + "." + t[1] + ": " + problem);
       how.reads.push_back(std::move(read));
       nullable[c[0]] = c[7] == "YES";
+      // MariaDB spells a default as SQL ('text', 12, NULL, current_timestamp()).
+      definition.columns.push_back(
+          ColumnDefinition{c[2], c[7] == "YES", c[8] == "NULL" ? "" : c[8], c[9] == "1"});
     }
     std::vector<std::string> key;
     for (size_t i = 0; i < keys.size();) {
@@ -485,7 +491,8 @@ class MysqlSnapshot : public SourceSnapshot {
       }
     }
     tables_[rel.get()] = std::move(how);
-    out->push_back(SnapshotTable{rel, std::stoll(t[2]), std::stoll(t[3])});
+    if (!keys.empty() && keys[0][0] == "PRIMARY") definition.primary_key = key;
+    out->push_back(SnapshotTable{rel, std::stoll(t[2]), std::stoll(t[3]), std::move(definition)});
     return Status::Ok();
   }
 

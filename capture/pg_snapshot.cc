@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "sources.h"
@@ -327,11 +328,20 @@ class PostgresSnapshot : public SourceSnapshot {
           "SELECT a.attname, a.atttypid, a.atttypmod, CASE c.relreplident WHEN 'f' THEN true "
           "WHEN 'n' THEN false ELSE EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid "
           "AND CASE c.relreplident WHEN 'i' THEN i.indisreplident ELSE i.indisprimary END AND "
-          "a.attnum = ANY(i.indkey)) END FROM pg_attribute a "
-          "JOIN pg_class c ON c.oid = a.attrelid WHERE a.attrelid = " +
+          "a.attnum = ANY(i.indkey)) END, format_type(a.atttypid, a.atttypmod), NOT "
+          "a.attnotnull, coalesce(pg_get_expr(d.adbin, d.adrelid), ''), a.attidentity <> '' OR "
+          "coalesce(pg_get_expr(d.adbin, d.adrelid), '') LIKE 'nextval(%', coalesce((SELECT k.n "
+          "FROM "
+          "pg_index i, unnest(i.indkey) WITH ORDINALITY k(att, n) WHERE i.indrelid = c.oid AND "
+          "i.indisprimary AND k.att = a.attnum), 0) FROM pg_attribute a JOIN pg_class c ON c.oid = "
+          "a.attrelid "
+          "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE "
+          "a.attrelid = " +
           std::to_string(rel->id) +
           " AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum";
       PgResult cols;
+      TableDefinition definition;
+      std::map<int, std::string> key_at;  // primary key position -> column
       if (Status s = Exec(conn, sql, PGRES_TUPLES_OK, "reading " + rel->QualifiedName(), &cols);
           !s.ok()) {
         return s;
@@ -342,11 +352,20 @@ class PostgresSnapshot : public SourceSnapshot {
         col.type_oid = static_cast<uint32_t>(std::stoul(PQgetvalue(cols.get(), c, 1)));
         col.type_modifier = std::stoi(PQgetvalue(cols.get(), c, 2));
         col.part_of_key = PQgetvalue(cols.get(), c, 3)[0] == 't';
+        ColumnDefinition def;
+        def.source_type = PQgetvalue(cols.get(), c, 4);
+        def.nullable = PQgetvalue(cols.get(), c, 5)[0] == 't';
+        def.default_sql = PQgetvalue(cols.get(), c, 6);
+        def.identity = PQgetvalue(cols.get(), c, 7)[0] == 't';
+        if (int at = std::stoi(PQgetvalue(cols.get(), c, 8)); at > 0) key_at[at] = col.name;
+        definition.columns.push_back(std::move(def));
         rel->columns.push_back(std::move(col));
       }
       locks += (locks.empty() ? "" : ", ") + pg::QualifiedIdent(schema, name);
+      for (auto& [at, column] : key_at) definition.primary_key.push_back(column);
       out->push_back(SnapshotTable{rel, std::stoll(PQgetvalue(tables.get(), i, 4)),
-                                   std::stoll(PQgetvalue(tables.get(), i, 5))});
+                                   std::stoll(PQgetvalue(tables.get(), i, 5)),
+                                   std::move(definition)});
     }
     // As pg_dump does: no table can be rewritten (its heap pages renumbered) or dropped
     // while the copy reads it; writes go on.

@@ -75,6 +75,9 @@ const std::map<std::string, Command>& Commands() {
          {"--tables", &Options::tables, "only the selected tables matching GLOB (schema.table)"},
          {"--truncate", &Options::truncate,
           "empty the target tables first and copy afresh from a new snapshot"},
+         {"--create-tables", &Options::create_tables,
+          "create missing target tables from the source's definitions (across engines through "
+          "the type map); says what it could not translate"},
          {"--json", &Options::json, "progress and the result as JSON lines on stdout"}},
         Copy}},
       {"teardown",

@@ -169,6 +169,7 @@ int Copy(const Config& config, const Options& options) {
   copy_options.jobs = options.jobs;
   copy_options.tables = options.tables;
   copy_options.truncate = options.truncate;
+  copy_options.create_tables = options.create_tables;
   // /metrics, /status and the dashboard while the copy runs (its committed ranges).
   monitor::MonitorServer monitor(config);
   if (Status s = monitor.Start(); !s.ok()) return Fail("copy", s);

@@ -20,6 +20,7 @@ struct Options {
   int jobs = 0;        // copy --jobs; 0: copy.jobs
   std::string tables;  // copy --tables GLOB
   bool truncate = false;
+  bool create_tables = false;
 };
 
 int Setup(const Config& config, const Options& options);

@@ -233,13 +233,57 @@ std::string DescribeRanges(const apply::CopyState& state) {
          std::to_string(tables.size()) + " tables complete)";
 }
 
+// A fresh copy's target: emptied with --truncate; otherwise it must hold no rows.
+Status PrepareTarget(const CopyOptions& options, apply::CopyWriter& control,
+                     const std::vector<RelationPtr>& relations) {
+  if (options.truncate) {
+    if (Status s = control.Truncate(relations); !s.ok()) return s;
+    LOG_INFO("copy: emptied the target tables of " << relations.size() << " source tables");
+    return Status::Ok();
+  }
+  std::vector<std::string> with_rows;
+  if (Status s = control.TablesWithRows(relations, &with_rows); !s.ok()) return s;
+  if (!with_rows.empty()) {
+    return Status::Usage("these target tables already hold rows:" + List(with_rows) +
+                         "\nempty them, or run `stagesync copy --truncate` to have copy do it");
+  }
+  return Status::Ok();
+}
+
+// --create-tables: every chosen table the target lacks, created from its definition; then the
+// target is checked as `run` would check it.
+Status CreateMissingTables(const Config& config, const CopyOptions& options,
+                           capture::SourceSnapshot& snapshot, apply::CopyWriter& control,
+                           const std::vector<TableShape>& chosen) {
+  std::vector<capture::SnapshotTable> tables;
+  if (Status s = snapshot.Tables(&tables); !s.ok()) return s;
+  std::vector<std::string> problems, notes;
+  for (const auto& t : tables) {
+    if (!Chosen(options, t.relation->QualifiedName())) continue;
+    bool created = false;
+    Status s = control.CreateTable(t.relation, t.definition, &created, &notes);
+    if (s.exit_code() == kExitUsage) {
+      problems.push_back(s.message());
+    } else if (!s.ok()) {
+      return s;
+    } else if (created) {
+      LOG_INFO("copy: created the target table of " << t.relation->QualifiedName());
+    }
+  }
+  for (const auto& n : notes) LOG_WARN("copy: " << n);
+  if (Status s = apply::CheckTargetMapping(config, chosen, &problems); !s.ok()) return s;
+  if (!problems.empty()) return Status::Usage("cannot copy:" + List(problems));
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status RunCopy(const Config& config, const CopyOptions& options, const std::atomic<bool>& stop,
                CopyProgress* progress) {
   const int jobs = options.jobs > 0 ? options.jobs : config.copy.jobs;
   capture::SourceCheck check;
-  if (Status s = run::PreflightSource(config, /*check_target=*/true, &check); !s.ok()) return s;
+  // With --create-tables, missing target tables are created before the target is checked.
+  if (Status s = run::PreflightSource(config, !options.create_tables, &check); !s.ok()) return s;
   if (!check.problems.empty()) {
     return Status::Usage("cannot copy:" + List(check.problems));
   }
@@ -284,26 +328,28 @@ Status RunCopy(const Config& config, const CopyOptions& options, const std::atom
     }
     apply::AppliedPosition applied;
     if (Status s = apply::ReadAppliedPosition(config, &applied); !s.ok()) return s;
-    std::vector<RelationPtr> relations = Relations(chosen);
-    if (options.truncate) {
-      if (Status s = control->Truncate(relations); !s.ok()) return s;
-      LOG_INFO("copy: emptied the target tables of " << relations.size() << " source tables");
-    } else {
-      if (applied.found && applied.lsn != 0) {
-        return Status::Usage(
-            "the stream has already applied changes to the target (up to " +
-            DescribePosition(config.source.kind, applied.lsn) +
-            "): a copy now would not line up with it. Run `stagesync copy --truncate` to empty "
-            "the target tables and copy afresh");
-      }
-      std::vector<std::string> with_rows;
-      if (Status s = control->TablesWithRows(relations, &with_rows); !s.ok()) return s;
-      if (!with_rows.empty()) {
-        return Status::Usage("these target tables already hold rows:" + List(with_rows) +
-                             "\nempty them, or run `stagesync copy --truncate` to have copy do it");
+    if (!options.truncate && applied.found && applied.lsn != 0) {
+      return Status::Usage(
+          "the stream has already applied changes to the target (up to " +
+          DescribePosition(config.source.kind, applied.lsn) +
+          "): a copy now would not line up with it. Run `stagesync copy --truncate` to empty "
+          "the target tables and copy afresh");
+    }
+    if (options.create_tables) {
+      // The definitions are read in the snapshot: it comes first.
+      if (Status s = capture::TakeSnapshot(config, jobs, &snapshot); !s.ok()) return s;
+      if (Status s = CreateMissingTables(config, options, *snapshot, *control, chosen); !s.ok()) {
+        snapshot->Release();
+        return s;
       }
     }
-    if (Status s = capture::TakeSnapshot(config, jobs, &snapshot); !s.ok()) return s;
+    if (Status s = PrepareTarget(options, *control, Relations(chosen)); !s.ok()) {
+      if (snapshot) snapshot->Release();
+      return s;
+    }
+    if (!snapshot) {
+      if (Status s = capture::TakeSnapshot(config, jobs, &snapshot); !s.ok()) return s;
+    }
   }
 
   std::vector<capture::SnapshotTable> tables;

@@ -15,6 +15,7 @@
 #include "stagesync/config.h"
 #include "stagesync/event_queue.h"
 #include "stagesync/status.h"
+#include "stagesync/table_definition.h"
 
 namespace stagesync::apply {
 
@@ -183,6 +184,11 @@ class CopyWriter {
   // The selected tables whose target tables already hold rows, each as "target (source)".
   virtual Status TablesWithRows(const std::vector<RelationPtr>& tables,
                                 std::vector<std::string>* out) = 0;
+  // `copy --create-tables`: creates the table's target table from `definition` if there is
+  // none (`created` says so); what could not be translated stops it (a usage error naming it),
+  // what was translated approximately or left out goes to `notes`.
+  virtual Status CreateTable(const RelationPtr& table, const TableDefinition& definition,
+                             bool* created, std::vector<std::string>* notes) = 0;
   // Whether the table's rows run [[after]] rules: `copy` commits those tables first, since
   // other tables' computed columns may read what the rules write.
   virtual Status RunsAfterRules(const RelationPtr& table, bool* out) = 0;

@@ -14,6 +14,8 @@
 #include "stagesync/config.h"
 #include "stagesync/event_queue.h"
 #include "stagesync/status.h"
+#include "stagesync/table_definition.h"
+#include "stagesync/table_definition.h"
 
 namespace stagesync::capture {
 
@@ -134,6 +136,7 @@ struct SnapshotTable {
   RelationPtr relation;
   int64_t rows = 0;   // the catalog's estimate
   int64_t bytes = 0;  // on disk
+  TableDefinition definition;
 };
 // One part of a table: bounds as the source reads them ("" = open), by heap page for
 // PostgreSQL and by the integer key for MySQL.

@@ -16,9 +16,10 @@
 namespace stagesync::copy {
 
 struct CopyOptions {
-  int jobs = 0;           // 0: copy.jobs
-  std::string tables;     // only source tables matching this glob ("" : every selected one)
-  bool truncate = false;  // empty the target tables (and any earlier copy) first
+  int jobs = 0;                // 0: copy.jobs
+  std::string tables;          // only source tables matching this glob ("" : every selected one)
+  bool truncate = false;       // empty the target tables (and any earlier copy) first
+  bool create_tables = false;  // create missing target tables from the source's definitions
 };
 
 // One table's figures while the copy runs; readable from other threads.
