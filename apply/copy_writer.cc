@@ -89,6 +89,13 @@ class SessionCopyWriter : public CopyWriter {
 
   Status Write(std::vector<ChangeEvent>& rows) override { return applier_->WriteRows(rows); }
 
+  Status TakesLines(const RelationPtr& table, bool* out) override {
+    return applier_->TakesLines(table, out);
+  }
+  Status WriteLines(const RelationPtr& table, const std::vector<std::string>& lines) override {
+    return applier_->CopyLines(table, lines);
+  }
+
   Status Done(const CopyRange& range) override {
     return applier_->CommitWith(range.table + " part " + std::to_string(range.part + 1), [&] {
       return applier_->session().WriteCopyRangeDone(config_.source.slot, range);
@@ -120,9 +127,7 @@ class SessionCopyWriter : public CopyWriter {
 }  // namespace
 
 Status OpenCopyWriter(const Config& config, std::unique_ptr<CopyWriter>* out) {
-  Status ensured = config.target.kind == Engine::kMysql ? EnsureMysqlBookkeeping(config)
-                                                        : EnsurePostgresBookkeeping(config);
-  if (!ensured.ok()) return ensured;
+  if (Status s = EnsureBookkeeping(config); !s.ok()) return s;
   std::unique_ptr<SessionApplier> applier;
   if (Status s = OpenSessionApplier(config, &applier); !s.ok()) return s;
   *out = std::make_unique<SessionCopyWriter>(config, std::move(applier));
@@ -131,9 +136,7 @@ Status OpenCopyWriter(const Config& config, std::unique_ptr<CopyWriter>* out) {
 
 Status ReadCopyState(const Config& config, CopyState* out) {
   std::unique_ptr<TargetSession> session;
-  Status s = config.target.kind == Engine::kMysql ? OpenMysqlSession(config, &session)
-                                                  : OpenPostgresSession(config, &session);
-  if (!s.ok()) return s;
+  if (Status s = OpenTargetSession(config, &session); !s.ok()) return s;
   return session->ReadCopyState(config.source.slot, out);
 }
 

@@ -238,19 +238,12 @@ class PostgresSession : public TargetSession {
 
   // COPY FROM STDIN in text format: the same input functions the statements' casts reach.
   Status CopyRows(const TablePlan& plan, const std::vector<const Tuple*>& rows) override {
-    std::vector<std::string> columns;
     std::vector<size_t> from;
     for (size_t s = 0; s < plan.source_to_target.size(); ++s) {
-      if (plan.source_to_target[s] < 0) continue;
-      columns.push_back(pg::QuoteIdent(plan.target.columns[plan.source_to_target[s]].name));
-      from.push_back(s);
+      if (plan.source_to_target[s] >= 0) from.push_back(s);
     }
     return Guard([&] {
-// libpqxx 6.4's only public writer of raw COPY lines (stream_to keeps its own private).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-      pqxx::tablewriter writer(*tx_, plan.target.Ident(), columns.begin(), columns.end());
-#pragma GCC diagnostic pop
+      auto writer = CopyWriterFor(plan);
       std::string line;
       for (const Tuple* row : rows) {
         line.clear();
@@ -280,9 +273,17 @@ class PostgresSession : public TargetSession {
             }
           }
         }
-        writer.write_raw_line(line);
+        writer->write_raw_line(line);
       }
-      writer.complete();
+      writer->complete();
+    });
+  }
+
+  Status CopyLines(const TablePlan& plan, const std::vector<std::string>& lines) override {
+    return Guard([&] {
+      auto writer = CopyWriterFor(plan);
+      for (const auto& line : lines) writer->write_raw_line(line);
+      writer->complete();
     });
   }
 
@@ -473,11 +474,23 @@ class PostgresSession : public TargetSession {
     return Status::Ok();
   }
 
-  bool AwaitingDurability() const override {
-    return !unflushed_.empty();
-  }
+  bool AwaitingDurability() const override { return !unflushed_.empty(); }
 
  private:
+  // A COPY FROM STDIN into the plan's table, its columns in source order.
+  std::unique_ptr<pqxx::tablewriter> CopyWriterFor(const TablePlan& plan) {
+    std::vector<std::string> columns;
+    for (int t : plan.source_to_target) {
+      if (t >= 0) columns.push_back(pg::QuoteIdent(plan.target.columns[t].name));
+    }
+// libpqxx 6.4's only public writer of raw COPY lines (stream_to keeps its own private).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    return std::make_unique<pqxx::tablewriter>(*tx_, plan.target.Ident(), columns.begin(),
+                                               columns.end());
+#pragma GCC diagnostic pop
+  }
+
   template <typename Fn>
   Status Guard(Fn fn) {
     try {

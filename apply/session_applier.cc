@@ -357,6 +357,34 @@ Status SessionApplier::ApplyRow(RowChange& c) {
   return Queue(*plan, c, /*append=*/false);
 }
 
+Status SessionApplier::TakesLines(const RelationPtr& rel, bool* out) {
+  *out = false;
+  if (!copying_ || config.source.kind != Engine::kPostgres || !session_->CanCopyRows() ||
+      IsHeartbeat(*rel) || Dropped(*rel)) {
+    return Status::Ok();
+  }
+  Split* split = nullptr;
+  if (Status s = SplitFor(rel, &split); !s.ok() || split) return s;
+  TablePlan* plan = nullptr;
+  if (Status s = PlanFor(rel, &plan); !s.ok()) return s;
+  std::set<int> fed;
+  for (int t : plan->source_to_target) {
+    if (t < 0 || !fed.insert(t).second) return Status::Ok();
+  }
+  *out = plan->computed.empty() && plan->after.empty();
+  return Status::Ok();
+}
+
+Status SessionApplier::CopyLines(const RelationPtr& rel, const std::vector<std::string>& lines) {
+  TablePlan* plan = nullptr;
+  if (Status s = PlanFor(rel, &plan); !s.ok()) return s;
+  if (!open_) {
+    if (Status s = OpenGroup(); !s.ok()) return s;
+  }
+  txn_has_data = true;
+  return session_->CopyLines(*plan, lines);
+}
+
 Status SessionApplier::HasAfterRules(const RelationPtr& rel, bool* out) {
   *out = false;
   if (IsHeartbeat(*rel) || Dropped(*rel)) return Status::Ok();
@@ -579,11 +607,19 @@ bool SessionApplier::TargetTableExists(const std::string& schema, const std::str
   return CachedTable(schema, table) != nullptr;
 }
 
+Status OpenTargetSession(const Config& config, std::unique_ptr<TargetSession>* out) {
+  return config.target.kind == Engine::kMysql ? OpenMysqlSession(config, out)
+                                              : OpenPostgresSession(config, out);
+}
+
+Status EnsureBookkeeping(const Config& config) {
+  return config.target.kind == Engine::kMysql ? EnsureMysqlBookkeeping(config)
+                                              : EnsurePostgresBookkeeping(config);
+}
+
 Status OpenSessionApplier(const Config& config, std::unique_ptr<SessionApplier>* out) {
   std::unique_ptr<TargetSession> session;
-  Status s = config.target.kind == Engine::kMysql ? OpenMysqlSession(config, &session)
-                                                  : OpenPostgresSession(config, &session);
-  if (!s.ok()) return s;
+  if (Status s = OpenTargetSession(config, &session); !s.ok()) return s;
   auto applier = std::make_unique<SessionApplier>(config, std::move(session));
   if (Status s = applier->Open(); !s.ok()) return s;
   *out = std::move(applier);
@@ -621,9 +657,7 @@ Status OpenApplier(const Config& config, std::unique_ptr<Applier>* out) {
 
 Status OpenKafkaTarget(const Config& config, std::unique_ptr<KafkaTarget>* out) {
   // `apply` may run on a target that `setup` never saw: its bookkeeping comes first.
-  Status ensured = config.target.kind == Engine::kMysql ? EnsureMysqlBookkeeping(config)
-                                                        : EnsurePostgresBookkeeping(config);
-  if (!ensured.ok()) return ensured;
+  if (Status s = EnsureBookkeeping(config); !s.ok()) return s;
   std::unique_ptr<SessionApplierHandle> applier;
   if (Status s = OpenSessionApplier(config, &applier); !s.ok()) return s;
   *out = std::move(applier);

@@ -66,6 +66,11 @@ class SessionApplier : public TransactionGrouping {
   // Rows come from `copy`, not the stream: errors say so (and how to resume).
   void SetCopying() { copying_ = true; }
   TargetSession& session() { return *session_; }
+  // For `copy` between PostgreSQL servers: whether the relation's rows can go in as the
+  // source's COPY lines untouched (no rules; every source column a target column of its own),
+  // and those lines written, in the open target transaction (opened if needed).
+  Status TakesLines(const RelationPtr& relation, bool* out);
+  Status CopyLines(const RelationPtr& relation, const std::vector<std::string>& lines);
   // Whether writing the relation's rows runs [[after]] rules (which other tables' computed
   // columns may read).
   Status HasAfterRules(const RelationPtr& relation, bool* out);
@@ -138,6 +143,9 @@ class SessionApplier : public TransactionGrouping {
   std::map<std::string, std::optional<TargetTable>> table_cache_;  // schemaless decoding
 };
 
+// A new session on the target (target.kind), and the bookkeeping created if it is missing.
+Status OpenTargetSession(const Config& config, std::unique_ptr<TargetSession>* out);
+Status EnsureBookkeeping(const Config& config);
 // A SessionApplier on a new target session (target.kind), its checkpoint read.
 Status OpenSessionApplier(const Config& config, std::unique_ptr<SessionApplier>* out);
 

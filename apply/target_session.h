@@ -69,6 +69,11 @@ class TargetSession {
   virtual Status CopyRows(const TablePlan& /*plan*/, const std::vector<const Tuple*>& /*rows*/) {
     return Status::Error("no bulk load on this target");
   }
+  // For `copy` between PostgreSQL servers: COPY's text lines as the source wrote them, one
+  // field per source column in order, into the plan's table, in the open transaction.
+  virtual Status CopyLines(const TablePlan& /*plan*/, const std::vector<std::string>& /*lines*/) {
+    return Status::Error("no bulk load on this target");
+  }
   // Empties `tables` inside the open transaction.
   virtual Status Truncate(const std::vector<TargetTable>& tables, const TruncateChange& t) = 0;
 

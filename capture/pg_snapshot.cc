@@ -204,6 +204,35 @@ class PostgresReader : public SnapshotReader {
   Status Read(const SnapshotTable& table, const TableRange& range,
               const std::function<Status(Tuple&&, size_t)>& row) override {
     const SourceRelation& rel = *table.relation;
+    std::string field;
+    return ReadRaw(table, range, [&](std::string_view line) {
+      Tuple tuple;
+      tuple.reserve(rel.columns.size());
+      size_t start = 0;
+      for (size_t i = 0; i <= line.size(); ++i) {
+        if (i < line.size() && line[i] != '\t') continue;
+        if (line.substr(start, i - start) == "\\N") {
+          tuple.push_back(Value::Null());
+        } else {
+          Unescape(line.data() + start, i - start, &field);
+          tuple.push_back(Value::Text(field));
+        }
+        start = i + 1;
+      }
+      if (tuple.size() != rel.columns.size()) {
+        return Status::Error("reading " + rel.QualifiedName() + " from the source: a row of " +
+                             std::to_string(tuple.size()) + " fields for " +
+                             std::to_string(rel.columns.size()) + " columns");
+      }
+      return row(std::move(tuple), line.size() + 1);
+    });
+  }
+
+  bool CanReadRaw() const override { return true; }
+
+  Status ReadRaw(const SnapshotTable& table, const TableRange& range,
+                 const std::function<Status(std::string_view)>& line) override {
+    const SourceRelation& rel = *table.relation;
     std::string cols;
     for (const auto& c : rel.columns) cols += (cols.empty() ? "" : ", ") + pg::QuoteIdent(c.name);
     std::string where;
@@ -217,7 +246,6 @@ class PostgresReader : public SnapshotReader {
     std::string what = "reading " + rel.QualifiedName() + " from the source";
     if (Status s = Exec(conn_.get(), sql, PGRES_COPY_OUT, what); !s.ok()) return s;
     Status failed = Status::Ok();
-    std::string field;
     while (true) {
       char* buf = nullptr;
       int n = PQgetCopyData(conn_.get(), &buf, 0);
@@ -226,25 +254,7 @@ class PostgresReader : public SnapshotReader {
       if (failed.ok()) {
         size_t len = static_cast<size_t>(n);
         if (len && buf[len - 1] == '\n') --len;
-        Tuple tuple;
-        tuple.reserve(rel.columns.size());
-        size_t start = 0;
-        for (size_t i = 0; i <= len; ++i) {
-          if (i < len && buf[i] != '\t') continue;
-          if (i - start == 2 && buf[start] == '\\' && buf[start + 1] == 'N') {
-            tuple.push_back(Value::Null());
-          } else {
-            Unescape(buf + start, i - start, &field);
-            tuple.push_back(Value::Text(field));
-          }
-          start = i + 1;
-        }
-        if (tuple.size() != rel.columns.size()) {
-          failed = Status::Error(what + ": a row of " + std::to_string(tuple.size()) +
-                                 " fields for " + std::to_string(rel.columns.size()) + " columns");
-        } else {
-          failed = row(std::move(tuple), static_cast<size_t>(n));
-        }
+        failed = line(std::string_view(buf, len));
       }
       PQfreemem(buf);
     }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <thread>
 #include <utility>
@@ -19,8 +20,10 @@ namespace stagesync::copy {
 namespace {
 
 // Rows handed to the target at once (a COPY, or set-based writes of the stream's applier).
+// Chunks in flight, over all workers, hold about kChunkBytesInFlight of source rows (a row in
+// memory takes a few times its bytes); per worker, one being read, two queued, one written.
 constexpr size_t kChunkRows = 20000;
-constexpr size_t kChunkBytes = 8u << 20;
+constexpr size_t kChunkBytesInFlight = 64u << 20;
 
 struct Work {
   const capture::SnapshotTable* table;
@@ -93,13 +96,15 @@ class Plan {
 };
 
 // Reading and writing overlap: the reader fills a chunk while this thread writes the one
-// before (two chunks queued at most, so memory stays bounded).
+// before (two queued at most).
+template <typename Chunk>
 class ChunkWriter {
  public:
-  explicit ChunkWriter(apply::CopyWriter& writer) : writer_(writer), thread_([this] { Loop(); }) {}
+  explicit ChunkWriter(std::function<Status(Chunk&)> write)
+      : write_(std::move(write)), thread_([this] { Loop(); }) {}
   ~ChunkWriter() { Close(); }
   // Queues a chunk (waits while two are queued); the writer's error once it has failed.
-  Status Put(std::vector<ChangeEvent> chunk) {
+  Status Put(Chunk chunk) {
     std::unique_lock<std::mutex> lock(mutex_);
     changed_.wait(lock, [&] { return queue_.size() < 2 || !status_.ok(); });
     if (!status_.ok()) return status_;
@@ -121,7 +126,7 @@ class ChunkWriter {
  private:
   void Loop() {
     while (true) {
-      std::vector<ChangeEvent> chunk;
+      Chunk chunk;
       {
         std::unique_lock<std::mutex> lock(mutex_);
         changed_.wait(lock, [&] { return !queue_.empty() || closed_; });
@@ -130,7 +135,7 @@ class ChunkWriter {
         queue_.pop_front();
         changed_.notify_all();
       }
-      if (Status s = writer_.Write(chunk); !s.ok()) {
+      if (Status s = write_(chunk); !s.ok()) {
         std::lock_guard<std::mutex> lock(mutex_);
         status_ = s;
         queue_.clear();
@@ -140,66 +145,104 @@ class ChunkWriter {
     }
   }
 
-  apply::CopyWriter& writer_;
+  std::function<Status(Chunk&)> write_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::deque<std::vector<ChangeEvent>> queue_;
+  std::deque<Chunk> queue_;
   bool closed_ = false;
   Status status_ = Status::Ok();
   std::thread thread_;  // last: starts once the rest is built
 };
 
-// One range: read from the snapshot, written in chunks, committed with its mark.
-Status CopyOneRange(capture::SnapshotReader& reader, apply::CopyWriter& writer, Work& work,
-                    const std::atomic<bool>& stop) {
+// Reads the range and hands its rows to the writer's thread in chunks: as change events, or
+// (`lines`) as the source's COPY lines. Counts rows and bytes as they are read.
+Status ReadRange(capture::SnapshotReader& reader, apply::CopyWriter& writer, Work& work, bool lines,
+                 size_t chunk_limit, const std::atomic<bool>& stop, uint64_t* count,
+                 uint64_t* bytes) {
   const RelationPtr& relation = work.table->relation;
-  std::vector<ChangeEvent> rows;
-  uint64_t count = 0, bytes = 0;
+  const capture::TableRange range{work.range.part, work.range.parts, work.range.lower,
+                                  work.range.upper};
   size_t chunk_bytes = 0;
-  Status s = Status::Ok();
-  {
-    ChunkWriter chunks(writer);
-    const capture::TableRange range{work.range.part, work.range.parts, work.range.lower,
-                                    work.range.upper};
-    s = reader.Read(*work.table, range, [&](Tuple&& tuple, size_t size) {
+  auto counted = [&](size_t size) {
+    ++*count;
+    *bytes += size;
+    chunk_bytes += size;
+    work.progress->rows += 1;
+    work.progress->bytes += size;
+  };
+  auto full = [&](size_t rows) {
+    if (rows < kChunkRows && chunk_bytes < chunk_limit) return false;
+    chunk_bytes = 0;
+    return true;
+  };
+  if (lines) {
+    ChunkWriter<std::vector<std::string>> chunks(
+        [&](std::vector<std::string>& chunk) { return writer.WriteLines(relation, chunk); });
+    std::vector<std::string> chunk;
+    Status s = reader.ReadRaw(*work.table, range, [&](std::string_view line) {
       if (stop) return Status::Error("stopped");
-      RowChange change;
-      change.op = RowOp::kInsert;
-      change.relation = relation;
-      change.new_tuple = std::move(tuple);
-      rows.push_back(std::move(change));
-      ++count;
-      bytes += size;
-      chunk_bytes += size;
-      work.progress->rows += 1;
-      work.progress->bytes += size;
-      if (rows.size() < kChunkRows && chunk_bytes < kChunkBytes) return Status::Ok();
-      chunk_bytes = 0;
-      return chunks.Put(std::exchange(rows, {}));
+      chunk.emplace_back(line);
+      counted(line.size() + 1);
+      return full(chunk.size()) ? chunks.Put(std::exchange(chunk, {})) : Status::Ok();
     });
-    if (s.ok() && !rows.empty()) s = chunks.Put(std::move(rows));
+    if (s.ok() && !chunk.empty()) s = chunks.Put(std::move(chunk));
     Status written = chunks.Close();
-    if (s.ok()) s = written;
+    return s.ok() ? written : s;
   }
-  if (s.ok()) {
-    work.range.rows = count;
-    work.range.bytes = bytes;
-    s = writer.Done(work.range);
+  ChunkWriter<std::vector<ChangeEvent>> chunks(
+      [&](std::vector<ChangeEvent>& chunk) { return writer.Write(chunk); });
+  std::vector<ChangeEvent> rows;
+  Status s = reader.Read(*work.table, range, [&](Tuple&& tuple, size_t size) {
+    if (stop) return Status::Error("stopped");
+    RowChange change;
+    change.op = RowOp::kInsert;
+    change.relation = relation;
+    change.new_tuple = std::move(tuple);
+    rows.push_back(std::move(change));
+    counted(size);
+    return full(rows.size()) ? chunks.Put(std::exchange(rows, {})) : Status::Ok();
+  });
+  if (s.ok() && !rows.empty()) s = chunks.Put(std::move(rows));
+  Status written = chunks.Close();
+  return s.ok() ? written : s;
+}
+
+// One range, committed with its mark. Between PostgreSQL servers a table without rules goes
+// as the source's COPY lines; if the target rejects them, the range is rolled back and copied
+// again value by value, whose writes name the failing row.
+Status CopyOneRange(capture::SnapshotReader& reader, apply::CopyWriter& writer, Work& work,
+                    size_t chunk_limit, const std::atomic<bool>& stop) {
+  const RelationPtr& relation = work.table->relation;
+  bool lines = false;
+  if (reader.CanReadRaw()) {
+    if (Status s = writer.TakesLines(relation, &lines); !s.ok()) return s;
   }
-  if (!s.ok()) {
+  Status s = Status::Ok();
+  for (;;) {
+    uint64_t count = 0, bytes = 0;
+    s = ReadRange(reader, writer, work, lines, chunk_limit, stop, &count, &bytes);
+    if (s.ok()) {
+      work.range.rows = count;
+      work.range.bytes = bytes;
+      s = writer.Done(work.range);
+    }
+    if (s.ok()) return s;
     writer.Abandon();
     // What this range had counted is rolled back with it.
     work.progress->rows -= count;
     work.progress->bytes -= bytes;
-    std::string where = work.range.parts > 1 ? " (part " + std::to_string(work.range.part + 1) +
-                                                   " of " + std::to_string(work.range.parts) + ")"
-                                             : "";
-    std::string text = "copying " + relation->QualifiedName() + where + ": " + s.message();
-    return s.exit_code() == kExitUsage ? Status::Usage(text)
-           : s.transient()             ? Status::Transient(text)
-                                       : Status::Error(text);
+    if (!lines || s.transient() || stop) break;
+    LOG_INFO("copy: " << relation->QualifiedName() << ": the target refused its COPY lines ("
+                      << s.message() << "); copying the range again value by value");
+    lines = false;
   }
-  return Status::Ok();
+  std::string where = work.range.parts > 1 ? " (part " + std::to_string(work.range.part + 1) +
+                                                 " of " + std::to_string(work.range.parts) + ")"
+                                           : "";
+  std::string text = "copying " + relation->QualifiedName() + where + ": " + s.message();
+  return s.exit_code() == kExitUsage ? Status::Usage(text)
+         : s.transient()             ? Status::Transient(text)
+                                     : Status::Error(text);
 }
 
 // The selected tables as bare relations (names only), for the target checks made before the
@@ -422,6 +465,7 @@ Status RunCopy(const Config& config, const CopyOptions& options, const std::atom
   LOG_INFO("copy: " << plan.size() << " ranges of " << progress->tables.size() << " tables with "
                     << readers.size() << " workers, snapshot " << state.snapshot);
 
+  const size_t chunk_limit = std::max<size_t>(1u << 20, kChunkBytesInFlight / (4 * readers.size()));
   std::vector<std::thread> workers;
   for (capture::SnapshotReader* reader : readers) {
     workers.emplace_back([&, reader] {
@@ -434,7 +478,7 @@ Status RunCopy(const Config& config, const CopyOptions& options, const std::atom
       while (!stop && plan.Next(&work)) {
         int64_t unset = 0;
         work.progress->started_us.compare_exchange_strong(unset, NowUs());
-        if (Status s = CopyOneRange(*reader, *writer, work, stop); !s.ok()) {
+        if (Status s = CopyOneRange(*reader, *writer, work, chunk_limit, stop); !s.ok()) {
           plan.Fail(s);
           return;
         }

@@ -196,6 +196,11 @@ class CopyWriter {
   virtual Status Truncate(const std::vector<RelationPtr>& tables) = 0;
   // Inserts of the open range; the target transaction begins with the first.
   virtual Status Write(std::vector<ChangeEvent>& rows) = 0;
+  // Between PostgreSQL servers, for a table without rules whose every column lands in one of
+  // its own: the rows as the source's COPY text lines, written untouched (the values Write
+  // would write, without taking them apart). A failure leaves the range to Abandon.
+  virtual Status TakesLines(const RelationPtr& table, bool* out) = 0;
+  virtual Status WriteLines(const RelationPtr& table, const std::vector<std::string>& lines) = 0;
   // Marks `range` done (with its counts) and commits its rows with the mark.
   virtual Status Done(const CopyRange& range) = 0;
   // Rolls the open range back.

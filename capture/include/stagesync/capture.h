@@ -8,13 +8,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "stagesync/change.h"
 #include "stagesync/config.h"
 #include "stagesync/event_queue.h"
 #include "stagesync/status.h"
-#include "stagesync/table_definition.h"
 #include "stagesync/table_definition.h"
 
 namespace stagesync::capture {
@@ -153,6 +153,13 @@ class SnapshotReader {
   // column order, in the stream's text format) and its size in bytes; stops at an error.
   virtual Status Read(const SnapshotTable& table, const TableRange& range,
                       const std::function<Status(Tuple&&, size_t)>& row) = 0;
+  // PostgreSQL: the rows as COPY's text lines (without the newline), the same values Read
+  // gives, still escaped, for a PostgreSQL target to take as they are.
+  virtual bool CanReadRaw() const { return false; }
+  virtual Status ReadRaw(const SnapshotTable& /*table*/, const TableRange& /*range*/,
+                         const std::function<Status(std::string_view)>& /*line*/) {
+    return Status::Error("no raw rows from this source");
+  }
 };
 
 class SourceSnapshot {
