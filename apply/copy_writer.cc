@@ -83,7 +83,12 @@ class SessionCopyWriter : public CopyWriter {
     truncate.relations = tables;
     std::vector<ChangeEvent> events;
     events.emplace_back(std::in_place_type<TruncateChange>, std::move(truncate));
-    if (Status s = applier_->WriteRows(events); !s.ok()) return s;
+    if (Status s = applier_->WriteRows(events); !s.ok()) {
+      if (s.transient()) return s;
+      // Typically a table outside the copy with a foreign key to one of them.
+      return Status::Usage("copy --truncate could not empty the target tables: " + s.message() +
+                           " — add the referencing table to source.tables, or empty it first");
+    }
     return applier_->CommitWith("the truncate", [] { return Status::Ok(); });
   }
 
