@@ -207,7 +207,7 @@ TEST_P(CopyTest, ValuesLookTheSameCopiedAsStreamed) {
 // MariaDB's snapshot died with the copy, and `copy` says what must be redone.
 TEST_P(CopyTest, KilledCopyResumesOrSaysWhatToRedo) {
   OnBoth("CREATE TABLE big (id int PRIMARY KEY, payload varchar(200))");
-  FillBig(200000);
+  FillBig(600000);  // enough that the copy is still running when it is killed
   if (!source_mysql() && !target_mysql()) InstallApplyAudit(*target_.pg, db_, "big", "id");
   const std::string mapping = spec_.extra_toml.substr(0, spec_.extra_toml.find("[copy]"));
   spec_.extra_toml = mapping +
