@@ -1,5 +1,7 @@
 // `copy`'s target side: a SessionApplier per worker writes each range's rows through the
 // stream's plans, and the copy's bookkeeping commits with them.
+#include <set>
+
 #include "create_table.h"
 #include "engines.h"
 #include "session_applier.h"
@@ -99,6 +101,70 @@ class SessionCopyWriter : public CopyWriter {
   }
   Status WriteLines(const RelationPtr& table, const std::vector<std::string>& lines) override {
     return applier_->CopyLines(table, lines);
+  }
+
+  Status DropIndexes(const std::vector<RelationPtr>& tables, const std::vector<CopyIndex>& carried,
+                     std::vector<CopyIndex>* dropped) override {
+    // With rules, a unique index may be what a rule's ON CONFLICT or INSERT IGNORE relies on.
+    const bool keep_unique = !config_.upgrade.rules.empty();
+    std::vector<CopyIndex> keys, foreign;
+    std::set<std::string> seen;  // a foreign key between two copied tables is read twice
+    for (const auto& i : carried) {
+      if (seen.insert(i.Shown()).second) (i.foreign() ? foreign : keys).push_back(i);
+    }
+    for (const auto& rel : tables) {
+      std::vector<TargetTable> targets;
+      std::string list;
+      if (Status s = applier_->TargetTablesOf(rel, &targets, &list); !s.ok()) return s;
+      for (const auto& t : targets) {
+        std::vector<CopyIndex> found;
+        if (Status s = applier_->session().ReadSecondaryIndexes(t, keep_unique, &found); !s.ok())
+          return s;
+        for (auto& i : found) {
+          if (!seen.insert(i.Shown()).second) continue;
+          (i.foreign() ? foreign : keys).push_back(std::move(i));
+        }
+      }
+    }
+    std::set<std::string> carried_names;  // dropped already
+    for (const auto& i : carried) carried_names.insert(i.Shown());
+    keys.insert(keys.end(), foreign.begin(), foreign.end());
+    for (size_t i = 0; i < keys.size(); ++i) keys[i].seq = static_cast<int>(i);
+    // Recorded before anything is dropped: a copy killed in between re-creates what is gone.
+    if (Status s = applier_->CommitWith(
+            "the indexes to rebuild",
+            [&] { return applier_->session().WriteCopyIndexes(config_.source.slot, keys); });
+        !s.ok()) {
+      return s;
+    }
+    // Foreign keys first: they may need the indexes.
+    for (auto it = keys.rbegin(); it != keys.rend(); ++it) {
+      if (carried_names.count(it->Shown())) continue;
+      if (Status s = applier_->session().RunDdl(it->drop_sql); !s.ok()) {
+        return Status::Error("dropping " + it->Shown() + " failed: " + s.message() +
+                             " (what was dropped before is recorded: `stagesync copy` "
+                             "re-creates it)");
+      }
+    }
+    *dropped = std::move(keys);
+    return Status::Ok();
+  }
+
+  Status RebuildIndex(const CopyIndex& index) override {
+    bool exists = false;
+    if (Status s = applier_->session().IndexExists(index, &exists); !s.ok()) return s;
+    if (!exists) {
+      if (Status s = applier_->session().RunDdl(index.create_sql); !s.ok()) {
+        if (s.transient()) return s;
+        return Status::Error("re-creating " + index.Shown() + " failed: " + s.message() + "\n  " +
+                             index.create_sql +
+                             "\nthe rows are copied; fix the cause and run `stagesync copy` "
+                             "again to re-create the rest");
+      }
+    }
+    return applier_->CommitWith("index " + index.name, [&] {
+      return applier_->session().WriteCopyIndexRebuilt(config_.source.slot, index.seq);
+    });
   }
 
   Status Done(const CopyRange& range) override {

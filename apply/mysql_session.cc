@@ -7,6 +7,7 @@
 
 #include "mysql_statements.h"
 #include "mysql_target.h"
+#include "secondary_indexes.h"
 #include "stagesync/mysql.h"
 #include "target_session.h"
 
@@ -328,6 +329,14 @@ class MysqlSession : public TargetSession {
           out->ranges.push_back(CopyRange{r[0], std::stoi(r[1]), std::stoi(r[2]), r[3], r[4],
                                           r[5] == "1", std::stoull(r[6]), std::stoull(r[7])});
         }
+        for (auto& r : mysql::Query(*conn_,
+                                    "SELECT seq, table_schema, table_name, index_name, kind, "
+                                    "drop_sql, create_sql, rebuilt_at IS NOT NULL FROM "
+                                    "stagesync.copy_indexes WHERE stream = " +
+                                        mysql::QuoteLiteral(stream) + " ORDER BY seq")) {
+          out->indexes.push_back(
+              CopyIndex{std::stoi(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7] == "1"});
+        }
       }
       if (!open_) conn_->commit();
     } catch (const sql::SQLException& e) {
@@ -339,8 +348,10 @@ class MysqlSession : public TargetSession {
 
   Status WriteCopyStart(const std::string& stream, const CopyState& state) override {
     const std::string s = mysql::QuoteLiteral(stream);
-    if (Status st = Exec("DELETE FROM stagesync.copy_ranges WHERE stream = " + s); !st.ok())
-      return st;
+    for (const char* table : {"stagesync.copy_ranges", "stagesync.copy_indexes"}) {
+      if (Status st = Exec(std::string("DELETE FROM ") + table + " WHERE stream = " + s); !st.ok())
+        return st;
+    }
     if (Status st =
             Exec("REPLACE INTO stagesync.copy_state (stream, snapshot, position, "
                  "holder_pid) VALUES (" +
@@ -367,6 +378,50 @@ class MysqlSession : public TargetSession {
                 ", done_at = NOW(6) WHERE stream = " + mysql::QuoteLiteral(stream) +
                 " AND table_name = " + mysql::QuoteLiteral(range.table) +
                 " AND part = " + std::to_string(range.part));
+  }
+
+  Status ReadSecondaryIndexes(const TargetTable& table, bool keep_unique,
+                              std::vector<CopyIndex>* out) override {
+    try {
+      *out = ReadMysqlIndexes(*conn_, table, keep_unique);
+      if (!open_) conn_->commit();
+    } catch (const sql::SQLException& e) {
+      return FromException(e, "target: ");
+    }
+    return Status::Ok();
+  }
+
+  Status WriteCopyIndexes(const std::string& stream,
+                          const std::vector<CopyIndex>& indexes) override {
+    const std::string s = mysql::QuoteLiteral(stream);
+    if (Status st = Exec("DELETE FROM stagesync.copy_indexes WHERE stream = " + s); !st.ok())
+      return st;
+    for (const auto& i : indexes) {
+      Status st = Exec(
+          "INSERT INTO stagesync.copy_indexes (stream, seq, table_schema, table_name, index_name, "
+          "kind, drop_sql, create_sql) VALUES (" +
+          s + ", " + std::to_string(i.seq) + ", " + mysql::QuoteLiteral(i.table_schema) + ", " +
+          mysql::QuoteLiteral(i.table_name) + ", " + mysql::QuoteLiteral(i.name) + ", " +
+          mysql::QuoteLiteral(i.kind) + ", " + mysql::QuoteLiteral(i.drop_sql) + ", " +
+          mysql::QuoteLiteral(i.create_sql) + ")");
+      if (!st.ok()) return st;
+    }
+    return Status::Ok();
+  }
+
+  Status WriteCopyIndexRebuilt(const std::string& stream, int seq) override {
+    return Exec("UPDATE stagesync.copy_indexes SET rebuilt_at = NOW(6) WHERE stream = " +
+                mysql::QuoteLiteral(stream) + " AND seq = " + std::to_string(seq));
+  }
+
+  Status IndexExists(const CopyIndex& index, bool* out) override {
+    try {
+      *out = MysqlIndexExists(*conn_, index);
+      if (!open_) conn_->commit();
+    } catch (const sql::SQLException& e) {
+      return FromException(e, "target: ");
+    }
+    return Status::Ok();
   }
 
   Status WriteCopyFinished(const std::string& stream) override {

@@ -4,6 +4,7 @@
 #include <deque>
 #include <pqxx/tablewriter>
 
+#include "secondary_indexes.h"
 #include "stagesync/log.h"
 #include "stagesync/pg.h"
 #include "statement_writer.h"
@@ -328,6 +329,66 @@ class PostgresSession : public TargetSession {
       }
     } catch (const pqxx::undefined_table&) {
       *out = CopyState{};  // bookkeeping from before `copy` existed: no copy was made
+      return Status::Ok();
+    } catch (const std::exception& e) {
+      return FromException(e);
+    }
+    try {
+      pqxx::nontransaction q(*conn_);
+      for (const auto& r : q.exec_params(
+               "SELECT seq, table_schema, table_name, index_name, kind, drop_sql, create_sql, "
+               "rebuilt_at IS NOT NULL FROM stagesync.copy_indexes WHERE stream = $1 ORDER BY seq",
+               stream)) {
+        out->indexes.push_back(CopyIndex{r[0].as<int>(), r[1].as<std::string>(),
+                                         r[2].as<std::string>(), r[3].as<std::string>(),
+                                         r[4].as<std::string>(), r[5].as<std::string>(),
+                                         r[6].as<std::string>(), r[7].as<bool>()});
+      }
+    } catch (const pqxx::undefined_table&) {
+      // bookkeeping from before --rebuild-indexes: nothing was dropped
+    } catch (const std::exception& e) {
+      return FromException(e);
+    }
+    return Status::Ok();
+  }
+
+  Status ReadSecondaryIndexes(const TargetTable& table, bool keep_unique,
+                              std::vector<CopyIndex>* out) override {
+    try {
+      pqxx::nontransaction q(*conn_);
+      *out = ReadPostgresIndexes(q, table, keep_unique);
+    } catch (const std::exception& e) {
+      return FromException(e);
+    }
+    return Status::Ok();
+  }
+
+  Status WriteCopyIndexes(const std::string& stream,
+                          const std::vector<CopyIndex>& indexes) override {
+    return Guard([&] {
+      tx_->exec_params("DELETE FROM stagesync.copy_indexes WHERE stream = $1", stream);
+      for (const auto& i : indexes) {
+        tx_->exec_params(
+            "INSERT INTO stagesync.copy_indexes (stream, seq, table_schema, table_name, "
+            "index_name, kind, drop_sql, create_sql) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            stream, i.seq, i.table_schema, i.table_name, i.name, i.kind, i.drop_sql, i.create_sql);
+      }
+    });
+  }
+
+  Status WriteCopyIndexRebuilt(const std::string& stream, int seq) override {
+    return Guard([&] {
+      tx_->exec_params(
+          "UPDATE stagesync.copy_indexes SET rebuilt_at = clock_timestamp() WHERE stream = $1 "
+          "AND seq = $2",
+          stream, seq);
+    });
+  }
+
+  Status IndexExists(const CopyIndex& index, bool* out) override {
+    try {
+      pqxx::nontransaction q(*conn_);
+      *out = PostgresIndexExists(q, index);
     } catch (const std::exception& e) {
       return FromException(e);
     }
@@ -337,6 +398,7 @@ class PostgresSession : public TargetSession {
   Status WriteCopyStart(const std::string& stream, const CopyState& state) override {
     return Guard([&] {
       tx_->exec_params("DELETE FROM stagesync.copy_ranges WHERE stream = $1", stream);
+      tx_->exec_params("DELETE FROM stagesync.copy_indexes WHERE stream = $1", stream);
       tx_->exec_params(
           "INSERT INTO stagesync.copy_state (stream, snapshot, position, holder_pid) "
           "VALUES ($1, $2, $3, $4) ON CONFLICT (stream) DO UPDATE SET snapshot = "

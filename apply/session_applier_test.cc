@@ -115,6 +115,17 @@ class FakeSession : public TargetSession {
   }
   Status WriteCopyFinished(const std::string&) override { return Call("copy finished"); }
   Status RunDdl(const std::string& sql) override { return Call("ddl " + sql); }
+  Status ReadSecondaryIndexes(const TargetTable&, bool, std::vector<CopyIndex>*) override {
+    return Call("read indexes");
+  }
+  Status WriteCopyIndexes(const std::string&, const std::vector<CopyIndex>&) override {
+    return Call("copy indexes");
+  }
+  Status WriteCopyIndexRebuilt(const std::string&, int) override { return Call("index rebuilt"); }
+  Status IndexExists(const CopyIndex&, bool* out) override {
+    *out = false;
+    return Call("index exists");
+  }
   Status HasRows(const TargetTable&, bool* out) override {
     *out = !rows.empty();
     return Status::Ok();

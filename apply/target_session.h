@@ -92,6 +92,16 @@ class TargetSession {
   virtual Status WriteCopyStart(const std::string& stream, const CopyState& state) = 0;
   virtual Status WriteCopyRangeDone(const std::string& stream, const CopyRange& range) = 0;
   virtual Status WriteCopyFinished(const std::string& stream) = 0;
+  // `copy --rebuild-indexes`: the secondary indexes, unique constraints and foreign keys of
+  // `table` and the foreign keys referencing it (outside a transaction; `keep_unique`: unique
+  // indexes stay), each with its drop and create SQL; their record (in the open transaction),
+  // one's re-creation, and whether the target has one now.
+  virtual Status ReadSecondaryIndexes(const TargetTable& table, bool keep_unique,
+                                      std::vector<CopyIndex>* out) = 0;
+  virtual Status WriteCopyIndexes(const std::string& stream,
+                                  const std::vector<CopyIndex>& indexes) = 0;
+  virtual Status WriteCopyIndexRebuilt(const std::string& stream, int seq) = 0;
+  virtual Status IndexExists(const CopyIndex& index, bool* out) = 0;
   // A statement outside any transaction (`copy --create-tables`' DDL).
   virtual Status RunDdl(const std::string& sql) = 0;
   // MySQL: whether the server has database `name` (PostgreSQL targets: always).

@@ -78,6 +78,9 @@ const std::map<std::string, Command>& Commands() {
          {"--create-tables", &Options::create_tables,
           "create missing target tables from the source's definitions (across engines through "
           "the type map); says what it could not translate"},
+         {"--rebuild-indexes", &Options::rebuild_indexes,
+          "drop the target tables' secondary indexes and foreign keys for the data, and "
+          "re-create them after it in parallel"},
          {"--json", &Options::json, "progress and the result as JSON lines on stdout"}},
         Copy}},
       {"teardown",

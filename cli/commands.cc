@@ -170,6 +170,7 @@ int Copy(const Config& config, const Options& options) {
   copy_options.tables = options.tables;
   copy_options.truncate = options.truncate;
   copy_options.create_tables = options.create_tables;
+  copy_options.rebuild_indexes = options.rebuild_indexes;
   // /metrics, /status and the dashboard while the copy runs (its committed ranges).
   monitor::MonitorServer monitor(config);
   if (Status s = monitor.Start(); !s.ok()) return Fail("copy", s);

@@ -21,6 +21,7 @@ struct Options {
   std::string tables;  // copy --tables GLOB
   bool truncate = false;
   bool create_tables = false;
+  bool rebuild_indexes = false;
 };
 
 int Setup(const Config& config, const Options& options);

@@ -319,6 +319,64 @@ Status CreateMissingTables(const Config& config, const CopyOptions& options,
   return Status::Ok();
 }
 
+// --rebuild-indexes, after the data: what is not re-created yet, `jobs` at a time, the
+// indexes and keys before the foreign keys (which may need them).
+Status RebuildIndexes(const Config& config, const std::vector<apply::CopyIndex>& indexes, int jobs,
+                      const std::atomic<bool>& stop, CopyProgress* progress) {
+  for (bool foreign : {false, true}) {
+    std::vector<const apply::CopyIndex*> todo;
+    for (const auto& i : indexes) {
+      if (!i.rebuilt && i.foreign() == foreign) todo.push_back(&i);
+    }
+    std::atomic<size_t> next{0};
+    std::mutex mutex;
+    Status failed = Status::Ok();
+    std::vector<std::thread> workers;
+    for (int w = 0; w < std::min<int>(jobs, static_cast<int>(todo.size())); ++w) {
+      workers.emplace_back([&] {
+        std::unique_ptr<apply::CopyWriter> writer;
+        Status s = apply::OpenCopyWriter(config, &writer);
+        for (size_t at; s.ok() && !stop && (at = next++) < todo.size();) {
+          const int64_t t0 = NowUs();
+          s = writer->RebuildIndex(*todo[at]);
+          if (s.ok()) {
+            ++progress->indexes_done;
+            LOG_INFO("copy: re-created " << todo[at]->Shown() << " in " << (NowUs() - t0) / 1000
+                                         << " ms");
+          }
+        }
+        if (!s.ok()) {
+          next = todo.size();
+          std::lock_guard<std::mutex> lock(mutex);
+          if (failed.ok()) failed = s;
+        }
+      });
+    }
+    for (auto& w : workers) w.join();
+    if (!failed.ok()) return failed;
+  }
+  return Status::Ok();
+}
+
+// The data is copied: the indexes left are re-created, and the copy marked finished.
+Status FinishCopy(const Config& config, const apply::CopyState& state, int jobs,
+                  const std::atomic<bool>& stop, apply::CopyWriter& control,
+                  CopyProgress* progress) {
+  progress->indexes = static_cast<int>(state.indexes.size());
+  progress->indexes_done = 0;
+  for (const auto& i : state.indexes) progress->indexes_done += i.rebuilt;
+  if (Status s = RebuildIndexes(config, state.indexes, jobs, stop, progress); !s.ok()) return s;
+  if (stop) {
+    return Status::Error(
+        "stopped while re-creating the indexes: run `stagesync copy` again to re-create the "
+        "rest");
+  }
+  if (Status s = control.Finish(state.position); !s.ok()) return s;
+  LOG_INFO("copy: complete; the stream starts at "
+           << DescribePosition(config.source.kind, state.position));
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status RunCopy(const Config& config, const CopyOptions& options, const std::atomic<bool>& stop,
@@ -348,7 +406,29 @@ Status RunCopy(const Config& config, const CopyOptions& options, const std::atom
   apply::CopyState state;
   if (Status s = apply::ReadCopyState(config, &state); !s.ok()) return s;
 
+  // Indexes an earlier copy dropped and has not re-created: a copy afresh keeps them on its
+  // list.
+  std::vector<apply::CopyIndex> carried;
+  for (const auto& i : state.indexes) {
+    if (!i.rebuilt) carried.push_back(i);
+  }
   std::unique_ptr<capture::SourceSnapshot> snapshot;
+  const bool data_copied =
+      !state.ranges.empty() &&
+      std::all_of(state.ranges.begin(), state.ranges.end(), [](auto& r) { return r.done; });
+  if (state.found && !state.finished && !options.truncate && data_copied) {
+    // Only the indexes are left: no snapshot is needed any more.
+    progress->resumed = true;
+    LOG_INFO("copy: every range was copied; re-creating the indexes and keys left");
+    if (Status s = FinishCopy(config, state, jobs, stop, *control, progress); !s.ok()) return s;
+    // A PostgreSQL snapshot's holder may still wait for the copy: it is let go.
+    if (capture::ResumeSnapshot(config, state.snapshot, state.position, state.holder_pid, 1,
+                                &snapshot)
+            .ok()) {
+      snapshot->Release();
+    }
+    return Status::Ok();
+  }
   if (state.found && !state.finished && !options.truncate) {
     Status s = capture::ResumeSnapshot(config, state.snapshot, state.position, state.holder_pid,
                                        jobs, &snapshot);
@@ -412,6 +492,20 @@ Status RunCopy(const Config& config, const CopyOptions& options, const std::atom
       }
     }
     if (s.ok()) s = control->Start(state);
+    if (s.ok() && (options.rebuild_indexes || !carried.empty())) {
+      s = control->DropIndexes(
+          options.rebuild_indexes ? Relations(chosen) : std::vector<RelationPtr>{}, carried,
+          &state.indexes);
+      if (s.ok()) {
+        LOG_INFO("copy: dropped " << state.indexes.size() - carried.size()
+                                  << " secondary indexes and foreign keys of the target tables; "
+                                     "they are re-created after the data");
+      }
+    }
+  } else if (options.rebuild_indexes && state.indexes.empty()) {
+    LOG_WARN(
+        "copy: --rebuild-indexes is ignored: the copy resumes as it was started, with "
+        "the target's indexes in place");
   }
   if (!s.ok()) {
     if (!progress->resumed) snapshot->Release();
@@ -459,6 +553,8 @@ Status RunCopy(const Config& config, const CopyOptions& options, const std::atom
         "the copy's plan names tables the source no longer has (or selects): "
         "run `stagesync copy --truncate` to copy afresh");
   }
+  progress->indexes = static_cast<int>(state.indexes.size());
+  for (const auto& i : state.indexes) progress->indexes_done += i.rebuilt;
   plan.Order();
   std::vector<capture::SnapshotReader*> readers = snapshot->Readers();
   progress->jobs = static_cast<int>(readers.size());
@@ -496,10 +592,8 @@ Status RunCopy(const Config& config, const CopyOptions& options, const std::atom
         "stopped before the copy was complete: run `stagesync copy` again to "
         "resume it");
   }
-  if (Status s = control->Finish(state.position); !s.ok()) return s;
+  if (Status s = FinishCopy(config, state, jobs, stop, *control, progress); !s.ok()) return s;
   snapshot->Release();
-  LOG_INFO("copy: complete; the stream starts at "
-           << DescribePosition(config.source.kind, state.position));
   return Status::Ok();
 }
 

@@ -100,6 +100,12 @@ std::vector<std::string> RenderProgress(CopyProgress& progress, int64_t now_us, 
                        std::to_string(done) + "/" + std::to_string(progress.tables.size()) +
                            " tables done, " + std::to_string(waiting) + " waiting",
                        width));
+  if (int n = progress.indexes; n > 0) {
+    std::string line = "indexes and foreign keys: " + std::to_string(progress.indexes_done) +
+                       " of " + std::to_string(n) + " re-created";
+    if (line.size() > width) line.resize(width);
+    lines.push_back(line);
+  }
   return lines;
 }
 
@@ -143,6 +149,8 @@ std::string ProgressJson(CopyProgress& progress, int64_t now_us, const Status* r
   w.Key("rows").Uint(rows);
   w.Key("bytes").Uint(bytes);
   w.Key("tables_remaining").Uint(remaining);
+  w.Key("indexes").Int(progress.indexes);
+  w.Key("indexes_rebuilt").Int(progress.indexes_done);
   if (result) {
     w.Key("result").String(result->ok()                        ? "copied"
                            : result->exit_code() == kExitUsage ? "refused"

@@ -64,3 +64,17 @@ CREATE TABLE IF NOT EXISTS stagesync.copy_ranges (
   done_at      DATETIME(6),
   PRIMARY KEY (stream, table_name, part)
 ) ENGINE=InnoDB
+;
+-- `copy --rebuild-indexes`: what copy dropped before the data, re-created after it.
+CREATE TABLE IF NOT EXISTS stagesync.copy_indexes (
+  stream       VARCHAR(64) NOT NULL,
+  seq          INT NOT NULL,
+  table_schema VARCHAR(255) NOT NULL,
+  table_name   VARCHAR(255) NOT NULL,
+  index_name   VARCHAR(255) NOT NULL,
+  kind         VARCHAR(64) NOT NULL,
+  drop_sql     TEXT NOT NULL,
+  create_sql   TEXT NOT NULL,
+  rebuilt_at   DATETIME(6),
+  PRIMARY KEY (stream, seq)
+) ENGINE=InnoDB

@@ -67,3 +67,18 @@ CREATE TABLE IF NOT EXISTS stagesync.copy_ranges (
   done_at      timestamptz,
   PRIMARY KEY (stream, table_name, part)
 );
+
+-- `copy --rebuild-indexes`: the indexes and foreign keys copy dropped before the data, in the
+-- order it re-creates them after it; a resumed copy re-creates those not yet rebuilt.
+CREATE TABLE IF NOT EXISTS stagesync.copy_indexes (
+  stream       text NOT NULL,
+  seq          integer NOT NULL,
+  table_schema text NOT NULL,
+  table_name   text NOT NULL,
+  index_name   text NOT NULL,
+  kind         text NOT NULL,
+  drop_sql     text NOT NULL,
+  create_sql   text NOT NULL,
+  rebuilt_at   timestamptz,
+  PRIMARY KEY (stream, seq)
+);

@@ -58,10 +58,11 @@ void SourceWorkload::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-std::unique_ptr<Process> EngineSyncTest::Start(const std::string& command) const {
-  return std::make_unique<Process>(
-      std::vector<std::string>{StagesyncBinary(), command, "-c", config_path_},
-      command + "-" + db_);
+std::unique_ptr<Process> EngineSyncTest::Start(const std::string& command,
+                                               const std::vector<std::string>& flags) const {
+  std::vector<std::string> argv{StagesyncBinary(), command, "-c", config_path_};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  return std::make_unique<Process>(argv, command + "-" + db_);
 }
 
 void EngineSyncTest::KillAndRestart(std::unique_ptr<Process>& process, const std::string& command,

@@ -69,7 +69,8 @@ class EngineSyncTest : public ::testing::Test {
   // Starts `stagesync run` as run_ (killing a running one first).
   void StartRun();
   // `stagesync <command> -c config_path_` in the background (capture, apply).
-  std::unique_ptr<Process> Start(const std::string& command) const;
+  std::unique_ptr<Process> Start(const std::string& command,
+                                 const std::vector<std::string>& flags = {}) const;
   // `rounds` times, `every` apart: kill -9 `process` and start `command` again in its place.
   void KillAndRestart(std::unique_ptr<Process>& process, const std::string& command, int rounds,
                       std::chrono::milliseconds every) const;

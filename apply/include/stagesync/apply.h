@@ -163,6 +163,19 @@ struct CopyRange {
   bool done = false;
   uint64_t rows = 0, bytes = 0;
 };
+// `copy --rebuild-indexes`: a secondary index, unique constraint or foreign key of a target
+// table, dropped before the data and re-created after it; recorded so a resumed copy
+// re-creates what is still missing.
+struct CopyIndex {
+  int seq = 0;  // re-created in this order: indexes and keys, then foreign keys
+  std::string table_schema, table_name;  // the target table it belongs to
+  std::string name;
+  std::string kind;  // "index", "unique constraint", "foreign key", ... as a DBA reads it
+  std::string drop_sql, create_sql;
+  bool rebuilt = false;
+  bool foreign() const { return kind == "foreign key"; }
+  std::string Shown() const { return kind + " " + name + " on " + table_schema + "." + table_name; }
+};
 struct CopyState {
   bool found = false;  // a copy was started on this target
   std::string snapshot;
@@ -170,6 +183,7 @@ struct CopyState {
   int64_t holder_pid = 0;  // PostgreSQL sources: the process that holds the snapshot
   bool finished = false;   // `run` refuses to start until it is
   std::vector<CopyRange> ranges;
+  std::vector<CopyIndex> indexes;  // dropped by --rebuild-indexes, in seq order
 };
 Status ReadCopyState(const Config& config, CopyState* out);
 
@@ -201,6 +215,18 @@ class CopyWriter {
   // would write, without taking them apart). A failure leaves the range to Abandon.
   virtual Status TakesLines(const RelationPtr& table, bool* out) = 0;
   virtual Status WriteLines(const RelationPtr& table, const std::vector<std::string>& lines) = 0;
+  // `copy --rebuild-indexes`: records the secondary indexes, unique constraints and foreign
+  // keys of the target tables of `tables` (and the foreign keys that reference them), then
+  // drops them; `dropped` lists them in re-creation order. Primary keys stay, and so do unique
+  // indexes of tables without one and, with [upgrade] rules, every unique index (a rule's
+  // ON CONFLICT or INSERT IGNORE may rely on it).
+  // `carried`: an earlier copy's indexes still to re-create, recorded first (a copy started
+  // afresh must not forget them).
+  virtual Status DropIndexes(const std::vector<RelationPtr>& tables,
+                             const std::vector<CopyIndex>& carried,
+                             std::vector<CopyIndex>* dropped) = 0;
+  // Re-creates a recorded index unless the target has it already, and marks it rebuilt.
+  virtual Status RebuildIndex(const CopyIndex& index) = 0;
   // Marks `range` done (with its counts) and commits its rows with the mark.
   virtual Status Done(const CopyRange& range) = 0;
   // Rolls the open range back.

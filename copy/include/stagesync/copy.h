@@ -20,6 +20,9 @@ struct CopyOptions {
   std::string tables;          // only source tables matching this glob ("" : every selected one)
   bool truncate = false;       // empty the target tables (and any earlier copy) first
   bool create_tables = false;  // create missing target tables from the source's definitions
+  // Drop the target tables' secondary indexes and foreign keys before the data and re-create
+  // them after it, in parallel (recorded: a resumed copy re-creates what is missing).
+  bool rebuild_indexes = false;
 };
 
 // One table's figures while the copy runs; readable from other threads.
@@ -39,6 +42,7 @@ struct CopyProgress {
   std::string snapshot, position;  // as users read them
   int jobs = 0;
   bool resumed = false;
+  std::atomic<int> indexes{0}, indexes_done{0};  // re-created after the data
 };
 
 // Runs the copy to its end, or until `stop`. Ok: copied (the stream starts at the snapshot);
