@@ -96,11 +96,12 @@ class SessionCopyWriter : public CopyWriter {
 
   Status Write(std::vector<ChangeEvent>& rows) override { return applier_->WriteRows(rows); }
 
-  Status TakesLines(const RelationPtr& table, bool* out) override {
-    return applier_->TakesLines(table, out);
+  Status TakesRaw(const RelationPtr& table, const TableDefinition& definition,
+                  RawFormat* out) override {
+    return applier_->TakesRaw(table, definition, out);
   }
-  Status WriteLines(const RelationPtr& table, const std::vector<std::string>& lines) override {
-    return applier_->CopyLines(table, lines);
+  Status WriteRaw(const RelationPtr& table, const RawRows& rows) override {
+    return applier_->CopyRaw(table, rows);
   }
 
   Status DropIndexes(const std::vector<RelationPtr>& tables, const std::vector<CopyIndex>& carried,
@@ -200,7 +201,7 @@ class SessionCopyWriter : public CopyWriter {
 Status OpenCopyWriter(const Config& config, std::unique_ptr<CopyWriter>* out) {
   if (Status s = EnsureBookkeeping(config); !s.ok()) return s;
   std::unique_ptr<SessionApplier> applier;
-  if (Status s = OpenSessionApplier(config, &applier); !s.ok()) return s;
+  if (Status s = OpenSessionApplier(config, &applier, /*for_copy=*/true); !s.ok()) return s;
   *out = std::make_unique<SessionCopyWriter>(config, std::move(applier));
   return Status::Ok();
 }

@@ -196,6 +196,92 @@ Status MysqlLiteral(const TargetColumn& column, const Value& value, std::string*
   return Status::Ok();
 }
 
+namespace {
+
+// Appends `v` escaped for LOAD DATA (backslash, tab, newline, NUL), a run at a time.
+void AppendEscaped(std::string_view v, std::string* out) {
+  size_t run = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const char c = v[i];
+    const char* escape = c == '\\'   ? "\\\\"
+                         : c == '\t' ? "\\t"
+                         : c == '\n' ? "\\n"
+                         : c == '\0' ? "\\0"
+                                     : nullptr;
+    if (!escape) continue;
+    out->append(v.data() + run, i - run).append(escape, 2);
+    run = i + 1;
+  }
+  out->append(v.data() + run, v.size() - run);
+}
+
+// A literal's value as LOAD DATA text: 'text' unquoted, X'..' as its bytes, numbers as they
+// are. QuoteLiteral's \\ and \0 are LOAD DATA's escapes too; only '' and raw tabs and
+// newlines change.
+Status AppendLoadField(const std::string& literal, std::string* out) {
+  if (literal == "NULL") {
+    *out += "\\N";
+  } else if (literal.size() >= 2 && literal.front() == '\'' && literal.back() == '\'') {
+    const std::string_view inner(literal.data() + 1, literal.size() - 2);
+    size_t run = 0;
+    for (size_t i = 0; i < inner.size(); ++i) {
+      const char c = inner[i];
+      if (c == '\\') {
+        ++i;  // an escape pair, kept as it is
+      } else if (c == '\'' || c == '\t' || c == '\n') {
+        out->append(inner.data() + run, i - run)
+            .append(c == '\''   ? "'"
+                    : c == '\t' ? "\\t"
+                                : "\\n");
+        i += c == '\'';  // '' is one quote
+        run = i + 1;
+      }
+    }
+    out->append(inner.data() + run, inner.size() - run);
+  } else if (literal.rfind("X'", 0) == 0 && literal.back() == '\'') {
+    std::string bytes;
+    for (size_t i = 2; i + 2 < literal.size(); i += 2) {
+      bytes += static_cast<char>(std::stoi(literal.substr(i, 2), nullptr, 16));
+    }
+    AppendEscaped(bytes, out);
+  } else if (literal.find_first_of("'(") == std::string::npos) {
+    *out += literal;  // a number
+  } else {
+    return Status::Error("no LOAD DATA form for " + literal);
+  }
+  return Status::Ok();
+}
+
+std::vector<int> AllWritten(const TablePlan& plan) {
+  return Written(plan, std::vector<bool>(plan.source_to_target.size(), true));
+}
+
+}  // namespace
+
+Status MysqlLoadData(const TablePlan& plan, const std::vector<const Tuple*>& rows,
+                     std::string* data) {
+  const std::vector<int> cols = AllWritten(plan);
+  std::string literal;
+  data->reserve(rows.size() * 128);
+  for (const Tuple* row : rows) {
+    for (size_t i = 0; i < cols.size(); ++i) {
+      const TargetColumn& col = plan.target.columns[plan.source_to_target[cols[i]]];
+      if (Status s = MysqlLiteral(col, (*row)[cols[i]], &literal); !s.ok()) return s;
+      if (i) *data += '\t';
+      if (Status s = AppendLoadField(literal, data); !s.ok()) return s;
+    }
+    *data += '\n';
+  }
+  return Status::Ok();
+}
+
+std::string MysqlLoadStatement(const TablePlan& plan, const std::string& path) {
+  return "LOAD DATA LOCAL INFILE " + QuoteLiteral(path) + " INTO TABLE " + Table(plan) +
+         " CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES "
+         "TERMINATED BY '\\n' (" +
+         Columns(plan, AllWritten(plan)) + ")";
+}
+
 Status MysqlUpsert(const TablePlan& plan, const std::vector<const Tuple*>& images,
                    const std::vector<bool>& present, std::string* sql) {
   std::vector<int> cols = Written(plan, present);

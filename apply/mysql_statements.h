@@ -28,6 +28,14 @@ Status MysqlDeleteByKeys(const TablePlan& plan, const std::vector<const Tuple*>&
 // SELECT COUNT(*) FROM t WHERE (key) IN ((...), ...): how many of these rows the target has.
 Status MysqlCountByKeys(const TablePlan& plan, const std::vector<const Tuple*>& keys,
                         std::string* sql);
+// For `copy`: `rows` (whole images) as LOAD DATA's text (tab-separated, backslash escapes,
+// \N for NULL, a line each), every value the literal MysqlLiteral makes of it; and the
+// statement that loads the file at `path` with them. A value whose literal has no text form
+// (a bit string) is an error: those rows take the statements.
+Status MysqlLoadData(const TablePlan& plan, const std::vector<const Tuple*>& rows,
+                     std::string* data);
+std::string MysqlLoadStatement(const TablePlan& plan, const std::string& path);
+
 // One change as the source made it, for the exact row-by-row path. May yield two statements
 // (an update of a row that is missing inserts its new image: `fallback`, run when the first
 // touched no row). An update without some of its columns (unchanged TOAST) has no fallback:

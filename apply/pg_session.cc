@@ -2,8 +2,8 @@
 // asynchronous commit with acknowledgements following the target's WAL flush.
 #include <algorithm>
 #include <deque>
-#include <pqxx/tablewriter>
 
+#include "pg_copy_in.h"
 #include "secondary_indexes.h"
 #include "stagesync/log.h"
 #include "stagesync/pg.h"
@@ -243,49 +243,18 @@ class PostgresSession : public TargetSession {
     for (size_t s = 0; s < plan.source_to_target.size(); ++s) {
       if (plan.source_to_target[s] >= 0) from.push_back(s);
     }
-    return Guard([&] {
-      auto writer = CopyWriterFor(plan);
-      std::string line;
-      for (const Tuple* row : rows) {
-        line.clear();
-        for (size_t i = 0; i < from.size(); ++i) {
-          if (i) line += '\t';
-          const Value& v = (*row)[from[i]];
-          if (v.is_null()) {
-            line += "\\N";
-            continue;
-          }
-          for (char c : v.text) {
-            switch (c) {
-              case '\\':
-                line += "\\\\";
-                break;
-              case '\t':
-                line += "\\t";
-                break;
-              case '\n':
-                line += "\\n";
-                break;
-              case '\r':
-                line += "\\r";
-                break;
-              default:
-                line += c;
-            }
-          }
-        }
-        writer->write_raw_line(line);
-      }
-      writer->complete();
-    });
+    RawRows text;
+    for (const Tuple* row : rows) AppendCopyLine(*row, from, &text.data);
+    text.count = rows.size();
+    return CopyRaw(plan, text);
   }
 
-  Status CopyLines(const TablePlan& plan, const std::vector<std::string>& lines) override {
-    return Guard([&] {
-      auto writer = CopyWriterFor(plan);
-      for (const auto& line : lines) writer->write_raw_line(line);
-      writer->complete();
-    });
+  Status CopyRaw(const TablePlan& plan, const RawRows& rows) override {
+    std::vector<std::string> columns;
+    for (int t : plan.source_to_target) {
+      if (t >= 0) columns.push_back(pg::QuoteIdent(plan.target.columns[t].name));
+    }
+    return CopyIn(*tx_, plan.target.Ident(), columns, rows);
   }
 
   Status Truncate(const std::vector<TargetTable>& tables, const TruncateChange& t) override {
@@ -539,20 +508,6 @@ class PostgresSession : public TargetSession {
   bool AwaitingDurability() const override { return !unflushed_.empty(); }
 
  private:
-  // A COPY FROM STDIN into the plan's table, its columns in source order.
-  std::unique_ptr<pqxx::tablewriter> CopyWriterFor(const TablePlan& plan) {
-    std::vector<std::string> columns;
-    for (int t : plan.source_to_target) {
-      if (t >= 0) columns.push_back(pg::QuoteIdent(plan.target.columns[t].name));
-    }
-// libpqxx 6.4's only public writer of raw COPY lines (stream_to keeps its own private).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    return std::make_unique<pqxx::tablewriter>(*tx_, plan.target.Ident(), columns.begin(),
-                                               columns.end());
-#pragma GCC diagnostic pop
-  }
-
   template <typename Fn>
   Status Guard(Fn fn) {
     try {

@@ -522,8 +522,8 @@ bool SessionApplier::TargetTableExists(const std::string& schema, const std::str
   return CachedTable(schema, table) != nullptr;
 }
 
-Status OpenTargetSession(const Config& config, std::unique_ptr<TargetSession>* out) {
-  return config.target.kind == Engine::kMysql ? OpenMysqlSession(config, out)
+Status OpenTargetSession(const Config& config, std::unique_ptr<TargetSession>* out, bool for_copy) {
+  return config.target.kind == Engine::kMysql ? OpenMysqlSession(config, out, for_copy)
                                               : OpenPostgresSession(config, out);
 }
 
@@ -532,9 +532,10 @@ Status EnsureBookkeeping(const Config& config) {
                                               : EnsurePostgresBookkeeping(config);
 }
 
-Status OpenSessionApplier(const Config& config, std::unique_ptr<SessionApplier>* out) {
+Status OpenSessionApplier(const Config& config, std::unique_ptr<SessionApplier>* out,
+                          bool for_copy) {
   std::unique_ptr<TargetSession> session;
-  if (Status s = OpenTargetSession(config, &session); !s.ok()) return s;
+  if (Status s = OpenTargetSession(config, &session, for_copy); !s.ok()) return s;
   auto applier = std::make_unique<SessionApplier>(config, std::move(session));
   if (Status s = applier->Open(); !s.ok()) return s;
   *out = std::move(applier);

@@ -67,10 +67,11 @@ class SessionApplier : public TransactionGrouping {
   void SetCopying() { copying_ = true; }
   TargetSession& session() { return *session_; }
   // For `copy` between PostgreSQL servers: whether the relation's rows can go in as the
-  // source's COPY lines untouched (no rules; every source column a target column of its own),
-  // and those lines written, in the open target transaction (opened if needed).
-  Status TakesLines(const RelationPtr& relation, bool* out);
-  Status CopyLines(const RelationPtr& relation, const std::vector<std::string>& lines);
+  // source's COPY rows untouched (no rules; every source column a target column of its own),
+  // in which format (see CopyWriter::TakesRaw), and those rows written, in the open target
+  // transaction (opened if needed).
+  Status TakesRaw(const RelationPtr& relation, const TableDefinition& definition, RawFormat* out);
+  Status CopyRaw(const RelationPtr& relation, const RawRows& rows);
   // Whether writing the relation's rows runs [[after]] rules (which other tables' computed
   // columns may read).
   Status HasAfterRules(const RelationPtr& relation, bool* out);
@@ -144,10 +145,12 @@ class SessionApplier : public TransactionGrouping {
 };
 
 // A new session on the target (target.kind), and the bookkeeping created if it is missing.
-Status OpenTargetSession(const Config& config, std::unique_ptr<TargetSession>* out);
+Status OpenTargetSession(const Config& config, std::unique_ptr<TargetSession>* out,
+                         bool for_copy = false);
 Status EnsureBookkeeping(const Config& config);
 // A SessionApplier on a new target session (target.kind), its checkpoint read.
-Status OpenSessionApplier(const Config& config, std::unique_ptr<SessionApplier>* out);
+Status OpenSessionApplier(const Config& config, std::unique_ptr<SessionApplier>* out,
+                          bool for_copy = false);
 
 // The applier as `run` and `apply` drive it.
 class SessionApplierHandle : public Applier, public KafkaTarget {

@@ -49,8 +49,9 @@ Status SessionApplier::CopyRowsInBulk(std::vector<ChangeEvent>& events) {
   return Status::Ok();
 }
 
-Status SessionApplier::TakesLines(const RelationPtr& rel, bool* out) {
-  *out = false;
+Status SessionApplier::TakesRaw(const RelationPtr& rel, const TableDefinition& definition,
+                                RawFormat* out) {
+  *out = RawFormat::kNone;
   if (!copying_ || config.source.kind != Engine::kPostgres || !session_->CanCopyRows() ||
       IsHeartbeat(*rel) || Dropped(*rel)) {
     return Status::Ok();
@@ -63,18 +64,27 @@ Status SessionApplier::TakesLines(const RelationPtr& rel, bool* out) {
   for (int t : plan->source_to_target) {
     if (t < 0 || !fed.insert(t).second) return Status::Ok();
   }
-  *out = plan->computed.empty() && plan->after.empty();
+  if (!plan->computed.empty() || !plan->after.empty()) return Status::Ok();
+  // Binary values are the type's own: the same built-in type (below FirstGenbkiObjectId, the
+  // same on every server), spelled the same with its modifier, on both sides.
+  bool binary = definition.columns.size() == rel->columns.size();
+  for (size_t s = 0; binary && s < rel->columns.size(); ++s) {
+    binary =
+        rel->columns[s].type_oid < 10000 &&
+        definition.columns[s].source_type == plan->target.columns[plan->source_to_target[s]].type;
+  }
+  *out = binary ? RawFormat::kBinary : RawFormat::kText;
   return Status::Ok();
 }
 
-Status SessionApplier::CopyLines(const RelationPtr& rel, const std::vector<std::string>& lines) {
+Status SessionApplier::CopyRaw(const RelationPtr& rel, const RawRows& rows) {
   TablePlan* plan = nullptr;
   if (Status s = PlanFor(rel, &plan); !s.ok()) return s;
   if (!open_) {
     if (Status s = OpenGroup(); !s.ok()) return s;
   }
   txn_has_data = true;
-  return session_->CopyLines(*plan, lines);
+  return session_->CopyRaw(*plan, rows);
 }
 
 Status SessionApplier::HasAfterRules(const RelationPtr& rel, bool* out) {

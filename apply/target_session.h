@@ -69,9 +69,9 @@ class TargetSession {
   virtual Status CopyRows(const TablePlan& /*plan*/, const std::vector<const Tuple*>& /*rows*/) {
     return Status::Error("no bulk load on this target");
   }
-  // For `copy` between PostgreSQL servers: COPY's text lines as the source wrote them, one
-  // field per source column in order, into the plan's table, in the open transaction.
-  virtual Status CopyLines(const TablePlan& /*plan*/, const std::vector<std::string>& /*lines*/) {
+  // For `copy` between PostgreSQL servers: rows as the source's COPY wrote them, one field per
+  // source column in order, into the plan's table, in the open transaction.
+  virtual Status CopyRaw(const TablePlan& /*plan*/, const RawRows& /*rows*/) {
     return Status::Error("no bulk load on this target");
   }
   // Empties `tables` inside the open transaction.
@@ -127,6 +127,8 @@ class TargetSession {
 
 // The engines' sessions, connected and set up for applying (target.kind picks one).
 Status OpenPostgresSession(const Config& config, std::unique_ptr<TargetSession>* out);
-Status OpenMysqlSession(const Config& config, std::unique_ptr<TargetSession>* out);
+// `for_copy`: MySQL sessions bulk-load copied rows (LOAD DATA LOCAL; see CanCopyRows).
+Status OpenMysqlSession(const Config& config, std::unique_ptr<TargetSession>* out,
+                        bool for_copy = false);
 
 }  // namespace stagesync::apply

@@ -197,6 +197,21 @@ void Unescape(const char* p, size_t n, std::string* out) {
   }
 }
 
+// The binary COPY format's file header: its signature, flags and extension area.
+Status SkipBinaryHeader(std::string_view* data, const std::string& what) {
+  constexpr std::string_view kSignature("PGCOPY\n\xff\r\n\0", 11);
+  if (data->size() < 19 || data->substr(0, 11) != kSignature) {
+    return Status::Error(what + ": COPY's binary output starts without its signature");
+  }
+  const auto* p = reinterpret_cast<const unsigned char*>(data->data()) + 15;
+  const size_t extension = (size_t{p[0]} << 24) | (size_t{p[1]} << 16) | (size_t{p[2]} << 8) | p[3];
+  if (data->size() < 19 + extension) {
+    return Status::Error(what + ": COPY's binary header is cut short");
+  }
+  data->remove_prefix(19 + extension);
+  return Status::Ok();
+}
+
 class PostgresReader : public SnapshotReader {
  public:
   explicit PostgresReader(PgConn conn) : conn_(std::move(conn)) {}
@@ -205,7 +220,7 @@ class PostgresReader : public SnapshotReader {
               const std::function<Status(Tuple&&, size_t)>& row) override {
     const SourceRelation& rel = *table.relation;
     std::string field;
-    return ReadRaw(table, range, [&](std::string_view line) {
+    return ReadRaw(table, range, false, [&](std::string_view line) {
       Tuple tuple;
       tuple.reserve(rel.columns.size());
       size_t start = 0;
@@ -230,8 +245,8 @@ class PostgresReader : public SnapshotReader {
 
   bool CanReadRaw() const override { return true; }
 
-  Status ReadRaw(const SnapshotTable& table, const TableRange& range,
-                 const std::function<Status(std::string_view)>& line) override {
+  Status ReadRaw(const SnapshotTable& table, const TableRange& range, bool binary,
+                 const std::function<Status(std::string_view)>& row) override {
     const SourceRelation& rel = *table.relation;
     std::string cols;
     for (const auto& c : rel.columns) cols += (cols.empty() ? "" : ", ") + pg::QuoteIdent(c.name);
@@ -242,20 +257,25 @@ class PostgresReader : public SnapshotReader {
     }
     std::string sql = "COPY (SELECT " + cols + " FROM ONLY " +
                       pg::QualifiedIdent(rel.schema, rel.name) +
-                      (where.empty() ? "" : " WHERE " + where) + ") TO STDOUT";
+                      (where.empty() ? "" : " WHERE " + where) + ") TO STDOUT" +
+                      (binary ? " (FORMAT binary)" : "");
     std::string what = "reading " + rel.QualifiedName() + " from the source";
     if (Status s = Exec(conn_.get(), sql, PGRES_COPY_OUT, what); !s.ok()) return s;
     Status failed = Status::Ok();
+    // One message per row; in binary, the file header comes with the first, and the trailer
+    // (a field count of -1) alone at the end.
+    bool first = true;
     while (true) {
       char* buf = nullptr;
       int n = PQgetCopyData(conn_.get(), &buf, 0);
       if (n == -1) break;
       if (n < 0) return Status::Transient(what + ": " + ConnError(conn_.get()));
-      if (failed.ok()) {
-        size_t len = static_cast<size_t>(n);
-        if (len && buf[len - 1] == '\n') --len;
-        failed = line(std::string_view(buf, len));
-      }
+      std::string_view data(buf, static_cast<size_t>(n));
+      if (binary && first && failed.ok()) failed = SkipBinaryHeader(&data, what);
+      first = false;
+      if (!binary && !data.empty() && data.back() == '\n') data.remove_suffix(1);
+      const bool trailer = binary && data == std::string_view("\xff\xff", 2);
+      if (failed.ok() && !trailer && !data.empty()) failed = row(data);
       PQfreemem(buf);
     }
     PgResult end(PQgetResult(conn_.get()));

@@ -154,73 +154,107 @@ class ChunkWriter {
   std::thread thread_;  // last: starts once the rest is built
 };
 
+// A range's rows gathered into chunks, each handed to the writer's thread once full (by rows
+// or bytes), counted as they come.
+template <typename Chunk>
+class Chunker {
+ public:
+  Chunker(Work& work, size_t limit, Chunk empty, std::function<Status(Chunk&)> write,
+          uint64_t* count, uint64_t* bytes)
+      : work_(work),
+        limit_(limit),
+        empty_(std::move(empty)),
+        chunk_(empty_),
+        writer_(std::move(write)),
+        count_(count),
+        bytes_(bytes) {}
+  Chunk& chunk() { return chunk_; }
+  // A row of `size` bytes was added to chunk(), which now holds `rows`.
+  Status Added(size_t size, size_t rows) {
+    ++*count_;
+    *bytes_ += size;
+    chunk_bytes_ += size;
+    work_.progress->rows += 1;
+    work_.progress->bytes += size;
+    if (rows < kChunkRows && chunk_bytes_ < limit_) return Status::Ok();
+    chunk_bytes_ = 0;
+    return writer_.Put(std::exchange(chunk_, empty_));
+  }
+  // The read's end (`read`: how it ended): the last chunk is handed over and every write
+  // waited for; the first error.
+  Status Finish(Status read, size_t rows) {
+    if (read.ok() && rows > 0) read = writer_.Put(std::move(chunk_));
+    Status written = writer_.Close();
+    return read.ok() ? written : read;
+  }
+
+ private:
+  Work& work_;
+  const size_t limit_;
+  const Chunk empty_;
+  Chunk chunk_;
+  size_t chunk_bytes_ = 0;
+  ChunkWriter<Chunk> writer_;
+  uint64_t *count_, *bytes_;
+};
+
 // Reads the range and hands its rows to the writer's thread in chunks: as change events, or
-// (`lines`) as the source's COPY lines. Counts rows and bytes as they are read.
-Status ReadRange(capture::SnapshotReader& reader, apply::CopyWriter& writer, Work& work, bool lines,
-                 size_t chunk_limit, const std::atomic<bool>& stop, uint64_t* count,
-                 uint64_t* bytes) {
+// as the source's COPY rows in `format`.
+Status ReadRange(capture::SnapshotReader& reader, apply::CopyWriter& writer, Work& work,
+                 apply::RawFormat format, size_t chunk_limit, const std::atomic<bool>& stop,
+                 uint64_t* count, uint64_t* bytes) {
   const RelationPtr& relation = work.table->relation;
   const capture::TableRange range{work.range.part, work.range.parts, work.range.lower,
                                   work.range.upper};
-  size_t chunk_bytes = 0;
-  auto counted = [&](size_t size) {
-    ++*count;
-    *bytes += size;
-    chunk_bytes += size;
-    work.progress->rows += 1;
-    work.progress->bytes += size;
-  };
-  auto full = [&](size_t rows) {
-    if (rows < kChunkRows && chunk_bytes < chunk_limit) return false;
-    chunk_bytes = 0;
-    return true;
-  };
-  if (lines) {
-    ChunkWriter<std::vector<std::string>> chunks(
-        [&](std::vector<std::string>& chunk) { return writer.WriteLines(relation, chunk); });
-    std::vector<std::string> chunk;
-    Status s = reader.ReadRaw(*work.table, range, [&](std::string_view line) {
+  if (format != apply::RawFormat::kNone) {
+    const bool binary = format == apply::RawFormat::kBinary;
+    Chunker<apply::RawRows> out(
+        work, chunk_limit, apply::RawRows{format, {}, 0},
+        [&](apply::RawRows& chunk) { return writer.WriteRaw(relation, chunk); }, count, bytes);
+    Status s = reader.ReadRaw(*work.table, range, binary, [&](std::string_view row) {
       if (stop) return Status::Error("stopped");
-      chunk.emplace_back(line);
-      counted(line.size() + 1);
-      return full(chunk.size()) ? chunks.Put(std::exchange(chunk, {})) : Status::Ok();
+      apply::RawRows& chunk = out.chunk();
+      chunk.data.append(row);
+      if (!binary) chunk.data += '\n';
+      return out.Added(row.size() + 1, ++chunk.count);
     });
-    if (s.ok() && !chunk.empty()) s = chunks.Put(std::move(chunk));
-    Status written = chunks.Close();
-    return s.ok() ? written : s;
+    return out.Finish(s, out.chunk().count);
   }
-  ChunkWriter<std::vector<ChangeEvent>> chunks(
-      [&](std::vector<ChangeEvent>& chunk) { return writer.Write(chunk); });
-  std::vector<ChangeEvent> rows;
+  Chunker<std::vector<ChangeEvent>> out(
+      work, chunk_limit, {}, [&](std::vector<ChangeEvent>& chunk) { return writer.Write(chunk); },
+      count, bytes);
   Status s = reader.Read(*work.table, range, [&](Tuple&& tuple, size_t size) {
     if (stop) return Status::Error("stopped");
     RowChange change;
     change.op = RowOp::kInsert;
     change.relation = relation;
     change.new_tuple = std::move(tuple);
-    rows.push_back(std::move(change));
-    counted(size);
-    return full(rows.size()) ? chunks.Put(std::exchange(rows, {})) : Status::Ok();
+    out.chunk().push_back(std::move(change));
+    return out.Added(size, out.chunk().size());
   });
-  if (s.ok() && !rows.empty()) s = chunks.Put(std::move(rows));
-  Status written = chunks.Close();
-  return s.ok() ? written : s;
+  return out.Finish(s, out.chunk().size());
 }
 
 // One range, committed with its mark. Between PostgreSQL servers a table without rules goes
-// as the source's COPY lines; if the target rejects them, the range is rolled back and copied
+// as the source's COPY rows; if the target rejects them, the range is rolled back and copied
 // again value by value, whose writes name the failing row.
 Status CopyOneRange(capture::SnapshotReader& reader, apply::CopyWriter& writer, Work& work,
                     size_t chunk_limit, const std::atomic<bool>& stop) {
   const RelationPtr& relation = work.table->relation;
-  bool lines = false;
+  apply::RawFormat format = apply::RawFormat::kNone;
   if (reader.CanReadRaw()) {
-    if (Status s = writer.TakesLines(relation, &lines); !s.ok()) return s;
+    if (Status s = writer.TakesRaw(relation, work.table->definition, &format); !s.ok()) return s;
+  }
+  if (work.range.part == 0) {
+    LOG_DEBUG("copy: " << relation->QualifiedName() << " goes "
+                       << (format == apply::RawFormat::kBinary ? "as the source's binary COPY rows"
+                           : format == apply::RawFormat::kText ? "as the source's COPY text lines"
+                                                               : "value by value"));
   }
   Status s = Status::Ok();
   for (;;) {
     uint64_t count = 0, bytes = 0;
-    s = ReadRange(reader, writer, work, lines, chunk_limit, stop, &count, &bytes);
+    s = ReadRange(reader, writer, work, format, chunk_limit, stop, &count, &bytes);
     if (s.ok()) {
       work.range.rows = count;
       work.range.bytes = bytes;
@@ -231,10 +265,10 @@ Status CopyOneRange(capture::SnapshotReader& reader, apply::CopyWriter& writer, 
     // What this range had counted is rolled back with it.
     work.progress->rows -= count;
     work.progress->bytes -= bytes;
-    if (!lines || s.transient() || stop) break;
-    LOG_INFO("copy: " << relation->QualifiedName() << ": the target refused its COPY lines ("
+    if (format == apply::RawFormat::kNone || s.transient() || stop) break;
+    LOG_INFO("copy: " << relation->QualifiedName() << ": the target refused its COPY rows ("
                       << s.message() << "); copying the range again value by value");
-    lines = false;
+    format = apply::RawFormat::kNone;
   }
   std::string where = work.range.parts > 1 ? " (part " + std::to_string(work.range.part + 1) +
                                                  " of " + std::to_string(work.range.parts) + ")"

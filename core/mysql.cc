@@ -95,7 +95,7 @@ std::string QualifiedIdent(std::string_view db, std::string_view table) {
   return QuoteIdent(db) + "." + QuoteIdent(table);
 }
 
-std::unique_ptr<sql::Connection> Connect(const EndpointConfig& config) {
+std::unique_ptr<sql::Connection> Connect(const EndpointConfig& config, bool local_infile) {
   Endpoint e;
   if (Status s = ParseDsn(config, &e); !s.ok()) {
     throw sql::SQLException(s.message(), "HY000", 0);
@@ -109,6 +109,7 @@ std::unique_ptr<sql::Connection> Connect(const EndpointConfig& config) {
   options["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
   options["OPT_CONNECT_TIMEOUT"] = 10;
   options["OPT_RECONNECT"] = false;
+  if (local_infile) options["OPT_LOCAL_INFILE"] = 1;
   std::unique_ptr<sql::Connection> conn;
   try {
     conn.reset(sql::mysql::get_driver_instance()->connect(options));

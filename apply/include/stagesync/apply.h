@@ -187,6 +187,15 @@ struct CopyState {
 };
 Status ReadCopyState(const Config& config, CopyState* out);
 
+// Rows as PostgreSQL's COPY writes them: text lines each with its newline, or binary tuples
+// (without the format's header and trailer).
+enum class RawFormat { kNone, kText, kBinary };
+struct RawRows {
+  RawFormat format = RawFormat::kText;
+  std::string data;
+  size_t count = 0;
+};
+
 // `copy`'s writer, one per worker on a target connection of its own. A range's rows take the
 // stream's path (plans, [mapping], the type map, [upgrade] rules, the row-by-row fallback that
 // names a failing row), and its completion is committed in the same target transaction.
@@ -211,10 +220,13 @@ class CopyWriter {
   // Inserts of the open range; the target transaction begins with the first.
   virtual Status Write(std::vector<ChangeEvent>& rows) = 0;
   // Between PostgreSQL servers, for a table without rules whose every column lands in one of
-  // its own: the rows as the source's COPY text lines, written untouched (the values Write
-  // would write, without taking them apart). A failure leaves the range to Abandon.
-  virtual Status TakesLines(const RelationPtr& table, bool* out) = 0;
-  virtual Status WriteLines(const RelationPtr& table, const std::vector<std::string>& lines) = 0;
+  // its own: the rows as the source's COPY wrote them, untouched (the values Write would
+  // write, without taking them apart); binary where each column's type is the same built-in
+  // type on both sides (`definition` has the source's), else text. A failure leaves the range
+  // to Abandon.
+  virtual Status TakesRaw(const RelationPtr& table, const TableDefinition& definition,
+                          RawFormat* out) = 0;
+  virtual Status WriteRaw(const RelationPtr& table, const RawRows& rows) = 0;
   // `copy --rebuild-indexes`: records the secondary indexes, unique constraints and foreign
   // keys of the target tables of `tables` (and the foreign keys that reference them), then
   // drops them; `dropped` lists them in re-creation order. Primary keys stay, and so do unique

@@ -153,11 +153,12 @@ class SnapshotReader {
   // column order, in the stream's text format) and its size in bytes; stops at an error.
   virtual Status Read(const SnapshotTable& table, const TableRange& range,
                       const std::function<Status(Tuple&&, size_t)>& row) = 0;
-  // PostgreSQL: the rows as COPY's text lines (without the newline), the same values Read
-  // gives, still escaped, for a PostgreSQL target to take as they are.
+  // PostgreSQL: the rows as COPY writes them, for a PostgreSQL target to take as they are:
+  // text lines (without the newline; the values Read gives, still escaped), or with `binary`
+  // the binary format's tuples (without its header and trailer).
   virtual bool CanReadRaw() const { return false; }
   virtual Status ReadRaw(const SnapshotTable& /*table*/, const TableRange& /*range*/,
-                         const std::function<Status(std::string_view)>& /*line*/) {
+                         bool /*binary*/, const std::function<Status(std::string_view)>& /*row*/) {
     return Status::Error("no raw rows from this source");
   }
 };

@@ -36,7 +36,9 @@ inline constexpr const char* kSessionLockPrefix = "stagesync:session:";
 // Opens a SQL connection: utf8mb4, time_zone '+00:00', sql_mode without NO_ZERO_DATE
 // surprises; marked as stagesync's by the session lock above. Throws sql::SQLException with a
 // message naming the endpoint (no password).
-std::unique_ptr<sql::Connection> Connect(const EndpointConfig& config);
+// `local_infile`: the client may send files for LOAD DATA LOCAL (copy's bulk load only: a
+// server may ask for any file the client can read).
+std::unique_ptr<sql::Connection> Connect(const EndpointConfig& config, bool local_infile = false);
 
 // Every value as text ("" for NULL, which the callers here never need to tell apart).
 using Rows = std::vector<std::vector<std::string>>;
