@@ -173,6 +173,16 @@ Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop, std::a
     return s;
   LOG_INFO("apply: consuming " << regex << " as group " << group << " from "
                                << config.stream.brokers);
+  // After `copy`, the topics may still hold what a capture sent before the copy's snapshot:
+  // the copy holds those changes, and replayed onto it they could collide (a unique value
+  // that moved since) or double an append-only table. A record carrying its transaction's
+  // commit position below the snapshot's is left out, counted; one without cannot be placed,
+  // and is applied.
+  CopyState copy;
+  if (Status s = ReadCopyState(config, &copy); !s.ok()) return s;
+  const Lsn copied_before = copy.found && copy.finished ? copy.position : 0;
+  std::set<std::string> held_by_copy;  // topic/partition: said so
+  bool warned_unplaced = false;
 
   debezium::ColumnTypeLookup lookup = [&](const std::string& schema, const std::string& table,
                                           const std::string& column) {
@@ -257,6 +267,22 @@ Status RunKafkaApply(const Config& config, const std::atomic<bool>& stop, std::a
         // idempotent upserts anyway, so only streamed changes are deduplicated.
         bool positioned = rec.op != 'r' && std::get<0>(here) != 0;
         if (positioned && AppliedAlready(here, done)) {
+          c.position = pos;
+          continue;
+        }
+        if (copied_before && rec.op != 'r' && rec.txn_commit_lsn == 0 && !warned_unplaced) {
+          warned_unplaced = true;
+          LOG_WARN("apply: record " << where(m) << " carries no commit position of its own "
+                                    << "(no transaction metadata): apply cannot tell whether "
+                                       "the copy holds it, and applies such records");
+        }
+        if (copied_before && rec.txn_commit_lsn != 0 && rec.txn_commit_lsn < copied_before) {
+          if (held_by_copy.insert(m.topic + "/" + std::to_string(m.partition)).second) {
+            LOG_INFO("apply: " << m.topic << "/" << m.partition
+                               << ": leaving out records from before the copy's snapshot ("
+                               << DescribePosition(config.source.kind, copied_before)
+                               << "), which the copy holds; the first at offset " << m.offset);
+          }
           c.position = pos;
           continue;
         }

@@ -52,22 +52,32 @@ class Plan {
     });
   }
   // The next range, once every range of an earlier phase is committed; false when there is
-  // none left (or the copy failed).
+  // none left (or the copy failed). A range of a table no other worker is writing goes
+  // first: two writers of one table wait on each other to extend it.
   bool Next(Work* out) {
     std::unique_lock<std::mutex> lock(mutex_);
     changed_.wait(lock, [&] {
       return failed_ || work_.empty() || in_flight_ == 0 || work_.front().phase == phase_;
     });
     if (work_.empty() || failed_) return false;
-    *out = std::move(work_.front());
-    work_.pop_front();
+    auto pick = work_.begin();
+    for (auto it = work_.begin(); it != work_.end() && it->phase == work_.front().phase; ++it) {
+      if (writing_[it->table] == 0) {
+        pick = it;
+        break;
+      }
+    }
+    *out = std::move(*pick);
+    work_.erase(pick);
     phase_ = out->phase;
     ++in_flight_;
+    ++writing_[out->table];
     return true;
   }
-  void Committed() {
+  void Committed(const Work& work) {
     std::lock_guard<std::mutex> lock(mutex_);
     --in_flight_;
+    --writing_[work.table];
     changed_.notify_all();
   }
   void Fail(const Status& s) {
@@ -90,6 +100,7 @@ class Plan {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<Work> work_;
+  std::map<const capture::SnapshotTable*, int> writing_;  // ranges in flight per table
   int phase_ = 0, in_flight_ = 0;
   bool failed_ = false;
   Status error_ = Status::Ok();
@@ -612,7 +623,7 @@ Status RunCopy(const Config& config, const CopyOptions& options, const std::atom
           plan.Fail(s);
           return;
         }
-        plan.Committed();
+        plan.Committed(work);
         if (++work.progress->parts_done == work.progress->parts) {
           work.progress->finished_us = NowUs();
         }
