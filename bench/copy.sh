@@ -6,6 +6,8 @@
 #   BENCH_SCALE=0.1 bash bench/copy.sh  # a tenth of every table
 #
 #   PostgreSQL -> PostgreSQL   pg_dump --data-only | psql, pgcopydb copy table-data, stagesync copy
+#   ... with indexes (pgidx)   the same into a schema with secondary indexes: pg_dump --data-only
+#                              | psql against stagesync copy --rebuild-indexes
 #   MariaDB -> MariaDB         mariadb-dump --no-create-info | mariadb, stagesync copy
 #   MariaDB -> PostgreSQL      pgloader (data only), stagesync copy
 #   live                       stagesync copy while pgbench writes on the source, then `run`
@@ -13,17 +15,21 @@
 #
 # The data: `big` (id, k, ts, 200-byte text; the large table), `narrow` (three integers),
 # `wide` (eight 60-character columns) and 20 small tables; the same rows in MariaDB (loaded from
-# the PostgreSQL source). Timed: the tool's run from start to exit. stagesync's peak RSS (VmHWM,
-# polled) is reported against the 256 MB target.
-# Environment: BENCH_SCALE (default 1), BENCH_JOBS (default 2), BENCH_CASES (default
-# "pg my mypg live"), BENCH_SKIP_BUILD=1, STAGESYNC_BIN, PG_KEEP=1.
+# the PostgreSQL source). Timed: the tool's run from start to exit, each tool BENCH_RUNS times
+# (alternating, into a fresh target each time), the fastest counting: single runs on this
+# machine vary by up to a third. stagesync's peak RSS (VmHWM, polled) is reported against the
+# 256 MB target.
+# Environment: BENCH_SCALE (default 1), BENCH_JOBS (default 2), BENCH_RUNS (default 2; pg,
+# pgidx and my),
+# BENCH_CASES (default "pg pgidx my mypg live"), BENCH_SKIP_BUILD=1, STAGESYNC_BIN, PG_KEEP=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 BENCH_SCALE=${BENCH_SCALE:-1}
 BENCH_JOBS=${BENCH_JOBS:-2}
-BENCH_CASES=${BENCH_CASES:-pg my mypg live}
+BENCH_RUNS=${BENCH_RUNS:-2}
+BENCH_CASES=${BENCH_CASES:-pg pgidx my mypg live}
 BIN=${STAGESYNC_BIN:-$ROOT/build/stagesync}
 DB=bench
 
@@ -61,12 +67,24 @@ CREATE TABLE narrow (id bigint PRIMARY KEY, a integer NOT NULL, b integer NOT NU
 CREATE TABLE wide (id integer PRIMARY KEY, c1 varchar(60), c2 varchar(60), c3 varchar(60), c4 varchar(60),
   c5 varchar(60), c6 varchar(60), c7 varchar(60), c8 varchar(60));
 $(for i in $(seq 1 20); do echo "CREATE TABLE small$i (id integer PRIMARY KEY, name varchar(40) NOT NULL, v integer);"; done)"
+# pgidx: the secondary indexes a real schema carries, created before the data.
+INDEX_SQL="CREATE INDEX big_k ON big (k); CREATE INDEX big_ts ON big (ts); CREATE INDEX narrow_a ON narrow (a);
+CREATE INDEX narrow_b ON narrow (b); CREATE INDEX wide_c1 ON wide (c1); CREATE INDEX wide_c5 ON wide (c5);
+$(for i in $(seq 1 20); do echo "CREATE INDEX small${i}_name ON small$i (name);"; done)"
+
+# Before each timed run: both servers checkpointed and the page cache's dirty pages written,
+# so no run pays for the writes of the one before it.
+settle() {
+  for name in "${!PG_PORT[@]}"; do pg_psql "$name" postgres -c CHECKPOINT >/dev/null 2>&1 || true; done
+  sync
+}
 
 # stagesync's peak RSS while COMMAND runs: VmHWM polled every 100 ms (the process's own
 # high-water mark, read just before it exits).
 run_measured() { # KEY COMMAND...
   local key=$1 t0 t1 pid hwm=0 v
   shift
+  settle
   t0=$(now)
   "$@" >"$WORK/$key.out" 2>"$WORK/$key.err" &
   pid=$!
@@ -77,17 +95,21 @@ run_measured() { # KEY COMMAND...
   done
   wait "$pid" || { cat "$WORK/$key.err" >&2; die "$key failed"; }
   t1=$(now)
-  RESULT[$key]=$(elapsed "$t0" "$t1")
-  RESULT[$key.rss]=$((hwm / 1024))
-  log "$key: ${RESULT[$key]} s (peak RSS ${RESULT[$key.rss]} MB)"
+  keep_fastest "$key" "$(elapsed "$t0" "$t1")"
+  if ((hwm / 1024 > ${RESULT[$key.rss]:-0})); then RESULT[$key.rss]=$((hwm / 1024)); fi
+  log "$key: $(elapsed "$t0" "$t1") s (peak RSS $((hwm / 1024)) MB)"
+}
+keep_fastest() { # KEY SECONDS
+  if [[ -z "${RESULT[$1]:-}" ]] || awk -v a="$2" -v b="${RESULT[$1]}" 'BEGIN { exit !(a < b) }'; then RESULT[$1]=$2; fi
 }
 timed() { # KEY COMMAND (a shell string)
   local key=$1 t0 t1
+  settle
   t0=$(now)
   bash -o pipefail -c "$2" >"$WORK/$key.out" 2>"$WORK/$key.err" || { tail -20 "$WORK/$key.err" >&2; die "$key failed"; }
   t1=$(now)
-  RESULT[$key]=$(elapsed "$t0" "$t1")
-  log "$key: ${RESULT[$key]} s"
+  keep_fastest "$key" "$(elapsed "$t0" "$t1")"
+  log "$key: $(elapsed "$t0" "$t1") s"
 }
 
 ss_config() { # FILE SOURCE_KIND SOURCE_DSN TARGET_KIND TARGET_DSN TABLES [EXTRA]
@@ -112,9 +134,11 @@ jobs = $BENCH_JOBS
 ${7:-}
 EOF
 }
-ss_copy() { # KEY CONFIG
-  "$BIN" setup -c "$2" >"$WORK/$1-setup.log" 2>&1 || { cat "$WORK/$1-setup.log" >&2; die "setup for $1 failed"; }
-  run_measured "$1" "$BIN" copy -c "$2"
+ss_copy() { # KEY CONFIG [COPY FLAGS]
+  local key=$1 config=$2
+  shift 2
+  "$BIN" setup -c "$config" >"$WORK/$key-setup.log" 2>&1 || { cat "$WORK/$key-setup.log" >&2; die "setup for $key failed"; }
+  run_measured "$key" "$BIN" copy -c "$config" "$@"
 }
 
 check_pg() { # KEY SRC_DSN DST_DSN
@@ -139,24 +163,45 @@ SIZE=$(pg_val src "$DB" "SELECT pg_size_pretty(sum(pg_table_size(c.oid))) FROM p
 log "source: $SIZE of tables (PostgreSQL heap + TOAST)"
 TABLES='"public.*"'
 
-new_pg_target() { # DB: the schema, empty
+new_pg_target() { # DB [EXTRA_SQL]: the schema, empty (dropped first if there)
+  pg_psql tgt postgres -c "DROP DATABASE IF EXISTS $1" >/dev/null 2>&1
   pg_psql tgt postgres -c "CREATE DATABASE $1" >/dev/null
-  PGOPTIONS='-c client_min_messages=warning' pg_psql tgt "$1" -c "$SCHEMA_SQL" >/dev/null
+  PGOPTIONS='-c client_min_messages=warning' pg_psql tgt "$1" -c "$SCHEMA_SQL ${2:-}" >/dev/null
 }
+pg_dump_into() { # DB
+  echo "pg_dump --data-only -h 127.0.0.1 -p ${PG_PORT[src]} -U postgres $DB | psql -X -q -h 127.0.0.1 -p ${PG_PORT[tgt]} -U postgres -d $1"
+}
+# The target's indexes, as the catalog defines them (rebuilt ones must match the schema's).
+pg_indexes() { pg_val tgt "$1" "SELECT md5(string_agg(pg_get_indexdef(indexrelid), ';' ORDER BY indexrelid::regclass::text)) || ' ' || count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'"; }
 
-if has pg; then
-  new_pg_target t_dump
-  timed pg.dump "pg_dump --data-only -h 127.0.0.1 -p ${PG_PORT[src]} -U postgres $DB | psql -X -q -h 127.0.0.1 -p ${PG_PORT[tgt]} -U postgres -d t_dump"
-  check_pg pg.dump "$(pg_dsn src $DB)" "$(pg_dsn tgt t_dump)"
-  new_pg_target t_pgcopydb
-  timed pg.pgcopydb "pgcopydb copy table-data --dir $WORK/pgcopydb --table-jobs $BENCH_JOBS --source 'postgres://postgres@127.0.0.1:${PG_PORT[src]}/$DB' --target 'postgres://postgres@127.0.0.1:${PG_PORT[tgt]}/t_pgcopydb'"
-  check_pg pg.pgcopydb "$(pg_dsn src $DB)" "$(pg_dsn tgt t_pgcopydb)"
-  new_pg_target t_ss
-  ss_config "$WORK/pg.toml" postgres "$(pg_dsn src $DB)" postgres "$(pg_dsn tgt t_ss)" "$TABLES"
-  ss_copy pg.ss "$WORK/pg.toml"
-  check_pg pg.ss "$(pg_dsn src $DB)" "$(pg_dsn tgt t_ss)"
-  "$BIN" teardown -c "$WORK/pg.toml" >/dev/null 2>&1 || true
-fi
+for run in $(seq 1 "$BENCH_RUNS"); do
+  if has pg; then
+    new_pg_target t_dump
+    timed pg.dump "$(pg_dump_into t_dump)"
+    check_pg pg.dump "$(pg_dsn src $DB)" "$(pg_dsn tgt t_dump)"
+    new_pg_target t_pgcopydb
+    rm -rf "$WORK/pgcopydb"
+    timed pg.pgcopydb "pgcopydb copy table-data --dir $WORK/pgcopydb --table-jobs $BENCH_JOBS --source 'postgres://postgres@127.0.0.1:${PG_PORT[src]}/$DB' --target 'postgres://postgres@127.0.0.1:${PG_PORT[tgt]}/t_pgcopydb'"
+    check_pg pg.pgcopydb "$(pg_dsn src $DB)" "$(pg_dsn tgt t_pgcopydb)"
+    new_pg_target t_ss
+    ss_config "$WORK/pg.toml" postgres "$(pg_dsn src $DB)" postgres "$(pg_dsn tgt t_ss)" "$TABLES"
+    ss_copy pg.ss "$WORK/pg.toml"
+    check_pg pg.ss "$(pg_dsn src $DB)" "$(pg_dsn tgt t_ss)"
+    "$BIN" teardown -c "$WORK/pg.toml" >/dev/null 2>&1 || true
+  fi
+  if has pgidx; then
+    new_pg_target t_idump "$INDEX_SQL"
+    timed pgidx.dump "$(pg_dump_into t_idump)"
+    check_pg pgidx.dump "$(pg_dsn src $DB)" "$(pg_dsn tgt t_idump)"
+    new_pg_target t_iss "$INDEX_SQL"
+    want=$(pg_indexes t_iss)
+    ss_config "$WORK/pgidx.toml" postgres "$(pg_dsn src $DB)" postgres "$(pg_dsn tgt t_iss)" "$TABLES"
+    ss_copy pgidx.ss "$WORK/pgidx.toml" --rebuild-indexes
+    check_pg pgidx.ss "$(pg_dsn src $DB)" "$(pg_dsn tgt t_iss)"
+    [[ "$(pg_indexes t_iss)" == "$want" ]] || { RESULT[pgidx.ss.check]="DIFFERS (indexes)"; echo "pgidx: indexes after the copy: $(pg_indexes t_iss), before: $want" >&2; }
+    "$BIN" teardown -c "$WORK/pgidx.toml" >/dev/null 2>&1 || true
+  fi
+done
 
 if has my || has mypg; then
   my_start msrc 1
@@ -174,16 +219,19 @@ if has my || has mypg; then
   log "MariaDB source: $MYSIZE (InnoDB data + indexes)"
 fi
 
-if has my; then
-  my_sql mtgt "" -e "CREATE DATABASE t_dump; CREATE DATABASE t_ss"
-  my_sql mtgt t_dump -e "$SCHEMA_SQL"
-  my_sql mtgt t_ss -e "$SCHEMA_SQL"
-  timed my.dump "mariadb-dump --no-defaults -h 127.0.0.1 -P ${MY_PORT[msrc]} -u root --single-transaction --no-create-info $DB | mariadb --no-defaults -h 127.0.0.1 -P ${MY_PORT[mtgt]} -u root t_dump"
-  check_my my.dump "$(my_dsn msrc $DB)" "$(my_dsn mtgt t_dump)"
-  ss_config "$WORK/my.toml" mysql "$(my_dsn msrc $DB)" mysql "$(my_dsn mtgt t_ss)" "\"$DB.*\""
-  ss_copy my.ss "$WORK/my.toml"
-  check_my my.ss "$(my_dsn msrc $DB)" "$(my_dsn mtgt t_ss)"
-fi
+for run in $(seq 1 "$BENCH_RUNS"); do
+  if has my; then
+    # stagesync's bookkeeping (the copy's record) goes with the target databases.
+    my_sql mtgt "" -e "DROP DATABASE IF EXISTS t_dump; DROP DATABASE IF EXISTS t_ss; DROP DATABASE IF EXISTS stagesync; CREATE DATABASE t_dump; CREATE DATABASE t_ss"
+    my_sql mtgt t_dump -e "$SCHEMA_SQL"
+    my_sql mtgt t_ss -e "$SCHEMA_SQL"
+    timed my.dump "mariadb-dump --no-defaults -h 127.0.0.1 -P ${MY_PORT[msrc]} -u root --single-transaction --no-create-info $DB | mariadb --no-defaults -h 127.0.0.1 -P ${MY_PORT[mtgt]} -u root t_dump"
+    check_my my.dump "$(my_dsn msrc $DB)" "$(my_dsn mtgt t_dump)"
+    ss_config "$WORK/my.toml" mysql "$(my_dsn msrc $DB)" mysql "$(my_dsn mtgt t_ss)" "\"$DB.*\""
+    ss_copy my.ss "$WORK/my.toml"
+    check_my my.ss "$(my_dsn msrc $DB)" "$(my_dsn mtgt t_ss)"
+  fi
+done
 
 if has mypg; then
   new_pg_target t_pgloader
@@ -256,6 +304,7 @@ echo "stagesync copy benchmark (BENCH_SCALE=$BENCH_SCALE: big $BIG, narrow $NARR
 printf '%-44s %10s %10s %7s %-13s %8s  %s\n' "case (reference tool vs stagesync copy)" "ref (s)" "ss (s)" ratio target "rss (MB)" "checks (ref/ss)"
 has pg && row "PostgreSQL -> PostgreSQL: pg_dump | psql" pg.dump pg.ss 1.5
 has pg && row "PostgreSQL -> PostgreSQL: pgcopydb" pg.pgcopydb pg.ss 1.0
+has pgidx && row "PG -> PG, 26 indexes: pg_dump | psql (*)" pgidx.dump pgidx.ss 1.5
 has my && row "MariaDB -> MariaDB: mariadb-dump | mariadb" my.dump my.ss 1.5
 has mypg && row "MariaDB -> PostgreSQL: pgloader" mypg.pgloader mypg.ss 1.5
 if has live; then
@@ -263,3 +312,4 @@ if has live; then
     "${RESULT[live.copy.rss]:-?}" "target == source: ${RESULT[live.copy.check]:-?} (${RESULT[live.tx]:-?} tx streamed after the copy)"
 fi
 echo "ratio = reference time / stagesync time (higher is better for stagesync); rss = stagesync copy's peak (target <= 256 MB)"
+echo "pg, pgidx, my: the faster of $BENCH_RUNS runs of each tool; (*) stagesync copy --rebuild-indexes into the schema with its secondary indexes, the reference loading into it as it is"
